@@ -1,0 +1,170 @@
+import type { Readable, Writable } from 'node:stream';
+import type { CommandInput } from './command.js';
+import type { DataMetaMap } from './connector-data.js';
+import { ConnectorSpecError } from './errors.js';
+import type { CommandResult, OutputLine } from './output.js';
+import type { SudoPasswordSource } from './sudo-password.js';
+import type { ConnectorArguments, UnixCommandArguments } from './unix-command.js';
+
+/** The version of this contract. A connector built for another one is refused. */
+export const SPECIFICATION_VERSION = 'v1' as const;
+export type SpecificationVersion = typeof SPECIFICATION_VERSION;
+
+/** One inventory target: `[name, data, groups]`, as pyinfra's `make_names_data` yields. */
+export type NamesData = readonly [name: string, data: Record<string, unknown>, groups: string[]];
+
+export type NamesDataResult =
+  | Iterable<NamesData>
+  | AsyncIterable<NamesData>
+  | Promise<Iterable<NamesData>>;
+
+/** Where a connector writes what it has to say. Messages must already be masked. */
+export interface ConnectorLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** What a connector instance is given: its host, the host's data, the run's services. */
+export interface ConnectorHost<TData = Record<string, unknown>> {
+  /** The inventory name, e.g. `@local`, `web1`, `@docker:alpine:3.20`. */
+  readonly name: string;
+  /** The connector's typed data, built from host data with `buildConnectorData`. */
+  readonly data: TData;
+  /** All of the host's data (the connector's keys and everyone else's). */
+  readonly hostData: Readonly<Record<string, unknown>>;
+  readonly log: ConnectorLogger;
+  /** The run's sudo password, asked at most once and shared by every host. */
+  readonly sudoPassword: SudoPasswordSource;
+}
+
+export interface RunShellCommandOptions extends ConnectorArguments {
+  /** Called for every output line as it arrives. */
+  onOutput?: (line: OutputLine) => void;
+  /** Aborting kills the command (e.g. on Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+/** A file's content: a local path, the bytes, or a stream of them. */
+export type FileSource = string | Buffer | Readable;
+/** Where a downloaded file goes: a local path or a writable stream. */
+export type FileDestination = string | Writable;
+
+export interface FileOptions extends UnixCommandArguments {
+  /** The new file's mode, e.g. 0o644. Kept from the existing file when not given, where the connector can. */
+  mode?: number;
+  /** Create missing parent directories of the remote path. */
+  createParents?: boolean;
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/** The instance side of the contract. */
+export interface Connector {
+  connect(): Promise<void>;
+  /** Idempotent: a second call, or one without `connect()`, does nothing. */
+  disconnect(): Promise<void>;
+  runShellCommand(command: CommandInput, options?: RunShellCommandOptions): Promise<CommandResult>;
+  /** Binary-safe and atomic: the remote path has the old content or the new, never half. */
+  putFile(src: FileSource, remotePath: string, options?: FileOptions): Promise<void>;
+  getFile(remotePath: string, dest: FileDestination, options?: FileOptions): Promise<void>;
+}
+
+/**
+ * The static side of the contract. Checked by shape (`assertConnectorClass`), never
+ * by `instanceof`, so two copies of `@infra/core` in one install work together.
+ */
+export interface ConnectorClass<TData = Record<string, unknown>> {
+  readonly specificationVersion: SpecificationVersion;
+  /** True for connectors that run commands; false for inventory-only connectors. */
+  readonly handlesExecution: boolean;
+  readonly dataMeta: DataMetaMap;
+  /** One line for `infra connectors`. */
+  readonly description?: string;
+  makeNamesData(arg: string | undefined): NamesDataResult;
+  new (host: ConnectorHost<TData>): Connector;
+}
+
+/**
+ * The base class connectors extend (pyinfra's `BaseConnector`). Subclasses set the
+ * statics and implement the abstract methods.
+ */
+export abstract class BaseConnector<TData = Record<string, unknown>> implements Connector {
+  static readonly specificationVersion: SpecificationVersion = SPECIFICATION_VERSION;
+  static readonly handlesExecution: boolean = false;
+  static readonly dataMeta: DataMetaMap = {};
+  static readonly description: string | undefined = undefined;
+
+  /** Default: one host named after the connection string, no data, no groups. */
+  static makeNamesData(arg: string | undefined): NamesDataResult {
+    throw new ConnectorSpecError(
+      `${this.name} does not implement static makeNamesData(${arg === undefined ? '' : JSON.stringify(arg)}).`,
+    );
+  }
+
+  readonly host: ConnectorHost<TData>;
+
+  constructor(host: ConnectorHost<TData>) {
+    this.host = host;
+  }
+
+  async connect(): Promise<void> {}
+
+  async disconnect(): Promise<void> {}
+
+  abstract runShellCommand(
+    command: CommandInput,
+    options?: RunShellCommandOptions,
+  ): Promise<CommandResult>;
+
+  abstract putFile(src: FileSource, remotePath: string, options?: FileOptions): Promise<void>;
+
+  abstract getFile(remotePath: string, dest: FileDestination, options?: FileOptions): Promise<void>;
+}
+
+const INSTANCE_METHODS = ['connect', 'disconnect', 'runShellCommand', 'putFile', 'getFile'] as const;
+
+/**
+ * Check that a value loaded from a package is a connector class for this contract
+ * version, with a message that says what is wrong and what to do.
+ */
+export function assertConnectorClass(value: unknown, where: string): asserts value is ConnectorClass {
+  if (typeof value !== 'function') {
+    throw new ConnectorSpecError(
+      `${where} does not export a connector class (got ${value === null ? 'null' : typeof value}). Export the class as the default export.`,
+    );
+  }
+  const candidate = value as unknown as Record<string, unknown> & { prototype: Record<string, unknown> };
+  const version = candidate.specificationVersion;
+  if (version !== SPECIFICATION_VERSION) {
+    throw new ConnectorSpecError(
+      `${where} implements connector specification ${JSON.stringify(version)}, but this infra expects ${JSON.stringify(SPECIFICATION_VERSION)}. Install a version of the connector built for @infra/core with specification ${SPECIFICATION_VERSION}.`,
+    );
+  }
+  if (typeof candidate.makeNamesData !== 'function') {
+    throw new ConnectorSpecError(`${where} has no static makeNamesData(arg) method.`);
+  }
+  if (typeof candidate.handlesExecution !== 'boolean') {
+    throw new ConnectorSpecError(`${where} has no static boolean handlesExecution.`);
+  }
+  if (typeof candidate.dataMeta !== 'object' || candidate.dataMeta === null) {
+    throw new ConnectorSpecError(`${where} has no static dataMeta object.`);
+  }
+  if (candidate.handlesExecution) {
+    const missing = INSTANCE_METHODS.filter((m) => typeof candidate.prototype?.[m] !== 'function');
+    if (missing.length > 0) {
+      throw new ConnectorSpecError(`${where} executes commands but lacks ${missing.join(', ')}.`);
+    }
+  }
+}
+
+/** Collect what `makeNamesData` yields, whether it returns a list, a generator or a promise. */
+export async function collectNamesData(
+  connector: Pick<ConnectorClass, 'makeNamesData'>,
+  arg: string | undefined,
+): Promise<NamesData[]> {
+  const result = await connector.makeNamesData(arg);
+  const out: NamesData[] = [];
+  for await (const entry of result as AsyncIterable<NamesData>) out.push(entry);
+  return out;
+}

@@ -1,0 +1,83 @@
+export {
+  type CommandInput,
+  type CommandPart,
+  MASK,
+  MaskString,
+  QuoteString,
+  quote,
+  quoteBytes,
+  type ShValue,
+  StringCommand,
+  sh,
+  toStringCommand,
+} from './command.js';
+export {
+  type ConnectionString,
+  parseConnectionString,
+} from './connection-string.js';
+export {
+  assertConnectorClass,
+  BaseConnector,
+  collectNamesData,
+  type Connector,
+  type ConnectorClass,
+  type ConnectorHost,
+  type ConnectorLogger,
+  type FileDestination,
+  type FileOptions,
+  type FileSource,
+  type NamesData,
+  type NamesDataResult,
+  type RunShellCommandOptions,
+  SPECIFICATION_VERSION,
+  type SpecificationVersion,
+} from './connector.js';
+export {
+  buildConnectorData,
+  type ConnectorData,
+  type DataMeta,
+  type DataMetaMap,
+  type DataType,
+  maskHostData,
+} from './connector-data.js';
+export {
+  CommandTimeoutError,
+  ConnectError,
+  ConnectorDataError,
+  ConnectorNotFoundError,
+  ConnectorSpecError,
+  ConnectorStateError,
+  FileTransferError,
+  InfraError,
+  InventoryError,
+  QuoteError,
+  SudoPasswordError,
+} from './errors.js';
+export { describeFileEnd, openFileSource } from './file-source.js';
+export {
+  CommandOutput,
+  type CommandResult,
+  isSuccess,
+  LineSplitter,
+  OutputCollector,
+  type OutputLine,
+  type OutputStream,
+} from './output.js';
+export {
+  askHidden,
+  noSudoPassword,
+  runWithSudoRetry,
+  SUDO_PASSWORD_FROM_ENV,
+  SudoPasswordPrompt,
+  type SudoPasswordSource,
+  sudoNeedsPassword,
+  type TerminalPrompt,
+} from './sudo-password.js';
+export {
+  CommandArgumentError,
+  type CommandStdin,
+  type ConnectorArguments,
+  makeUnixCommand,
+  SUDO_PASSWORD_ENV,
+  type UnixCommandArguments,
+} from './unix-command.js';

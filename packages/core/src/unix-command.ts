@@ -1,0 +1,178 @@
+import {
+  type CommandInput,
+  MaskString,
+  QuoteString,
+  StringCommand,
+  toStringCommand,
+  type CommandPart,
+} from './command.js';
+import { InfraError } from './errors.js';
+
+/** What a command's stdin is fed from. */
+export type CommandStdin = string | Buffer | NodeJS.ReadableStream;
+
+/**
+ * The connector arguments, pyinfra's names in camelCase. Every connector takes
+ * these on `runShellCommand`, `putFile` and `getFile`.
+ */
+export interface ConnectorArguments {
+  sudo?: boolean;
+  sudoUser?: string;
+  useSudoLogin?: boolean;
+  /** A sudo password; sent masked through SUDO_ASKPASS, never on a command line as text you can see. */
+  sudoPassword?: string | MaskString;
+  preserveSudoEnv?: boolean;
+  suUser?: string;
+  useSuLogin?: boolean;
+  preserveSuEnv?: boolean;
+  suShell?: string;
+  doas?: boolean;
+  doasUser?: string;
+  /** The shell that runs the command: `sh` by default; `null` runs it without a wrapping shell. */
+  shellExecutable?: string | null;
+  chdir?: string;
+  env?: Readonly<Record<string, string>>;
+  /** Exit codes that count as success: `[0]` by default. */
+  successExitCodes?: readonly number[];
+  /** Seconds before the command is killed. */
+  timeout?: number;
+  getPty?: boolean;
+  stdin?: CommandStdin;
+  retries?: number;
+  /** Seconds between retries. */
+  retryDelay?: number;
+}
+
+/** The arguments that change the command line (the rest are for the connector). */
+export type UnixCommandArguments = Pick<
+  ConnectorArguments,
+  | 'sudo'
+  | 'sudoUser'
+  | 'useSudoLogin'
+  | 'sudoPassword'
+  | 'preserveSudoEnv'
+  | 'suUser'
+  | 'useSuLogin'
+  | 'preserveSuEnv'
+  | 'suShell'
+  | 'doas'
+  | 'doasUser'
+  | 'shellExecutable'
+  | 'chdir'
+  | 'env'
+>;
+
+/**
+ * The environment variable that carries the sudo password to the askpass helper.
+ * `printenv` is the askpass program: sudo runs `ASKPASS PROMPT`, and with the
+ * prompt set to this name, `printenv` prints the password. No file, nothing to
+ * clean up, and sudo's `env_reset` keeps it from the command.
+ */
+export const SUDO_PASSWORD_ENV = 'INFRA_SUDO_PASSWORD';
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export class CommandArgumentError extends InfraError {
+  constructor(message: string) {
+    super('COMMAND_ARGUMENT_INVALID', message);
+  }
+}
+
+function envAssignment(key: string, value: string): QuoteString {
+  if (!ENV_NAME.test(key)) {
+    throw new CommandArgumentError(
+      `env: ${JSON.stringify(key)} is not a valid environment variable name (expected letters, digits and _, not starting with a digit).`,
+    );
+  }
+  if (typeof value !== 'string') {
+    throw new CommandArgumentError(
+      `env: the value of ${key} is a ${typeof value}, expected a string.`,
+    );
+  }
+  return new QuoteString(`${key}=${value}`);
+}
+
+function userArg(name: string, value: string): QuoteString {
+  if (typeof value !== 'string' || value === '') {
+    throw new CommandArgumentError(`${name}: expected a user name, got ${JSON.stringify(value)}.`);
+  }
+  return new QuoteString(value);
+}
+
+/**
+ * Wrap a command in env, chdir, the shell and sudo / su / doas, every
+ * user-supplied value quoted. The result is what a connector sends to a POSIX
+ * shell (`sh -c` locally, the login shell over ssh, `sh -c` in a container).
+ */
+export function makeUnixCommand(command: CommandInput, args: UnixCommandArguments = {}): StringCommand {
+  let inner = toStringCommand(command);
+
+  if (args.env && Object.keys(args.env).length > 0) {
+    const assignments = Object.entries(args.env).map(([key, value]) => envAssignment(key, value));
+    inner = StringCommand.of('export', ...assignments, '&&', inner);
+  }
+  if (args.chdir !== undefined) {
+    if (typeof args.chdir !== 'string' || args.chdir === '') {
+      throw new CommandArgumentError(`chdir: expected a directory path, got ${JSON.stringify(args.chdir)}.`);
+    }
+    inner = StringCommand.of('cd', new QuoteString(args.chdir), '&&', inner);
+  }
+  const sudoPassword =
+    args.sudo && args.sudoPassword !== undefined && args.sudoPassword !== ''
+      ? args.sudoPassword instanceof MaskString
+        ? args.sudoPassword
+        : new MaskString(args.sudoPassword)
+      : undefined;
+  if (sudoPassword && args.preserveSudoEnv) {
+    // With -E the password variable would reach the command: drop it first.
+    inner = StringCommand.of('unset', SUDO_PASSWORD_ENV, ';', inner);
+  }
+
+  const shell = args.shellExecutable === undefined ? 'sh' : args.shellExecutable;
+  if (shell !== null && (typeof shell !== 'string' || shell === '')) {
+    throw new CommandArgumentError(
+      `shellExecutable: expected a shell such as "sh" or "bash", got ${JSON.stringify(shell)}.`,
+    );
+  }
+
+  const bits: CommandPart[] = [];
+  if (args.doas) {
+    bits.push('doas', '-n');
+    if (args.doasUser) bits.push('-u', userArg('doasUser', args.doasUser));
+  }
+  if (args.sudo) {
+    if (sudoPassword) {
+      // VAR=value prefix: the shell sets it for sudo only; printenv is the askpass.
+      bits.push(
+        new StringCommand([`${SUDO_PASSWORD_ENV}=`, new QuoteString(sudoPassword)], ''),
+        'SUDO_ASKPASS="$(command -v printenv)"',
+        'sudo',
+        '-H',
+        '-A',
+        '-p',
+        SUDO_PASSWORD_ENV,
+      );
+    } else {
+      bits.push('sudo', '-H', '-n');
+    }
+    if (args.useSudoLogin) bits.push('-i');
+    if (args.preserveSudoEnv) bits.push('-E');
+    if (args.sudoUser) bits.push('-u', userArg('sudoUser', args.sudoUser));
+  }
+  if (args.suUser) {
+    bits.push('su');
+    if (args.useSuLogin) bits.push('-l');
+    if (args.preserveSuEnv) bits.push('-m');
+    if (args.suShell) bits.push('-s', new QuoteString(args.suShell));
+    bits.push(userArg('suUser', args.suUser), '-c');
+    // BSD su has no shell option: quote the whole `shell -c 'command'` as one argument.
+    bits.push(
+      new QuoteString(shell === null ? inner : StringCommand.of(new QuoteString(shell), '-c', new QuoteString(inner))),
+    );
+  } else if (shell !== null) {
+    bits.push(new QuoteString(shell), '-c', new QuoteString(inner));
+  } else {
+    bits.push(inner);
+  }
+  return new StringCommand(bits);
+}

@@ -209,7 +209,10 @@ function shPart(value: ShValue): CommandPart {
  * inserted as is, a `MaskString` is quoted and masked, an array gives one quoted
  * word per element.
  */
-export function sh(strings: TemplateStringsArray, ...values: (ShValue | readonly ShValue[])[]): StringCommand {
+export function sh(
+  strings: TemplateStringsArray,
+  ...values: (ShValue | readonly ShValue[])[]
+): StringCommand {
   const parts: CommandPart[] = [];
   strings.forEach((literal, index) => {
     if (literal !== '') parts.push(literal);

@@ -98,6 +98,7 @@ export abstract class BaseConnector<TData = Record<string, unknown>> implements 
   /** Default: one host named after the connection string, no data, no groups. */
   static makeNamesData(arg: string | undefined): NamesDataResult {
     throw new ConnectorSpecError(
+      // biome-ignore lint/complexity/noThisInStatic: the subclass's name, which is what the message needs
       `${this.name} does not implement static makeNamesData(${arg === undefined ? '' : JSON.stringify(arg)}).`,
     );
   }
@@ -122,19 +123,30 @@ export abstract class BaseConnector<TData = Record<string, unknown>> implements 
   abstract getFile(remotePath: string, dest: FileDestination, options?: FileOptions): Promise<void>;
 }
 
-const INSTANCE_METHODS = ['connect', 'disconnect', 'runShellCommand', 'putFile', 'getFile'] as const;
+const INSTANCE_METHODS = [
+  'connect',
+  'disconnect',
+  'runShellCommand',
+  'putFile',
+  'getFile',
+] as const;
 
 /**
  * Check that a value loaded from a package is a connector class for this contract
  * version, with a message that says what is wrong and what to do.
  */
-export function assertConnectorClass(value: unknown, where: string): asserts value is ConnectorClass {
+export function assertConnectorClass(
+  value: unknown,
+  where: string,
+): asserts value is ConnectorClass {
   if (typeof value !== 'function') {
     throw new ConnectorSpecError(
       `${where} does not export a connector class (got ${value === null ? 'null' : typeof value}). Export the class as the default export.`,
     );
   }
-  const candidate = value as unknown as Record<string, unknown> & { prototype: Record<string, unknown> };
+  const candidate = value as unknown as Record<string, unknown> & {
+    prototype: Record<string, unknown>;
+  };
   const version = candidate.specificationVersion;
   if (version !== SPECIFICATION_VERSION) {
     throw new ConnectorSpecError(

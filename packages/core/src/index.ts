@@ -18,11 +18,11 @@ export {
 export {
   assertConnectorClass,
   BaseConnector,
-  collectNamesData,
   type Connector,
   type ConnectorClass,
   type ConnectorHost,
   type ConnectorLogger,
+  collectNamesData,
   type FileDestination,
   type FileOptions,
   type FileSource,

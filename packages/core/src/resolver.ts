@@ -96,7 +96,10 @@ export class ConnectorResolver {
 
   #roots(): { dir: string; origin: InstalledConnector['origin'] }[] {
     return [
-      ...nodeModulesChain(this.#options.projectDir).map((dir) => ({ dir, origin: 'project' as const })),
+      ...nodeModulesChain(this.#options.projectDir).map((dir) => ({
+        dir,
+        origin: 'project' as const,
+      })),
       ...(this.#options.fallbackDirs ?? []).flatMap((start) =>
         nodeModulesChain(start).map((dir) => ({ dir, origin: 'cli' as const })),
       ),
@@ -124,7 +127,8 @@ export class ConnectorResolver {
       });
     }
     const byName = new Map<string, InstalledConnector>();
-    for (const connector of found) if (!byName.has(connector.name)) byName.set(connector.name, connector);
+    for (const connector of found)
+      if (!byName.has(connector.name)) byName.set(connector.name, connector);
     return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
@@ -175,7 +179,10 @@ export class ConnectorResolver {
     const advice = packageName
       ? `Install it with: npm install ${packageName}`
       : `Install a package that registers "${name}" in the "infra.connectors" field of its package.json.`;
-    return new ConnectorNotFoundError(name, `No connector named "${name}" is installed. ${listed} ${advice}`);
+    return new ConnectorNotFoundError(
+      name,
+      `No connector named "${name}" is installed. ${listed} ${advice}`,
+    );
   }
 }
 
@@ -192,7 +199,8 @@ async function listPackageDirs(nodeModules: string): Promise<string[]> {
       if (name.startsWith('.')) return;
       if (name.startsWith('@')) {
         try {
-          for (const sub of await readdir(join(nodeModules, name))) dirs.push(join(nodeModules, name, sub));
+          for (const sub of await readdir(join(nodeModules, name)))
+            dirs.push(join(nodeModules, name, sub));
         } catch {
           // an unreadable scope folder holds nothing for us
         }

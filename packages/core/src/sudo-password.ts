@@ -1,6 +1,6 @@
 import { MaskString } from './command.js';
-import { SudoPasswordError } from './errors.js';
-import type { CommandResult } from './output.js';
+import { InfraError, SudoPasswordError } from './errors.js';
+import type { CommandResult, OutputLine } from './output.js';
 import type { ConnectorArguments } from './unix-command.js';
 
 /** Where a run gets its sudo password from, asked at most once and shared by every host. */
@@ -17,10 +17,8 @@ export function sudoNeedsPassword(result: CommandResult): boolean {
   return !result.success && result.output.stderrLines.some((line) => PASSWORD_REQUIRED.test(line));
 }
 
-export interface TerminalPrompt {
-  /** Ask a question with hidden input; undefined when there is no terminal. */
-  (question: string): Promise<string | undefined>;
-}
+/** Ask a question with hidden input; undefined when there is no terminal. */
+export type TerminalPrompt = (question: string) => Promise<string | undefined>;
 
 /**
  * The run's sudo password: `INFRA_SUDO_PASSWORD` when set, else asked once on the
@@ -35,7 +33,8 @@ export class SudoPasswordPrompt implements SudoPasswordSource {
   constructor(options: { env?: NodeJS.ProcessEnv; ask?: TerminalPrompt; password?: string } = {}) {
     this.#env = options.env ?? process.env;
     this.#ask = options.ask ?? askHidden;
-    if (options.password !== undefined) this.#pending = Promise.resolve(new MaskString(options.password));
+    if (options.password !== undefined)
+      this.#pending = Promise.resolve(new MaskString(options.password));
   }
 
   get(): Promise<MaskString> {
@@ -87,7 +86,12 @@ export async function askHidden(question: string): Promise<string | undefined> {
     const onData = (chunk: Buffer) => {
       for (const char of chunk.toString('utf8')) {
         if (char === '\r' || char === '\n') return done();
-        if (char === '\u0003') return done(new SudoPasswordError('sudo password prompt interrupted (Ctrl-C).'));
+        if (char === '\u0003') {
+          // Ctrl-C: give the program its SIGINT, as a normal terminal would.
+          done(new InfraError('INTERRUPTED', 'Interrupted (Ctrl-C) at the sudo password prompt.'));
+          process.kill(process.pid, 'SIGINT');
+          return;
+        }
         if (char === '\u007f' || char === '\b') answer = answer.slice(0, -1);
         else answer += char;
       }
@@ -99,19 +103,36 @@ export async function askHidden(question: string): Promise<string | undefined> {
 /**
  * pyinfra's `execute_command_with_sudo_retry`: run with `sudo -n`; when sudo says
  * it needs a password, get it from the run's source and run once more with it.
- * When stdin is a stream (which a first try would consume), ask sudo with `true` first.
+ * sudo's "a password is required" line is held back from `onOutput` and dropped
+ * when the retry follows. When stdin is a stream (which a first try would
+ * consume), ask sudo with `true` first.
  */
-export async function runWithSudoRetry<C>(
+export async function runWithSudoRetry<
+  C,
+  A extends ConnectorArguments & { onOutput?: (line: OutputLine) => void },
+>(
   command: C,
-  args: ConnectorArguments,
+  args: A,
   source: SudoPasswordSource,
-  run: (command: C | string, args: ConnectorArguments) => Promise<CommandResult>,
+  run: (command: C | string, args: A) => Promise<CommandResult>,
 ): Promise<CommandResult> {
   if (!args.sudo || (args.sudoPassword !== undefined && args.sudoPassword !== '')) {
     return run(command, args);
   }
+  const held: OutputLine[] = [];
+  const onOutput = (line: OutputLine) => {
+    if (line.stream === 'stderr' && PASSWORD_REQUIRED.test(line.line)) held.push(line);
+    else args.onOutput?.(line);
+  };
   const streamed = typeof args.stdin === 'object' && !Buffer.isBuffer(args.stdin);
-  const first = await run(streamed ? 'true' : command, streamed ? { sudo: true, sudoUser: args.sudoUser } : args);
-  if (!sudoNeedsPassword(first)) return streamed ? run(command, args) : first;
+  const firstArgs = streamed
+    ? ({ sudo: true, sudoUser: args.sudoUser } as A)
+    : { ...args, onOutput };
+  const first = await run(streamed ? 'true' : command, firstArgs);
+  if (!sudoNeedsPassword(first)) {
+    if (streamed) return run(command, args);
+    for (const line of held) args.onOutput?.(line);
+    return first;
+  }
   return run(command, { ...args, sudoPassword: await source.get() });
 }

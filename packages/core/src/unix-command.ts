@@ -1,10 +1,10 @@
 import {
   type CommandInput,
+  type CommandPart,
   MaskString,
   QuoteString,
   StringCommand,
   toStringCommand,
-  type CommandPart,
 } from './command.js';
 import { InfraError } from './errors.js';
 
@@ -31,7 +31,8 @@ export interface ConnectorArguments {
   /** The shell that runs the command: `sh` by default; `null` runs it without a wrapping shell. */
   shellExecutable?: string | null;
   chdir?: string;
-  env?: Readonly<Record<string, string>>;
+  /** Environment for the command; a `MaskString` value stays masked in every output. */
+  env?: Readonly<Record<string, string | MaskString>>;
   /** Exit codes that count as success: `[0]` by default. */
   successExitCodes?: readonly number[];
   /** Seconds before the command is killed. */
@@ -78,12 +79,14 @@ export class CommandArgumentError extends InfraError {
   }
 }
 
-function envAssignment(key: string, value: string): QuoteString {
+function envAssignment(key: string, value: string | MaskString): QuoteString {
   if (!ENV_NAME.test(key)) {
     throw new CommandArgumentError(
       `env: ${JSON.stringify(key)} is not a valid environment variable name (expected letters, digits and _, not starting with a digit).`,
     );
   }
+  if (value instanceof MaskString)
+    return new QuoteString(new StringCommand([`${key}=`, value], ''));
   if (typeof value !== 'string') {
     throw new CommandArgumentError(
       `env: the value of ${key} is a ${typeof value}, expected a string.`,
@@ -104,7 +107,10 @@ function userArg(name: string, value: string): QuoteString {
  * user-supplied value quoted. The result is what a connector sends to a POSIX
  * shell (`sh -c` locally, the login shell over ssh, `sh -c` in a container).
  */
-export function makeUnixCommand(command: CommandInput, args: UnixCommandArguments = {}): StringCommand {
+export function makeUnixCommand(
+  command: CommandInput,
+  args: UnixCommandArguments = {},
+): StringCommand {
   let inner = toStringCommand(command);
 
   if (args.env && Object.keys(args.env).length > 0) {
@@ -113,7 +119,9 @@ export function makeUnixCommand(command: CommandInput, args: UnixCommandArgument
   }
   if (args.chdir !== undefined) {
     if (typeof args.chdir !== 'string' || args.chdir === '') {
-      throw new CommandArgumentError(`chdir: expected a directory path, got ${JSON.stringify(args.chdir)}.`);
+      throw new CommandArgumentError(
+        `chdir: expected a directory path, got ${JSON.stringify(args.chdir)}.`,
+      );
     }
     inner = StringCommand.of('cd', new QuoteString(args.chdir), '&&', inner);
   }
@@ -138,7 +146,7 @@ export function makeUnixCommand(command: CommandInput, args: UnixCommandArgument
   const bits: CommandPart[] = [];
   if (args.doas) {
     bits.push('doas', '-n');
-    if (args.doasUser) bits.push('-u', userArg('doasUser', args.doasUser));
+    if (args.doasUser !== undefined) bits.push('-u', userArg('doasUser', args.doasUser));
   }
   if (args.sudo) {
     if (sudoPassword) {
@@ -157,9 +165,9 @@ export function makeUnixCommand(command: CommandInput, args: UnixCommandArgument
     }
     if (args.useSudoLogin) bits.push('-i');
     if (args.preserveSudoEnv) bits.push('-E');
-    if (args.sudoUser) bits.push('-u', userArg('sudoUser', args.sudoUser));
+    if (args.sudoUser !== undefined) bits.push('-u', userArg('sudoUser', args.sudoUser));
   }
-  if (args.suUser) {
+  if (args.suUser !== undefined) {
     bits.push('su');
     if (args.useSuLogin) bits.push('-l');
     if (args.preserveSuEnv) bits.push('-m');
@@ -167,7 +175,11 @@ export function makeUnixCommand(command: CommandInput, args: UnixCommandArgument
     bits.push(userArg('suUser', args.suUser), '-c');
     // BSD su has no shell option: quote the whole `shell -c 'command'` as one argument.
     bits.push(
-      new QuoteString(shell === null ? inner : StringCommand.of(new QuoteString(shell), '-c', new QuoteString(inner))),
+      new QuoteString(
+        shell === null
+          ? inner
+          : StringCommand.of(new QuoteString(shell), '-c', new QuoteString(inner)),
+      ),
     );
   } else if (shell !== null) {
     bits.push(new QuoteString(shell), '-c', new QuoteString(inner));

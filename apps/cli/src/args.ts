@@ -1,0 +1,293 @@
+import { type DataOverride, parseDataValue, splitKeyValue } from './data-value.js';
+import { UsageError } from './usage-error.js';
+
+/** How much the CLI says and in what form; every command takes these. */
+export interface OutputOptions {
+  /** 0 by default, 1 with `-v`, 2 with `-vv`. */
+  readonly verbosity: number;
+  readonly debug: boolean;
+  readonly json: boolean;
+}
+
+/** The options of `infra INVENTORY exec`, pyinfra's names. */
+export interface ExecOptions extends OutputOptions {
+  readonly sudo: boolean;
+  readonly sudoUser: string | undefined;
+  readonly useSudoPassword: boolean;
+  readonly suUser: string | undefined;
+  readonly doas: boolean;
+  readonly doasUser: string | undefined;
+  readonly shellExecutable: string | undefined;
+  readonly chdir: string | undefined;
+  readonly env: Readonly<Record<string, string>>;
+  readonly data: Readonly<Record<string, DataOverride>>;
+  /** How many hosts run at once; undefined means all of them. */
+  readonly parallel: number | undefined;
+}
+
+export type HelpTopic = 'general' | 'exec' | 'connectors';
+
+export type CliCommand =
+  | { readonly kind: 'help'; readonly topic: HelpTopic }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'connectors'; readonly options: OutputOptions }
+  | {
+      readonly kind: 'exec';
+      readonly inventory: string;
+      /** The words after `--`, each to be quoted on its own. */
+      readonly command: readonly string[];
+      readonly options: ExecOptions;
+    };
+
+type FlagName =
+  | 'sudo'
+  | 'sudo-user'
+  | 'use-sudo-password'
+  | 'su-user'
+  | 'doas'
+  | 'doas-user'
+  | 'shell-executable'
+  | 'chdir'
+  | 'env'
+  | 'data'
+  | 'parallel'
+  | 'debug'
+  | 'json'
+  | 'help'
+  | 'version';
+
+/** What each long flag takes: nothing, or a value described for error messages. */
+const FLAGS: Readonly<Record<FlagName, { value?: string; execOnly: boolean }>> = {
+  sudo: { execOnly: true },
+  'sudo-user': { value: 'a user name', execOnly: true },
+  'use-sudo-password': { execOnly: true },
+  'su-user': { value: 'a user name', execOnly: true },
+  doas: { execOnly: true },
+  'doas-user': { value: 'a user name', execOnly: true },
+  'shell-executable': { value: 'a shell such as sh or bash', execOnly: true },
+  chdir: { value: 'a directory', execOnly: true },
+  env: { value: 'KEY=VALUE', execOnly: true },
+  data: { value: 'KEY=VALUE', execOnly: true },
+  parallel: { value: 'a whole number of hosts, at least 1', execOnly: true },
+  debug: { execOnly: false },
+  json: { execOnly: false },
+  help: { execOnly: false },
+  version: { execOnly: false },
+};
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DATA_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const POSITIVE_INTEGER = /^[1-9]\d*$/;
+
+function isFlagName(name: string): name is FlagName {
+  return Object.hasOwn(FLAGS, name);
+}
+
+interface RawFlags {
+  readonly seen: Map<FlagName, string[]>;
+  verbosity: number;
+}
+
+function readFlags(words: readonly string[]): { flags: RawFlags; positionals: string[] } {
+  const flags: RawFlags = { seen: new Map(), verbosity: 0 };
+  const positionals: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] as string;
+    if (word.startsWith('--')) {
+      const eq = word.indexOf('=');
+      const name = word.slice(2, eq === -1 ? undefined : eq);
+      if (!isFlagName(name)) {
+        throw new UsageError(`Unknown option --${name}. Run "infra --help" for the options.`);
+      }
+      const spec = FLAGS[name];
+      let value = '';
+      if (spec.value === undefined) {
+        if (eq !== -1)
+          throw new UsageError(`--${name} takes no value, got ${JSON.stringify(word)}.`);
+      } else if (eq !== -1) {
+        value = word.slice(eq + 1);
+      } else {
+        const next = words[i + 1];
+        if (next === undefined || next.startsWith('--')) {
+          throw new UsageError(`--${name} expects ${spec.value}, got nothing.`);
+        }
+        value = next;
+        i++;
+      }
+      const list = flags.seen.get(name) ?? [];
+      list.push(value);
+      flags.seen.set(name, list);
+    } else if (word === '-h') {
+      flags.seen.set('help', ['']);
+    } else if (/^-v+$/.test(word)) {
+      flags.verbosity += word.length - 1;
+    } else if (word.startsWith('-') && word !== '-') {
+      throw new UsageError(
+        `Unknown option ${word}. Run "infra --help" for the options (short options are -v, -vv and -h).`,
+      );
+    } else {
+      positionals.push(word);
+    }
+  }
+  return { flags, positionals };
+}
+
+function single(flags: RawFlags, name: FlagName): string | undefined {
+  const values = flags.seen.get(name);
+  if (values === undefined) return undefined;
+  if (values.length > 1) {
+    throw new UsageError(`--${name} was given ${values.length} times; give it once.`);
+  }
+  const value = values[0] as string;
+  if (value === '')
+    throw new UsageError(`--${name} expects ${FLAGS[name].value}, got an empty value.`);
+  return value;
+}
+
+function outputOptions(flags: RawFlags): OutputOptions {
+  return {
+    verbosity: flags.verbosity,
+    debug: flags.seen.has('debug'),
+    json: flags.seen.has('json'),
+  };
+}
+
+function envOption(values: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const text of values) {
+    const [key, value] = splitKeyValue('--env', text);
+    if (!ENV_NAME.test(key)) {
+      throw new UsageError(
+        `--env ${JSON.stringify(text)}: ${JSON.stringify(key)} is not an environment variable name (expected letters, digits and _, not starting with a digit).`,
+      );
+    }
+    env[key] = value;
+  }
+  return env;
+}
+
+function dataOption(values: readonly string[]): Record<string, DataOverride> {
+  const data: Record<string, DataOverride> = {};
+  for (const text of values) {
+    const [key, value] = splitKeyValue('--data', text);
+    if (!DATA_KEY.test(key)) {
+      throw new UsageError(
+        `--data: ${JSON.stringify(key)} is not a data key (expected snake_case such as ssh_user).`,
+      );
+    }
+    data[key] = { text: value, value: parseDataValue(value) };
+  }
+  return data;
+}
+
+function execOptions(flags: RawFlags): ExecOptions {
+  const parallelText = single(flags, 'parallel');
+  if (parallelText !== undefined && !POSITIVE_INTEGER.test(parallelText)) {
+    throw new UsageError(
+      `--parallel expects ${FLAGS.parallel.value}, got ${JSON.stringify(parallelText)}.`,
+    );
+  }
+  const options: ExecOptions = {
+    ...outputOptions(flags),
+    sudo: flags.seen.has('sudo'),
+    sudoUser: single(flags, 'sudo-user'),
+    useSudoPassword: flags.seen.has('use-sudo-password'),
+    suUser: single(flags, 'su-user'),
+    doas: flags.seen.has('doas'),
+    doasUser: single(flags, 'doas-user'),
+    shellExecutable: single(flags, 'shell-executable'),
+    chdir: single(flags, 'chdir'),
+    env: envOption(flags.seen.get('env') ?? []),
+    data: dataOption(flags.seen.get('data') ?? []),
+    parallel: parallelText === undefined ? undefined : Number(parallelText),
+  };
+  if (options.sudoUser !== undefined && !options.sudo) {
+    throw new UsageError('--sudo-user needs --sudo (it says which user sudo switches to).');
+  }
+  if (options.useSudoPassword && !options.sudo) {
+    throw new UsageError('--use-sudo-password needs --sudo.');
+  }
+  if (options.doasUser !== undefined && !options.doas) {
+    throw new UsageError('--doas-user needs --doas (it says which user doas switches to).');
+  }
+  return options;
+}
+
+function helpTopic(positionals: readonly string[]): HelpTopic {
+  if (positionals.includes('connectors')) return 'connectors';
+  if (positionals.includes('exec')) return 'exec';
+  return 'general';
+}
+
+/**
+ * Read the CLI's arguments. Flags may stand anywhere before `--`; the words after
+ * `--` are the command to run, untouched. Throws `UsageError` naming the flag and
+ * what it expects.
+ */
+export function parseArgs(argv: readonly string[]): CliCommand {
+  const separator = argv.indexOf('--');
+  const before = separator === -1 ? argv : argv.slice(0, separator);
+  const after = separator === -1 ? undefined : argv.slice(separator + 1);
+
+  // --help and --version win over everything else, even other mistakes.
+  if (before.includes('--help') || before.includes('-h')) {
+    return { kind: 'help', topic: helpTopic(before.filter((w) => !w.startsWith('-'))) };
+  }
+  if (before.includes('--version')) return { kind: 'version' };
+
+  const { flags, positionals } = readFlags(before);
+  const [first, second, ...rest] = positionals;
+
+  if (first === undefined) {
+    if (after !== undefined) {
+      throw new UsageError(
+        'Missing INVENTORY and command: expected infra INVENTORY exec -- CMD [ARGS...].',
+      );
+    }
+    return { kind: 'help', topic: 'general' };
+  }
+  if (first === 'help') return { kind: 'help', topic: helpTopic(positionals.slice(1)) };
+
+  if (first === 'connectors') {
+    if (positionals.length > 1 || after !== undefined) {
+      throw new UsageError(
+        `"infra connectors" takes no arguments, got ${JSON.stringify([...positionals.slice(1), ...(after ?? [])].join(' '))}.`,
+      );
+    }
+    for (const name of flags.seen.keys()) {
+      if (FLAGS[name].execOnly) {
+        throw new UsageError(
+          `--${name} is an option of exec; "infra connectors" does not take it.`,
+        );
+      }
+    }
+    return { kind: 'connectors', options: outputOptions(flags) };
+  }
+
+  if (first === 'exec') {
+    throw new UsageError(
+      'Missing INVENTORY before exec: expected infra INVENTORY exec -- CMD, e.g. infra @local exec -- uname -a.',
+    );
+  }
+  if (second === undefined) {
+    throw new UsageError(
+      `Missing command after the inventory ${JSON.stringify(first)}: expected exec, e.g. infra ${first} exec -- uname -a.`,
+    );
+  }
+  if (second !== 'exec') {
+    throw new UsageError(
+      `Unknown command ${JSON.stringify(second)}: expected exec (infra INVENTORY exec -- CMD) or connectors.`,
+    );
+  }
+  if (rest.length > 0 || after === undefined) {
+    throw new UsageError(
+      `exec: put the command after --, e.g. infra ${first} exec -- ${rest.length > 0 ? rest.join(' ') : 'uname -a'}.`,
+    );
+  }
+  if (after.length === 0) {
+    throw new UsageError(
+      `exec: nothing to run after --; expected infra ${first} exec -- CMD [ARGS...].`,
+    );
+  }
+  return { kind: 'exec', inventory: first, command: after, options: execOptions(flags) };
+}

@@ -1,0 +1,357 @@
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { chmod, open, rename, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import {
+  BaseConnector,
+  CommandArgumentError,
+  type CommandInput,
+  type CommandResult,
+  CommandTimeoutError,
+  type ConnectorArguments,
+  type ConnectorData,
+  type DataMetaMap,
+  describeFileEnd,
+  type FileDestination,
+  type FileOptions,
+  type FileSource,
+  FileTransferError,
+  InfraError,
+  InventoryError,
+  makeUnixCommand,
+  type NamesData,
+  openFileSource,
+  type RunShellCommandOptions,
+  runWithSudoRetry,
+  type StringCommand,
+  toStringCommand,
+  type UnixCommandArguments,
+} from '@infra/core';
+import {
+  makeBecomeGetScript,
+  makeBecomePutScript,
+  makeRemoveScript,
+  usesBecome,
+} from './become-scripts.js';
+import {
+  defaultFileMode,
+  describeFsError,
+  ensureParentDirectory,
+  getFileAsCurrentUser,
+  makeDirectory,
+  putFileAsCurrentUser,
+  statIfExists,
+  tempPathBeside,
+} from './local-files.js';
+import { killProcessGroup, runShellProcess, type ShellProcessOptions } from './shell-process.js';
+
+/** The local connector has no host data keys. */
+export const LOCAL_DATA_META = {} as const satisfies DataMetaMap;
+
+export type LocalConnectorData = ConnectorData<typeof LOCAL_DATA_META>;
+
+/** The user-switching and shell arguments of a file operation, for the become script. */
+function becomeArguments(options: FileOptions): UnixCommandArguments {
+  return {
+    sudo: options.sudo,
+    sudoUser: options.sudoUser,
+    useSudoLogin: options.useSudoLogin,
+    sudoPassword: options.sudoPassword,
+    preserveSudoEnv: options.preserveSudoEnv,
+    suUser: options.suUser,
+    useSuLogin: options.useSuLogin,
+    preserveSuEnv: options.preserveSuEnv,
+    suShell: options.suShell,
+    doas: options.doas,
+    doasUser: options.doasUser,
+    // The scripts are POSIX shell: never run them without one.
+    shellExecutable: options.shellExecutable ?? 'sh',
+  };
+}
+
+function timeoutSignal(options: FileOptions): AbortSignal | undefined {
+  const timeout =
+    options.timeout !== undefined && options.timeout > 0
+      ? AbortSignal.timeout(options.timeout * 1000)
+      : undefined;
+  if (timeout && options.signal) return AbortSignal.any([timeout, options.signal]);
+  return timeout ?? options.signal;
+}
+
+function wait(seconds: number, signal: AbortSignal | undefined): Promise<void> {
+  if (seconds <= 0) return Promise.resolve();
+  return new Promise((resolveWait, rejectWait) => {
+    if (signal?.aborted) return rejectWait(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      rejectWait(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolveWait();
+    }, seconds * 1000);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function fileError(action: string, error: unknown, options: FileOptions): unknown {
+  if (error instanceof InfraError) return error;
+  if (
+    (error as Error | undefined)?.name === 'TimeoutError' ||
+    (error as Error | undefined)?.name === 'AbortError'
+  ) {
+    if (options.signal?.aborted) return options.signal.reason ?? error;
+    if (options.timeout !== undefined) {
+      return new FileTransferError(`${action} failed: timed out after ${options.timeout}s.`, {
+        cause: error,
+      });
+    }
+  }
+  return new FileTransferError(`${action} failed: ${describeFsError(error)}.`, { cause: error });
+}
+
+/**
+ * Runs commands and moves files on this machine: `sh -c` in a process group of
+ * its own per command, and the file system directly (or a command run as the
+ * become user when `sudo`, `su` or `doas` is asked for).
+ */
+export class LocalConnector extends BaseConnector<LocalConnectorData> {
+  static override readonly handlesExecution = true;
+  static override readonly dataMeta = LOCAL_DATA_META;
+  static override readonly description =
+    'This machine: commands run as child processes, files are moved directly.';
+
+  static override makeNamesData(arg: string | undefined): NamesData[] {
+    if (arg !== undefined) {
+      throw new InventoryError(
+        `@local takes no argument, but got ${JSON.stringify(arg)} (from "@local:${arg}"): write just @local.`,
+      );
+    }
+    return [['@local', {}, ['@local']]];
+  }
+
+  /** Process groups still running, killed by `disconnect()`. */
+  readonly #running = new Set<ChildProcess>();
+
+  override async disconnect(): Promise<void> {
+    for (const child of this.#running) killProcessGroup(child);
+    this.#running.clear();
+  }
+
+  override async runShellCommand(
+    command: CommandInput,
+    options: RunShellCommandOptions = {},
+  ): Promise<CommandResult> {
+    const retries = options.retries ?? 0;
+    if (retries > 0 && typeof options.stdin === 'object' && !Buffer.isBuffer(options.stdin)) {
+      throw new CommandArgumentError(
+        `retries: a stream given as stdin can be read only once, so ${String(command)} cannot be retried with it. Pass stdin as a string or Buffer.`,
+      );
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await runWithSudoRetry(
+          command,
+          options,
+          this.host.sudoPassword,
+          (next, args) => this.#runOnce(next, args, options),
+        );
+        if (result.success || attempt >= retries) return result;
+      } catch (error) {
+        if (!(error instanceof CommandTimeoutError) || attempt >= retries) throw error;
+      }
+      this.host.log.debug(`Retrying (${attempt + 1}/${retries}): ${String(command)}`);
+      await wait(options.retryDelay ?? 0, options.signal);
+    }
+  }
+
+  #runOnce(
+    command: CommandInput,
+    args: ConnectorArguments,
+    options: RunShellCommandOptions,
+    extra: Partial<ShellProcessOptions> = {},
+  ): Promise<CommandResult> {
+    const shell = args.shellExecutable === undefined ? 'sh' : args.shellExecutable;
+    let script: StringCommand;
+    let program: string | undefined;
+    if (shell !== null && !usesBecome(args)) {
+      // No user switch: run the shell directly rather than `sh -c 'sh -c ...'`
+      // (one exec less per command, a third of the cost of a short command).
+      script = makeUnixCommand(command, { ...args, shellExecutable: null });
+      program = shell;
+    } else {
+      script = makeUnixCommand(command, args);
+    }
+    // A secret goes to the shell through its environment, never in an argv:
+    // without a user switch the shell itself evaluates it (the hidden path).
+    const hideScript = script.hasSecrets();
+    return runShellProcess(
+      {
+        shell: program,
+        script: script.getRawValue(),
+        shownCommand: String(toStringCommand(command)),
+        hideScript,
+        stdin: args.stdin,
+        timeout: args.timeout,
+        signal: options.signal,
+        successExitCodes: args.successExitCodes,
+        onOutput: options.onOutput,
+        ...extra,
+      },
+      this.#running,
+    );
+  }
+
+  /** Run a become script (sudo / su / doas), asking for the sudo password when sudo wants one. */
+  #runBecomeScript(
+    script: StringCommand,
+    options: FileOptions,
+    extra: Partial<ShellProcessOptions> = {},
+  ): Promise<CommandResult> {
+    const args: ConnectorArguments = {
+      ...becomeArguments(options),
+      timeout: options.timeout,
+      ...(extra.stdin !== undefined ? { stdin: extra.stdin } : {}),
+    };
+    return runWithSudoRetry(script, args, this.host.sudoPassword, (next, nextArgs) =>
+      this.#runOnce(
+        next,
+        nextArgs,
+        { signal: options.signal },
+        { ...extra, stdin: nextArgs.stdin },
+      ),
+    );
+  }
+
+  override async putFile(
+    src: FileSource,
+    remotePath: string,
+    options: FileOptions = {},
+  ): Promise<void> {
+    const dest = resolve(remotePath);
+    const action = `putFile ${describeFileEnd(src)} -> ${JSON.stringify(dest)}`;
+    const parentSeen = await ensureParentDirectory(dest, options.createParents ?? false, action);
+    if (!usesBecome(options)) {
+      try {
+        if (!parentSeen) await makeDirectory(dirname(dest));
+        await putFileAsCurrentUser(src, dest, {
+          mode: options.mode,
+          signal: timeoutSignal(options),
+        });
+      } catch (error) {
+        throw fileError(action, error, options);
+      }
+      return;
+    }
+
+    let source: Readable;
+    try {
+      source =
+        typeof src === 'string' ? (await open(src, 'r')).createReadStream() : openFileSource(src);
+    } catch (error) {
+      throw fileError(`${action}: reading ${JSON.stringify(src)}`, error, options);
+    }
+    const tempPath = tempPathBeside(dest);
+    const mode = options.mode ?? (await statIfExists(dest))?.mode ?? defaultFileMode();
+    const script = makeBecomePutScript({
+      destPath: dest,
+      tempPath,
+      mode,
+      createParents: !parentSeen,
+    });
+    let result: CommandResult;
+    try {
+      result = await this.#runBecomeScript(script, options, { stdin: source });
+    } catch (error) {
+      (source as Readable).destroy();
+      // SIGKILL (timeout, abort) skips the script's trap: remove the temp file here.
+      await this.#runBecomeScript(makeRemoveScript(tempPath), { ...options, timeout: 30 }).catch(
+        () => undefined,
+      );
+      if (error instanceof CommandTimeoutError) {
+        throw new FileTransferError(`${action} failed: timed out after ${error.timeoutSeconds}s.`, {
+          cause: error,
+        });
+      }
+      throw fileError(action, error, options);
+    }
+    source.destroy();
+    if (!result.success) {
+      throw new FileTransferError(
+        `${action} as ${this.#becomeName(options)} failed (exit ${result.output.exitCode ?? result.output.signal}): ${result.output.stderr || 'no error output'}`,
+      );
+    }
+  }
+
+  override async getFile(
+    remotePath: string,
+    dest: FileDestination,
+    options: FileOptions = {},
+  ): Promise<void> {
+    const src = resolve(remotePath);
+    const action = `getFile ${JSON.stringify(src)} -> ${describeFileEnd(dest)}`;
+    if (!usesBecome(options)) {
+      if (typeof dest === 'string') await ensureParentDirectory(resolve(dest), false, action);
+      try {
+        await getFileAsCurrentUser(src, typeof dest === 'string' ? resolve(dest) : dest, {
+          mode: options.mode,
+          signal: timeoutSignal(options),
+        });
+      } catch (error) {
+        throw fileError(action, error, options);
+      }
+      return;
+    }
+
+    // As the become user: `cat SRC`, its bytes streamed into a temp file beside
+    // the destination (or into the given stream).
+    let sink: Writable;
+    let tempPath: string | undefined;
+    let localDest: string | undefined;
+    if (typeof dest === 'string') {
+      localDest = resolve(dest);
+      await ensureParentDirectory(localDest, false, action);
+      tempPath = tempPathBeside(localDest);
+      sink = createWriteStream(tempPath, { flags: 'wx', mode: 0o600 });
+    } else {
+      sink = dest;
+    }
+    try {
+      const result = await this.#runBecomeScript(makeBecomeGetScript(src), options, {
+        stdoutSink: sink,
+      });
+      if (!result.success) {
+        throw new FileTransferError(
+          `${action} as ${this.#becomeName(options)} failed (exit ${result.output.exitCode ?? result.output.signal}): ${result.output.stderr || 'no error output'}`,
+        );
+      }
+      sink.end();
+      await finished(sink);
+      if (tempPath !== undefined && localDest !== undefined) {
+        const existing = await statIfExists(localDest);
+        await chmod(tempPath, options.mode ?? existing?.mode ?? defaultFileMode());
+        await rename(tempPath, localDest);
+      }
+    } catch (error) {
+      if (tempPath !== undefined) {
+        sink.destroy();
+        await rm(tempPath, { force: true });
+      }
+      if (error instanceof CommandTimeoutError) {
+        throw new FileTransferError(`${action} failed: timed out after ${error.timeoutSeconds}s.`, {
+          cause: error,
+        });
+      }
+      throw fileError(action, error, options);
+    }
+  }
+
+  #becomeName(options: FileOptions): string {
+    if (options.suUser !== undefined) return `su ${options.suUser}`;
+    if (options.sudo)
+      return `sudo${options.sudoUser === undefined ? '' : ` -u ${options.sudoUser}`}`;
+    return `doas${options.doasUser === undefined ? '' : ` -u ${options.doasUser}`}`;
+  }
+}

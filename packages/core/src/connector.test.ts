@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import {
+  assertConnectorClass,
+  BaseConnector,
+  collectNamesData,
+  type NamesData,
+} from './connector.js';
+import { ConnectorSpecError } from './errors.js';
+import { CommandOutput } from './output.js';
+
+class EchoConnector extends BaseConnector {
+  static override handlesExecution = true;
+  static override makeNamesData(arg: string | undefined): NamesData[] {
+    return [[`@echo:${arg}`, { echo: arg }, ['@echo']]];
+  }
+  async runShellCommand() {
+    return { success: true, output: new CommandOutput([], 0) };
+  }
+  async putFile() {}
+  async getFile() {}
+}
+
+describe('the connector contract', () => {
+  it('accepts a BaseConnector subclass by shape', () => {
+    expect(() => assertConnectorClass(EchoConnector, 'echo')).not.toThrow();
+  });
+
+  it('accepts a structurally equal class that does not extend this copy of BaseConnector', () => {
+    class Foreign {
+      static specificationVersion = 'v1';
+      static handlesExecution = false;
+      static dataMeta = {};
+      static makeNamesData() {
+        return [];
+      }
+    }
+    expect(() => assertConnectorClass(Foreign, 'foreign')).not.toThrow();
+  });
+
+  it('says what is missing', () => {
+    class NoExec {
+      static specificationVersion = 'v1';
+      static handlesExecution = true;
+      static dataMeta = {};
+      static makeNamesData() {
+        return [];
+      }
+      connect() {}
+    }
+    expect(() => assertConnectorClass(NoExec, 'x')).toThrow(ConnectorSpecError);
+    expect(() => assertConnectorClass(NoExec, 'x')).toThrow(
+      /lacks disconnect, runShellCommand, putFile, getFile/,
+    );
+    expect(() => assertConnectorClass({}, 'x')).toThrow(/does not export a connector class/);
+  });
+
+  it('collects names data from lists, generators, async generators and promises', async () => {
+    expect(await collectNamesData(EchoConnector, 'a')).toEqual([
+      ['@echo:a', { echo: 'a' }, ['@echo']],
+    ]);
+    const fromGenerator = {
+      *makeNamesData() {
+        yield ['g', {}, []] as const;
+      },
+    };
+    const fromAsync = {
+      async *makeNamesData() {
+        yield ['h', {}, []] as const;
+      },
+    };
+    const fromPromise = { makeNamesData: async () => [['p', {}, []] as const] };
+    expect(await collectNamesData(fromGenerator, undefined)).toEqual([['g', {}, []]]);
+    expect(await collectNamesData(fromAsync, undefined)).toEqual([['h', {}, []]]);
+    expect(await collectNamesData(fromPromise, undefined)).toEqual([['p', {}, []]]);
+  });
+
+  it('the base makeNamesData says it is not implemented', () => {
+    expect(() => BaseConnector.makeNamesData('x')).toThrow(
+      /does not implement static makeNamesData/,
+    );
+  });
+});

@@ -1,0 +1,178 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MaskString, type StringCommand, sh } from './command.js';
+import {
+  CommandArgumentError,
+  makeUnixCommand,
+  type UnixCommandArguments,
+} from './unix-command.js';
+
+// Users made by scripts/setup-test-host.sh (CI runs it); see @infra/connector-testkit's TEST_USERS.
+const PLAIN = 'infra-plain';
+const SUDO = 'infra-sudo';
+const SUDO_PW = { name: 'infra-sudopw', password: 'infra-sudopw-pw' };
+
+function hasUser(name: string): boolean {
+  return spawnSync('id', ['-u', name]).status === 0;
+}
+function has(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+}
+const isRoot = process.getuid?.() === 0;
+const canBecome =
+  isRoot && [PLAIN, SUDO, SUDO_PW.name].every(hasUser) && has('sudo') && has('runuser');
+if (!canBecome && process.env.CI) {
+  throw new Error(
+    'CI=true but the sudo tests cannot run: run as root after scripts/setup-test-host.sh',
+  );
+}
+
+/** Run a built command the way a connector does: the login shell gets the whole string. */
+function run(command: StringCommand, asUser?: string, cwd?: string) {
+  const raw = command.getRawValue();
+  const argv = asUser ? ['runuser', '-u', asUser, '--', 'sh', '-c', raw] : ['sh', '-c', raw];
+  const result = spawnSync(argv[0]!, argv.slice(1), { cwd: cwd ?? tmpdir(), encoding: 'utf8' });
+  return { stdout: result.stdout, stderr: result.stderr, status: result.status };
+}
+
+describe('makeUnixCommand: the command line', () => {
+  it('wraps in sh -c by default and quotes the inner command once', () => {
+    expect(makeUnixCommand('echo hi').getRawValue()).toBe("sh -c 'echo hi'");
+    expect(makeUnixCommand('echo hi', { shellExecutable: null }).getRawValue()).toBe('echo hi');
+    expect(makeUnixCommand('echo hi', { shellExecutable: 'bash' }).getRawValue()).toBe(
+      "bash -c 'echo hi'",
+    );
+  });
+
+  it('builds env, chdir and sudo with pyinfra flags', () => {
+    const command = makeUnixCommand('id', {
+      env: { A: 'x y' },
+      chdir: '/srv/my app',
+      sudo: true,
+      sudoUser: 'www-data',
+      useSudoLogin: true,
+      preserveSudoEnv: true,
+    });
+    expect(command.getRawValue()).toBe(
+      `sudo -H -n -i -E -u www-data sh -c 'cd '"'"'/srv/my app'"'"' && export '"'"'A=x y'"'"' && id'`,
+    );
+  });
+
+  it('builds su and doas', () => {
+    expect(
+      makeUnixCommand('id', { suUser: 'bob', useSuLogin: true, preserveSuEnv: true }).getRawValue(),
+    ).toBe(`su -l -m bob -c 'sh -c id'`);
+    expect(makeUnixCommand('id -u', { doas: true, doasUser: 'bob' }).getRawValue()).toBe(
+      `doas -n -u bob sh -c 'id -u'`,
+    );
+    expect(makeUnixCommand('echo "a b"', { suUser: 'bob' }).getRawValue()).toBe(
+      `su bob -c 'sh -c '"'"'echo "a b"'"'"''`,
+    );
+  });
+
+  it('masks the sudo password everywhere but the raw command', () => {
+    const command = makeUnixCommand('id', { sudo: true, sudoPassword: 'pa$$ word' });
+    expect(String(command)).not.toContain('pa$$');
+    expect(String(command)).toContain('***');
+    expect(JSON.stringify({ command })).not.toContain('pa$$');
+    expect(command.getRawValue()).toContain(`INFRA_SUDO_PASSWORD='pa$$ word'`);
+    expect(command.hasSecrets()).toBe(true);
+  });
+
+  it('masks MaskString env values and sends them raw', () => {
+    const command = makeUnixCommand('echo "$TOKEN"', { env: { TOKEN: new MaskString('t0k en') } });
+    expect(String(command)).not.toContain('t0k');
+    expect(run(command).stdout).toBe('t0k en\n');
+  });
+
+  it('refuses bad env names, empty users and NUL bytes with errors naming the argument', () => {
+    expect(() => makeUnixCommand('x', { env: { 'A B': '1' } })).toThrow(CommandArgumentError);
+    expect(() => makeUnixCommand('x', { env: { 'A B': '1' } })).toThrow(/env: "A B"/);
+    expect(() => makeUnixCommand('x', { sudo: true, sudoUser: '' })).toThrow(/sudoUser/);
+    expect(() => makeUnixCommand('x', { chdir: 'a\0b' })).toThrow(/NUL/);
+  });
+});
+
+describe('makeUnixCommand through a real shell', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'infra core dir with spaces '));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes env values with spaces, quotes and $ through untouched', () => {
+    const env = { A: 'two words', B: `it's "quoted"`, C: '$HOME and $(id) and `id`', D: '' };
+    const result = run(makeUnixCommand(`printf '%s|' "$A" "$B" "$C" "$D"`, { env }));
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(`two words|it's "quoted"|$HOME and $(id) and \`id\`||`);
+  });
+
+  it('changes into a directory with spaces', () => {
+    const result = run(makeUnixCommand('pwd', { chdir: dir }));
+    expect(result.stdout.trim()).toBe(dir);
+  });
+
+  it('quotes user values given through sh``', () => {
+    const file = join(dir, `odd 'name' $x`);
+    const result = run(makeUnixCommand(sh`touch ${file} && ls ${dir}`, {}));
+    expect(result.stdout.trim()).toBe(`odd 'name' $x`);
+  });
+});
+
+describe.skipIf(!canBecome)('makeUnixCommand with real sudo, su and doas', () => {
+  const become = (args: UnixCommandArguments, asUser?: string) =>
+    run(
+      makeUnixCommand(`printf '%s:%s' "$(id -un)" "$FOO"`, { env: { FOO: 'a b' }, ...args }),
+      asUser,
+    );
+
+  it('sudo -n to a plain user (as root)', () => {
+    const result = become({ sudo: true, sudoUser: PLAIN });
+    expect(result.stdout).toBe(`${PLAIN}:a b`);
+  });
+
+  it('sudo -n for a NOPASSWD user', () => {
+    expect(become({ sudo: true }, SUDO).stdout).toBe('root:a b');
+  });
+
+  it('sudo -n for a password-required user says a password is required', () => {
+    const result = become({ sudo: true }, SUDO_PW.name);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/a password is required/);
+  });
+
+  it('sudo with the password through the masked askpass path', () => {
+    const password = new MaskString(SUDO_PW.password);
+    const result = become({ sudo: true, sudoPassword: password }, SUDO_PW.name);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('root:a b');
+  });
+
+  it('keeps the password out of the command environment, with -E too', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+    const command = makeUnixCommand('printf "[%s]" "${INFRA_SUDO_PASSWORD-unset}"', {
+      sudo: true,
+      preserveSudoEnv: true,
+      sudoPassword: SUDO_PW.password,
+    });
+    expect(run(command, SUDO_PW.name).stdout).toBe('[unset]');
+  });
+
+  it('sudo with a wrong password fails without printing it', () => {
+    const result = become({ sudo: true, sudoPassword: 'wrong-password-xyz' }, SUDO_PW.name);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout + result.stderr).not.toContain('wrong-password-xyz');
+  });
+
+  it('su to a plain user (as root), with login shell', () => {
+    expect(become({ suUser: PLAIN }).stdout).toBe(`${PLAIN}:a b`);
+    expect(run(makeUnixCommand('id -un; pwd', { suUser: PLAIN, useSuLogin: true })).stdout).toBe(
+      `${PLAIN}\n/home/${PLAIN}\n`,
+    );
+  });
+
+  it.skipIf(!has('doas') && !process.env.CI)('doas for a permitted user', () => {
+    expect(become({ doas: true }, SUDO).stdout).toBe('root:a b');
+    expect(become({ doas: true, doasUser: PLAIN }).stdout).toBe(`${PLAIN}:a b`);
+  });
+});

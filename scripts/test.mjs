@@ -13,7 +13,9 @@ if (process.getuid?.() === 0) {
   const setup = spawnSync('bash', [join(root, 'scripts/setup-test-host.sh')], { stdio: 'inherit' });
   if (setup.status !== 0) process.exit(setup.status ?? 1);
 } else {
-  console.warn('test: not root, so scripts/setup-test-host.sh was not run; tests that need sudo, sshd or dockerd will skip.');
+  console.warn(
+    'test: not root, so scripts/setup-test-host.sh was not run; tests that need sudo, sshd or dockerd will skip.',
+  );
 }
 
 const lint = spawnSync('pnpm', ['exec', 'biome', 'check', '.'], { cwd: root, stdio: 'inherit' });
@@ -49,6 +51,8 @@ child.stdout.on('data', (chunk) => {
   }
 });
 child.on('close', (code) => {
-  console.log(`\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+  console.log(
+    `\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`,
+  );
   process.exit(code ?? 1);
 });

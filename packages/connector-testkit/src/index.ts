@@ -6,6 +6,13 @@ export {
   type ConformanceOptions,
   describeConnector,
 } from './conformance.js';
+export {
+  type AgentFixture,
+  type AgentFixtureOptions,
+  agentMissingReason,
+  resolveAgentBin,
+  startAgent,
+} from './fixtures/agent.js';
 export { isCI, notRootReason, PeerUnavailableError, peerMissing } from './peer.js';
 export { createTestHost, RecordingLogger, type TestHostOptions } from './test-host.js';
 export { missingTestUsers, TEST_USERS, type TestUser, userExists } from './test-users.js';

@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeInstallScript, octalMode, siblingTempPath, usesBecome } from './file-scripts.js';
+
+/** Run a built script with /bin/sh, feeding stdin. */
+function runScript(script: string, stdin: Buffer): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('/bin/sh', ['-c', script], (error, _stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stderr });
+    });
+    child.stdin?.end(stdin);
+  });
+}
+
+describe('file scripts', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'infra-rest-scripts-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('knows become arguments and modes', () => {
+    expect(usesBecome({})).toBe(false);
+    expect(usesBecome({ sudo: true })).toBe(true);
+    expect(usesBecome({ suUser: 'root' })).toBe(true);
+    expect(octalMode(0o640)).toBe('0640');
+    expect(() => octalMode(0o10000)).toThrow(/not a file mode/);
+    const temp = siblingTempPath('/etc/a b.conf');
+    expect(temp).toMatch(/^\/etc\/\.a b\.conf\.infra-[0-9a-f]{16}$/);
+    expect(siblingTempPath(`/x/${'n'.repeat(250)}`)).toMatch(/^\/x\/\.infra-[0-9a-f]{16}$/);
+  });
+
+  it('installs stdin atomically with the given mode, odd names included', async () => {
+    const dest = join(dir, `it's "odd"\nünï $HOME.bin`);
+    const script = makeInstallScript({
+      destPath: dest,
+      tempPath: siblingTempPath(dest),
+      mode: 0o600,
+      createParents: false,
+    });
+    const bytes = Buffer.from([0, 1, 2, 255, 10, 13]);
+    expect(await runScript(script.getRawValue(), bytes)).toEqual({ code: 0, stderr: '' });
+    expect(await readFile(dest)).toEqual(bytes);
+    expect((await stat(dest)).mode & 0o777).toBe(0o600);
+    expect(await readdir(dir)).toEqual([`it's "odd"\nünï $HOME.bin`]);
+    await rm(dest);
+  });
+
+  it('keeps an existing mode when none is given, and creates parents', async () => {
+    const existing = join(dir, 'keep.txt');
+    await writeFile(existing, 'old', { mode: 0o751 });
+    const keep = makeInstallScript({
+      destPath: existing,
+      tempPath: siblingTempPath(existing),
+      mode: undefined,
+      createParents: false,
+    });
+    expect((await runScript(keep.getRawValue(), Buffer.from('new'))).code).toBe(0);
+    expect((await stat(existing)).mode & 0o777).toBe(0o751);
+    expect(await readFile(existing, 'utf8')).toBe('new');
+
+    const nested = join(dir, 'a', 'b', 'new.txt');
+    const make = makeInstallScript({
+      destPath: nested,
+      tempPath: siblingTempPath(nested),
+      mode: undefined,
+      createParents: true,
+    });
+    expect((await runScript(make.getRawValue(), Buffer.from('x'))).code).toBe(0);
+    const umask = process.umask();
+    expect((await stat(nested)).mode & 0o777).toBe(0o666 & ~umask);
+  });
+
+  it('fails, leaving no temp file, when the target is missing its directory or is a directory', async () => {
+    const missing = join(dir, 'missing-dir', 'f');
+    const script = makeInstallScript({
+      destPath: missing,
+      tempPath: siblingTempPath(missing),
+      mode: 0o644,
+      createParents: false,
+    });
+    const result = await runScript(script.getRawValue(), Buffer.from('x'));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('missing-dir');
+
+    const target = join(dir, 'a-dir');
+    await mkdir(target);
+    const onDir = makeInstallScript({
+      destPath: target,
+      tempPath: siblingTempPath(target),
+      mode: 0o644,
+      createParents: false,
+    });
+    const refused = await runScript(onDir.getRawValue(), Buffer.from('x'));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`${target} is a directory\n`);
+    expect((await readdir(dir)).filter((name) => name.includes('infra-'))).toEqual([]);
+    expect(await readdir(target)).toEqual([]);
+  });
+});

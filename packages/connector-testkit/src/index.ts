@@ -13,6 +13,16 @@ export {
   resolveAgentBin,
   startAgent,
 } from './fixtures/agent.js';
+export {
+  freeLoopbackPort,
+  type SshAgentFixture,
+  type SshdFixture,
+  type SshdOptions,
+  type SshKeyPair,
+  sshdMissingReason,
+  startSshAgent,
+  startSshd,
+} from './fixtures/sshd.js';
 export { isCI, notRootReason, PeerUnavailableError, peerMissing } from './peer.js';
 export { createTestHost, RecordingLogger, type TestHostOptions } from './test-host.js';
 export { missingTestUsers, TEST_USERS, type TestUser, userExists } from './test-users.js';

@@ -1,0 +1,181 @@
+// pnpm bench: the ssh connector against OpenSSH, measured in the same run. Prints ratios; asserts nothing.
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createTestHost, sshdMissingReason, startSshd, TEST_USERS } from '@infra/connector-testkit';
+import { buildConnectorData } from '@infra/core';
+import { SSH_DATA_META, SshConnector } from '../dist/index.js';
+
+const run = promisify(execFile);
+const user = TEST_USERS.plain.name;
+const missing = sshdMissingReason();
+if (missing) {
+  console.error(`ssh bench: cannot run: ${missing}`);
+  process.exit(1);
+}
+
+const sshd = await startSshd({ maxSessions: 64, maxStartups: '200:30:300' });
+const local = await mkdtemp(join(tmpdir(), 'infra-ssh-bench-'));
+
+function connector(extra = {}, name = 'bench') {
+  const hostData = {
+    ssh_hostname: sshd.host,
+    ssh_port: sshd.port,
+    ssh_user: user,
+    ssh_key: sshd.clientKey.privateKeyPath,
+    ssh_known_hosts_file: sshd.knownHostsFile,
+    ssh_strict_host_key_checking: 'yes',
+    ssh_allow_agent: false,
+    ...extra,
+  };
+  return new SshConnector(
+    createTestHost({ name, data: buildConnectorData('ssh', SSH_DATA_META, hostData), hostData }),
+  );
+}
+
+const sshArgs = [
+  '-p',
+  String(sshd.port),
+  '-i',
+  sshd.clientKey.privateKeyPath,
+  '-o',
+  'BatchMode=yes',
+  '-o',
+  'StrictHostKeyChecking=yes',
+  '-o',
+  `UserKnownHostsFile=${sshd.knownHostsFile}`,
+];
+const controlPath = join(local, 'cm-%C');
+const masterArgs = [
+  '-o',
+  'ControlMaster=auto',
+  '-o',
+  `ControlPath=${controlPath}`,
+  '-o',
+  'ControlPersist=60',
+];
+
+const time = async (fn) => {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+};
+const fmt = (ms) => `${ms.toFixed(0)} ms`;
+const line = (label, value) => console.log(`${label.padEnd(58)} ${value}`);
+
+try {
+  // 1. 200 sequential `true`
+  const one = connector();
+  await one.connect();
+  await one.runShellCommand('true');
+  const oursRaw = await time(async () => {
+    for (let i = 0; i < 200; i++) await one.runShellCommand('true', { shellExecutable: null });
+  });
+  const oursShell = await time(async () => {
+    for (let i = 0; i < 200; i++) await one.runShellCommand('true');
+  });
+  await run('ssh', [...sshArgs, ...masterArgs, `${user}@127.0.0.1`, 'true']); // start the master
+  const openssh = await time(async () => {
+    for (let i = 0; i < 200; i++)
+      await run('ssh', [...sshArgs, ...masterArgs, `${user}@127.0.0.1`, 'true']);
+  });
+  await run('ssh', [...sshArgs, ...masterArgs, '-O', 'exit', `${user}@127.0.0.1`]).catch(() => {});
+  console.log('\n== 200 sequential `true` on one host ==');
+  line('infra ssh (command as is)', fmt(oursRaw));
+  line('infra ssh (wrapped in sh -c, the default)', fmt(oursShell));
+  line('OpenSSH ssh, ControlMaster=auto + ControlPersist', fmt(openssh));
+  line('ratio infra/OpenSSH (target <= 0.5)', (oursRaw / openssh).toFixed(2));
+  line('ratio infra sh -c/OpenSSH', (oursShell / openssh).toFixed(2));
+
+  // 2. 50 concurrent commands vs 50 sequential
+  const command = 'sleep 0.05';
+  const sequential = await time(async () => {
+    for (let i = 0; i < 50; i++) await one.runShellCommand(command);
+  });
+  const concurrent = await time(() =>
+    Promise.all(Array.from({ length: 50 }, () => one.runShellCommand(command))),
+  );
+  const wide = connector({ ssh_max_channels: 50 });
+  await wide.connect();
+  const concurrentWide = await time(() =>
+    Promise.all(Array.from({ length: 50 }, () => wide.runShellCommand(command))),
+  );
+  await wide.disconnect();
+  console.log(`\n== 50 × \`${command}\` on one connection ==`);
+  line('sequential', fmt(sequential));
+  line('concurrent, ssh_max_channels 8 (default)', fmt(concurrent));
+  line('concurrent, ssh_max_channels 50', fmt(concurrentWide));
+  line('ratio concurrent(8)/sequential', (concurrent / sequential).toFixed(2));
+  await one.disconnect();
+
+  // 3. one command on 100 inventory hosts (all pointing at the loopback sshd)
+  const hosts = Array.from({ length: 100 }, (_, i) => connector({}, `host${i}`));
+  const fanout = await time(() =>
+    Promise.all(
+      hosts.map(async (host) => {
+        const result = await host.runShellCommand('true');
+        if (!result.success)
+          throw new Error(
+            `fan-out command failed: ${result.output.combined} (exit ${result.output.exitCode})`,
+          );
+      }),
+    ),
+  );
+  await Promise.all(hosts.map((host) => host.disconnect()));
+  console.log('\n== `true` on 100 hosts (connect + run, all at once) ==');
+  line('wall time', fmt(fanout));
+
+  // 4. 256 MiB upload and download vs OpenSSH sftp
+  const size = 256 * 1024 * 1024;
+  const source = join(local, 'big.bin');
+  const chunk = randomBytes(1024 * 1024);
+  const out = createWriteStream(source);
+  for (let i = 0; i < size / chunk.length; i++)
+    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+  await new Promise((r) => out.end(r));
+  const files = connector();
+  await files.connect();
+  const remote = `/tmp/infra-bench-${randomBytes(4).toString('hex')}.bin`;
+  const oursUp = await time(() => files.putFile(createReadStream(source), remote));
+  const oursDown = await time(() => files.getFile(remote, join(local, 'down-infra.bin')));
+  if ((await stat(join(local, 'down-infra.bin'))).size !== size)
+    throw new Error('download size mismatch');
+  const batch = join(local, 'batch');
+  const sftpUpDown = async (commands) => {
+    await writeFile(batch, commands);
+    return time(
+      () =>
+        new Promise((resolve, reject) => {
+          const child = spawn(
+            'sftp',
+            ['-q', '-b', batch, '-P', String(sshd.port), ...sshArgs.slice(2), `${user}@127.0.0.1`],
+            { stdio: 'ignore' },
+          );
+          child.on('exit', (code) =>
+            code === 0 ? resolve() : reject(new Error(`sftp exited ${code}`)),
+          );
+        }),
+    );
+  };
+  const emptyRun = await sftpUpDown('pwd\n'); // connection setup, subtracted below
+  const sftpUp = (await sftpUpDown(`put ${source} ${remote}.sftp\n`)) - emptyRun;
+  const sftpDown =
+    (await sftpUpDown(`get ${remote}.sftp ${join(local, 'down-sftp.bin')}\n`)) - emptyRun;
+  await files.runShellCommand(`rm -f ${remote} ${remote}.sftp`);
+  await files.disconnect();
+  const mibs = (ms) => `${(256 / (ms / 1000)).toFixed(0)} MiB/s (${fmt(ms)})`;
+  console.log('\n== 256 MiB file ==');
+  line('infra putFile (SFTP, atomic rename)', mibs(oursUp));
+  line('OpenSSH sftp put (connection setup subtracted)', mibs(sftpUp));
+  line('infra getFile', mibs(oursDown));
+  line('OpenSSH sftp get (connection setup subtracted)', mibs(sftpDown));
+  line('throughput ratio upload infra/OpenSSH (target >= 0.8)', (sftpUp / oursUp).toFixed(2));
+  line('throughput ratio download infra/OpenSSH (target >= 0.8)', (sftpDown / oursDown).toFixed(2));
+} finally {
+  await sshd.dispose();
+  await rm(local, { recursive: true, force: true });
+}

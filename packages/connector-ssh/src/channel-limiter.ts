@@ -1,0 +1,48 @@
+/**
+ * Counts the channels open on one SSH connection. `acquire()` waits for a free
+ * slot instead of letting the server refuse the channel; when the server refuses
+ * anyway (its `MaxSessions` is lower than our limit), `lowerTo()` adopts its limit.
+ */
+export class ChannelLimiter {
+  #limit: number;
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(`channel limit must be a positive integer, got ${limit}`);
+    }
+    this.#limit = limit;
+  }
+
+  get limit(): number {
+    return this.#limit;
+  }
+
+  get active(): number {
+    return this.#active;
+  }
+
+  async acquire(): Promise<void> {
+    if (this.#active < this.#limit) {
+      this.#active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next && this.#active <= this.#limit) {
+      next(); // the slot passes straight to the next waiter
+      return;
+    }
+    if (next) this.#waiting.unshift(next);
+    this.#active--;
+  }
+
+  /** Use at most `limit` channels from now on (at least one). */
+  lowerTo(limit: number): void {
+    this.#limit = Math.max(1, Math.min(this.#limit, limit));
+  }
+}

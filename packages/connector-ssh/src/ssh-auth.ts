@@ -1,0 +1,164 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { askHidden, InfraError, type MaskString } from '@infra/core';
+import type { AnyAuthMethod, AuthenticationType, AuthHandlerMiddleware, ParsedKey } from 'ssh2';
+import ssh2 from 'ssh2';
+
+const { utils } = ssh2;
+
+/** Login failed, or a key cannot be used; the message says what was tried and what to set. */
+export class SshAuthError extends InfraError {
+  constructor(message: string) {
+    super('SSH_AUTH_FAILED', message);
+  }
+}
+
+/** Asks for a key's passphrase on the terminal; undefined when there is none. */
+export type PassphrasePrompt = (question: string) => Promise<string | undefined>;
+
+export interface AuthSources {
+  readonly username: string;
+  /** ssh-agent socket, or undefined for none. */
+  readonly agentSocket?: string;
+  /** Private key files in the order to try them; `explicit` ones fail loudly when unusable. */
+  readonly keyFiles: readonly { path: string; explicit: boolean }[];
+  readonly keyPassphrase?: MaskString;
+  readonly password?: MaskString;
+  /** Ask for an encrypted key's passphrase (default: once, on the terminal). */
+  readonly askPassphrase?: PassphrasePrompt;
+}
+
+/** One authentication method to offer, in OpenSSH's order. */
+export interface AuthAttempt {
+  readonly method: AnyAuthMethod;
+  /** How the attempt is named in a failed login's message (`publickey /home/me/.ssh/id_ed25519`). */
+  readonly label: string;
+}
+
+/** OpenSSH's default identity files, in its order, that exist. */
+export function defaultIdentityFiles(): string[] {
+  return ['id_ed25519', 'id_ecdsa', 'id_rsa']
+    .map((name) => join(homedir(), '.ssh', name))
+    .filter((path) => existsSync(path));
+}
+
+/** Passphrases asked on the terminal, kept for the run: each key is asked for once. */
+const askedPassphrases = new Map<string, Promise<string | undefined>>();
+
+function isEncryptedKeyError(error: Error): boolean {
+  return /encrypted|passphrase/i.test(error.message);
+}
+
+async function loadKey(
+  path: string,
+  sources: AuthSources,
+): Promise<{ key: ParsedKey } | { problem: string }> {
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (error) {
+    return { problem: `cannot read key file ${path}: ${(error as Error).message}` };
+  }
+  const given = sources.keyPassphrase?.getRawValue();
+  let parsed = utils.parseKey(data, given);
+  if (parsed instanceof Error && given === undefined && isEncryptedKeyError(parsed)) {
+    let asked = askedPassphrases.get(path);
+    if (!asked) {
+      asked = (sources.askPassphrase ?? askHidden)(`Enter passphrase for key ${path}: `);
+      askedPassphrases.set(path, asked);
+    }
+    const answer = await asked;
+    if (answer === undefined) {
+      return {
+        problem: `key ${path} is encrypted and there is no terminal to ask for its passphrase: set ssh_key_password`,
+      };
+    }
+    parsed = utils.parseKey(data, answer);
+  }
+  if (parsed instanceof Error) {
+    const hint = isEncryptedKeyError(parsed) ? ' (check ssh_key_password)' : '';
+    return { problem: `key ${path} cannot be used: ${parsed.message}${hint}` };
+  }
+  const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
+  if (!key?.isPrivateKey()) return { problem: `${path} holds no private key` };
+  return { key };
+}
+
+/**
+ * The methods to try, in OpenSSH's order: agent, key files, password,
+ * keyboard-interactive (answered with the password). An unusable key that was
+ * given explicitly (`ssh_key`) throws `SshAuthError`; other unusable keys are
+ * skipped and reported in `problems`.
+ */
+export async function buildAuthAttempts(
+  sources: AuthSources,
+): Promise<{ attempts: AuthAttempt[]; problems: string[] }> {
+  const { username } = sources;
+  const attempts: AuthAttempt[] = [];
+  const problems: string[] = [];
+  if (sources.agentSocket) {
+    attempts.push({
+      method: { type: 'agent', username, agent: sources.agentSocket },
+      label: `agent (${sources.agentSocket})`,
+    });
+  }
+  const seen = new Set<string>();
+  for (const { path, explicit } of sources.keyFiles) {
+    if (seen.has(path)) continue;
+    seen.add(path);
+    const loaded = await loadKey(path, sources);
+    if ('problem' in loaded) {
+      if (explicit) throw new SshAuthError(loaded.problem);
+      problems.push(loaded.problem);
+      continue;
+    }
+    attempts.push({
+      method: { type: 'publickey', username, key: loaded.key },
+      label: `publickey ${path}`,
+    });
+  }
+  const password = sources.password?.getRawValue();
+  if (password !== undefined) {
+    attempts.push({ method: { type: 'password', username, password }, label: 'password' });
+    attempts.push({
+      method: {
+        type: 'keyboard-interactive',
+        username,
+        prompt: (_name, _instructions, _lang, prompts, finish) => {
+          finish(prompts.map((p) => (p.echo ? username : password)));
+        },
+      },
+      label: 'keyboard-interactive',
+    });
+  }
+  return { attempts, problems };
+}
+
+/**
+ * An ssh2 `authHandler` that offers the attempts in order, skipping methods the
+ * server does not accept, and records what it tried for the error message.
+ */
+export function makeAuthHandler(
+  attempts: readonly AuthAttempt[],
+  tried: string[],
+  serverMethods: { value: AuthenticationType[] | null },
+): AuthHandlerMiddleware {
+  let index = 0;
+  return (methodsLeft, _partialSuccess, next) => {
+    if (methodsLeft) serverMethods.value = methodsLeft;
+    while (index < attempts.length) {
+      const attempt = attempts[index++]!;
+      const type = attempt.method.type;
+      const accepted =
+        !methodsLeft ||
+        methodsLeft.includes(type) ||
+        (type === 'agent' && methodsLeft.includes('publickey'));
+      if (!accepted) continue;
+      tried.push(attempt.label);
+      next(attempt.method);
+      return;
+    }
+    next(false as unknown as AnyAuthMethod);
+  };
+}

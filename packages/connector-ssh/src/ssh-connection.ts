@@ -1,0 +1,475 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect as netConnect, type Socket } from 'node:net';
+import { Duplex, type Readable } from 'node:stream';
+import {
+  type CommandOutput,
+  type CommandStdin,
+  CommandTimeoutError,
+  InfraError,
+  OutputCollector,
+  type OutputLine,
+} from '@infra/core';
+import type { AuthenticationType, Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import ssh2 from 'ssh2';
+import { ChannelLimiter } from './channel-limiter.js';
+import { type HostKeyPolicy, verifyHostKey } from './known-hosts.js';
+import { type AuthAttempt, makeAuthHandler, SshAuthError } from './ssh-auth.js';
+
+/** The connection to the host went away while a command or transfer was using it. */
+export class SshConnectionLostError extends InfraError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SSH_CONNECTION_LOST', message, options);
+  }
+}
+
+/** An SSH server to log in to: where, and as whom. */
+export interface SshEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+}
+
+/** Everything needed to log in to one endpoint. */
+export interface SshLogin {
+  readonly endpoint: SshEndpoint;
+  readonly hostKeyPolicy: HostKeyPolicy;
+  readonly attempts: readonly AuthAttempt[];
+  /** Problems with keys that were skipped, added to a failed login's message. */
+  readonly problems: readonly string[];
+}
+
+export interface SshConnectionOptions {
+  /** The target, then how to reach it. */
+  readonly login: SshLogin;
+  /** Jump hosts, first to last (ProxyJump). */
+  readonly jumps: readonly SshLogin[];
+  /** A command whose stdin/stdout is the connection (ProxyCommand), already expanded. */
+  readonly proxyCommand?: string;
+  readonly connectTimeoutMs: number;
+  readonly keepaliveIntervalMs: number;
+  readonly agentForward: boolean;
+  readonly agentSocket?: string;
+  readonly maxChannels: number;
+}
+
+export interface ExecOptions {
+  readonly getPty?: boolean;
+  readonly stdin?: CommandStdin;
+  /** Seconds. */
+  readonly timeout?: number;
+  readonly signal?: AbortSignal;
+  readonly onOutput?: (line: OutputLine) => void;
+}
+
+/** Label for messages: `user@host:port`. */
+export function describeEndpoint(endpoint: SshEndpoint): string {
+  return `${endpoint.username}@${endpoint.host}:${endpoint.port}`;
+}
+
+function tcpConnect(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host, port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      const error = new Error(`TCP connection to ${host}:${port} timed out after ${timeoutMs} ms`);
+      (error as NodeJS.ErrnoException).code = 'ETIMEDOUT';
+      reject(error);
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+function proxyCommandStream(command: string): { stream: Duplex; child: ChildProcess } {
+  const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+  child.once('error', (error) => stream.destroy(error));
+  return { stream, child };
+}
+
+/** Log in over an open stream; resolves with the ready client. */
+function login(sock: Readable, target: SshLogin, options: SshConnectionOptions): Promise<Client> {
+  const client = new ssh2.Client();
+  const tried: string[] = [];
+  const serverMethods: { value: AuthenticationType[] | null } = { value: null };
+  let hostKeyError: unknown;
+  return new Promise<Client>((resolve, reject) => {
+    const fail = (error: Error) => {
+      client.removeAllListeners('ready');
+      client.end();
+      if (hostKeyError) return reject(hostKeyError);
+      if (/authentication methods failed/i.test(error.message)) {
+        const offered = serverMethods.value ? serverMethods.value.join(', ') : 'unknown';
+        const triedText =
+          tried.length > 0 ? tried.join(', ') : 'nothing (no key, agent or password)';
+        const problems = target.problems.length > 0 ? `; ${target.problems.join('; ')}` : '';
+        return reject(
+          new SshAuthError(
+            `login as ${describeEndpoint(target.endpoint)} failed: tried ${triedText}; the server accepts ${offered}${problems}. Set ssh_key, ssh_password or load the key into ssh-agent.`,
+          ),
+        );
+      }
+      reject(error);
+    };
+    client.once('ready', () => {
+      client.removeListener('error', fail);
+      client.removeListener('close', onEarlyClose);
+      resolve(client);
+    });
+    client.once('error', fail);
+    const onEarlyClose = () =>
+      fail(new Error('the server closed the connection during the handshake'));
+    client.once('close', onEarlyClose);
+    client.connect({
+      sock,
+      username: target.endpoint.username,
+      hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+        verifyHostKey(target.hostKeyPolicy, key).then(
+          () => verify(true),
+          (error: unknown) => {
+            hostKeyError = error;
+            verify(false);
+          },
+        );
+      },
+      authHandler: makeAuthHandler(target.attempts, tried, serverMethods),
+      readyTimeout: options.connectTimeoutMs,
+      keepaliveInterval: options.keepaliveIntervalMs,
+      keepaliveCountMax: 3,
+      agentForward: options.agentForward && options.agentSocket !== undefined,
+      ...(options.agentSocket ? { agent: options.agentSocket } : {}),
+    });
+  });
+}
+
+function forwardOut(client: Client, host: string, port: number): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    client.forwardOut('127.0.0.1', 0, host, port, (error, stream) => {
+      if (error)
+        reject(
+          new Error(
+            `the jump host could not open a connection to ${host}:${port}: ${error.message}`,
+          ),
+        );
+      else resolve(stream);
+    });
+  });
+}
+
+/** What ssh2 keeps inside a channel, used to send a signal after stdin was closed. */
+interface ChannelInternals {
+  outgoing?: { id?: number; state?: string };
+  _client?: { _protocol?: { signal?: (id: number, name: string) => void } };
+}
+
+/**
+ * Send a signal request on a session channel. ssh2's `channel.signal()` does
+ * nothing once our side has sent EOF (every command without stdin), so this
+ * sends the same request through its protocol object while the channel is open.
+ * sshd delivers it to the command's process group.
+ */
+function sendSignal(channel: ClientChannel, name: string): void {
+  const internals = channel as unknown as ChannelInternals;
+  const id = internals.outgoing?.id;
+  const signal = internals._client?._protocol?.signal;
+  try {
+    if (
+      id !== undefined &&
+      (internals.outgoing?.state === 'open' || internals.outgoing?.state === 'eof') &&
+      signal
+    ) {
+      signal.call(internals._client!._protocol, id, name);
+    } else {
+      channel.signal(name);
+    }
+  } catch {
+    // the channel is already closing
+  }
+}
+
+/**
+ * One SSH connection to a host: commands run on channels of it, at most
+ * `maxChannels` at once (the rest wait), SFTP sessions likewise.
+ */
+export class SshConnection {
+  readonly client: Client;
+  readonly limiter: ChannelLimiter;
+  readonly endpoint: SshEndpoint;
+  readonly #hops: Client[];
+  readonly #proxy: ChildProcess | undefined;
+  readonly #onLost = new Set<(error: SshConnectionLostError) => void>();
+  #closed = false;
+  #closedByUs = false;
+
+  private constructor(
+    client: Client,
+    endpoint: SshEndpoint,
+    maxChannels: number,
+    hops: Client[],
+    proxy: ChildProcess | undefined,
+  ) {
+    this.client = client;
+    this.endpoint = endpoint;
+    this.limiter = new ChannelLimiter(maxChannels);
+    this.#hops = hops;
+    this.#proxy = proxy;
+    const lost = (reason: string) => {
+      if (this.#closed) return;
+      this.#closed = true;
+      const error = new SshConnectionLostError(
+        `the connection to ${describeEndpoint(endpoint)} ${reason}`,
+      );
+      for (const listener of [...this.#onLost]) listener(error);
+      this.#onLost.clear();
+      this.#cleanupTransport();
+    };
+    client.on('error', (error) => lost(`failed: ${error.message}`));
+    client.on('close', () => lost(this.#closedByUs ? 'was closed' : 'dropped'));
+  }
+
+  /** Open the transport (TCP, jump hosts or a proxy command), check the host key, log in. */
+  static async open(options: SshConnectionOptions): Promise<SshConnection> {
+    const hops: Client[] = [];
+    let proxy: ChildProcess | undefined;
+    try {
+      let sock: Readable;
+      const first = options.jumps[0] ?? options.login;
+      if (options.proxyCommand !== undefined) {
+        const spawned = proxyCommandStream(options.proxyCommand);
+        proxy = spawned.child;
+        sock = spawned.stream;
+      } else {
+        sock = await tcpConnect(first.endpoint.host, first.endpoint.port, options.connectTimeoutMs);
+      }
+      for (let i = 0; i < options.jumps.length; i++) {
+        const jump = options.jumps[i]!;
+        const hop = await login(sock, jump, options);
+        hops.push(hop);
+        const next = options.jumps[i + 1] ?? options.login;
+        sock = await forwardOut(hop, next.endpoint.host, next.endpoint.port);
+      }
+      const client = await login(sock, options.login, options);
+      return new SshConnection(client, options.login.endpoint, options.maxChannels, hops, proxy);
+    } catch (error) {
+      for (const hop of hops.reverse()) hop.end();
+      proxy?.kill();
+      throw error;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Called once when the connection is gone (dropped, failed or closed). */
+  onLost(listener: (error: SshConnectionLostError) => void): () => void {
+    if (this.#closed) {
+      listener(
+        new SshConnectionLostError(
+          `the connection to ${describeEndpoint(this.endpoint)} is closed`,
+        ),
+      );
+      return () => {};
+    }
+    this.#onLost.add(listener);
+    return () => this.#onLost.delete(listener);
+  }
+
+  #cleanupTransport(): void {
+    for (const hop of this.#hops.reverse()) hop.end();
+    this.#hops.length = 0;
+    if (this.#proxy && this.#proxy.exitCode === null) this.#proxy.kill();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closedByUs = true;
+    this.client.end();
+    // end() waits for the server; make sure the hops and proxy go too.
+    this.#cleanupTransport();
+  }
+
+  /** Run `open` for a channel once a slot is free; adopt the server's lower limit when it refuses. */
+  async #openChannel<T>(
+    what: string,
+    open: (callback: (error: Error | undefined, channel: T) => void) => void,
+  ): Promise<T> {
+    for (let refusedIdle = 0; ; ) {
+      if (this.#closed)
+        throw new SshConnectionLostError(
+          `the connection to ${describeEndpoint(this.endpoint)} is closed`,
+        );
+      await this.limiter.acquire();
+      try {
+        return await new Promise<T>((resolve, reject) => {
+          open((error, channel) => (error ? reject(error) : resolve(channel)));
+        });
+      } catch (error) {
+        this.limiter.release();
+        const refused = (error as { reason?: unknown }).reason === 2;
+        if (refused && this.limiter.active > 0) {
+          // The server's MaxSessions is lower than ssh_max_channels: wait for a channel to close.
+          this.limiter.lowerTo(this.limiter.active);
+          continue;
+        }
+        if (refused && refusedIdle++ < 5) {
+          // Refused with nothing open on our side: the server is still closing a channel.
+          await new Promise((resolve) => setTimeout(resolve, 20 * refusedIdle));
+          continue;
+        }
+        if (this.#closed) {
+          throw new SshConnectionLostError(
+            `the connection to ${describeEndpoint(this.endpoint)} dropped while opening a channel for ${what}`,
+            { cause: error },
+          );
+        }
+        throw new InfraError(
+          'SSH_CHANNEL_FAILED',
+          `could not open a channel for ${what} on ${describeEndpoint(this.endpoint)}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
+  }
+
+  /**
+   * Run one command on a channel. `display` is the masked command for messages.
+   * Output is streamed line by line to `onOutput`; the exit code, or the signal
+   * that killed it, comes back with the lines.
+   */
+  async exec(raw: string, display: string, options: ExecOptions = {}): Promise<CommandOutput> {
+    options.signal?.throwIfAborted();
+    const collector = new OutputCollector(options.onOutput);
+    // What the channel reports, recorded from the moment it opens: ssh2 can deliver
+    // the output, exit status and close in the same tick as the open confirmation.
+    const state: {
+      exitCode: number | null;
+      signal: string | null;
+      closed: boolean;
+      error: Error | undefined;
+      wake: (() => void) | undefined;
+    } = { exitCode: null, signal: null, closed: false, error: undefined, wake: undefined };
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.limiter.release();
+    };
+    const attach = (channel: ClientChannel) => {
+      channel.on('data', (chunk: Buffer) => collector.stdout.push(chunk));
+      channel.stderr.on('data', (chunk: Buffer) => collector.stderr.push(chunk));
+      channel.on('exit', (code: number | null, signalName?: string) => {
+        state.exitCode = code;
+        state.signal = signalName ?? null;
+      });
+      channel.once('close', () => {
+        state.closed = true;
+        release(); // the slot is free once the server has closed the channel
+        state.wake?.();
+      });
+      channel.on('error', (error: Error) => {
+        state.error ??= error;
+        state.wake?.();
+      });
+    };
+    const channel = await this.#openChannel<ClientChannel>(display, (callback) =>
+      this.client.exec(
+        raw,
+        options.getPty ? { pty: { term: 'dumb', rows: 24, cols: 200 } } : {},
+        (error, opened) => {
+          if (!error) attach(opened);
+          callback(error, opened);
+        },
+      ),
+    );
+    const stopWatching = this.onLost(release);
+    try {
+      return await new Promise<CommandOutput>((resolve, reject) => {
+        let settled = false;
+        const cleanups: (() => void)[] = [];
+        const settle = (error?: Error) => {
+          if (settled) return;
+          settled = true;
+          for (const cleanup of cleanups) cleanup();
+          if (error) {
+            channel.destroy();
+            reject(error);
+          } else {
+            resolve(collector.finish(state.exitCode, state.signal));
+          }
+        };
+        const kill = (error: Error) => {
+          sendSignal(channel, 'KILL');
+          settle(error);
+        };
+        state.wake = () => settle(state.error);
+        if (state.closed || state.error) {
+          settle(state.error);
+          return;
+        }
+        cleanups.push(
+          this.onLost((error) =>
+            settle(
+              new SshConnectionLostError(`${error.message} while running: ${display}`, {
+                cause: error,
+              }),
+            ),
+          ),
+        );
+        if (options.timeout !== undefined && options.timeout > 0) {
+          const timer = setTimeout(
+            () => kill(new CommandTimeoutError(display, options.timeout!)),
+            options.timeout * 1000,
+          );
+          cleanups.push(() => clearTimeout(timer));
+        }
+        if (options.signal) {
+          const onAbort = () =>
+            kill(new InfraError('COMMAND_ABORTED', `Command was aborted and killed: ${display}`));
+          options.signal.addEventListener('abort', onAbort, { once: true });
+          cleanups.push(() => options.signal?.removeEventListener('abort', onAbort));
+        }
+        const stdin = options.stdin;
+        if (stdin === undefined) {
+          channel.end();
+        } else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
+          channel.end(stdin);
+        } else {
+          const source = stdin as Readable;
+          source.on('error', (error) => kill(error));
+          source.pipe(channel);
+        }
+      });
+    } finally {
+      stopWatching();
+      if (this.#closed) release();
+    }
+  }
+
+  /** Open an SFTP session on a channel of its own; `end()` it when done. */
+  async sftp(what: string): Promise<{ sftp: SFTPWrapper; end: () => void }> {
+    // The slot is free once the server has closed the channel, not when we ask it to.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.limiter.release();
+    };
+    const sftp = await this.#openChannel<SFTPWrapper>(what, (callback) =>
+      this.client.sftp((error, opened) => {
+        if (!error) opened.once('close', release);
+        callback(error, opened);
+      }),
+    );
+    this.onLost(release);
+    return { sftp, end: () => sftp.end() };
+  }
+}

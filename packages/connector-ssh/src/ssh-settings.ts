@@ -1,0 +1,241 @@
+import { existsSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { InventoryError } from '@infra/core';
+import type { HostKeyPolicy, StrictHostKeyChecking } from './known-hosts.js';
+import { buildAuthAttempts, defaultIdentityFiles } from './ssh-auth.js';
+import {
+  defaultSshConfigFile,
+  expandTokens,
+  readSshConfig,
+  type SshHostConfig,
+} from './ssh-config.js';
+import type { SshConnectionOptions, SshLogin } from './ssh-connection.js';
+import type { SshData } from './ssh-data.js';
+
+/** `user@host:port`, `host`, `[::1]:2222` split into parts (any of user and port may be missing). */
+export interface HostSpec {
+  readonly user?: string;
+  readonly host: string;
+  readonly port?: number;
+}
+
+/** Parse `[user@]host[:port]` (IPv6 in brackets, `ssh://` allowed); throws `InventoryError`. */
+export function parseHostSpec(text: string): HostSpec {
+  const value = text.startsWith('ssh://') ? text.slice('ssh://'.length) : text;
+  const at = value.lastIndexOf('@');
+  const user = at === -1 ? undefined : value.slice(0, at);
+  const rest = at === -1 ? value : value.slice(at + 1);
+  let host: string;
+  let portText: string | undefined;
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(rest);
+  if (bracketed) {
+    host = bracketed[1]!;
+    portText = bracketed[2];
+  } else {
+    const colon = rest.indexOf(':');
+    if (colon !== -1 && rest.indexOf(':', colon + 1) !== -1) {
+      host = rest; // a bare IPv6 address, no port
+    } else {
+      host = colon === -1 ? rest : rest.slice(0, colon);
+      portText = colon === -1 ? undefined : rest.slice(colon + 1);
+    }
+  }
+  const expected = 'expected [user@]host[:port], e.g. web1, deploy@web1 or deploy@web1:2222';
+  if (host === '' || /[\s/@]/.test(host) || user === '') {
+    throw new InventoryError(`SSH host ${JSON.stringify(text)} is not valid: ${expected}.`);
+  }
+  let port: number | undefined;
+  if (portText !== undefined) {
+    port = Number(portText);
+    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
+      throw new InventoryError(
+        `SSH host ${JSON.stringify(text)} has port ${JSON.stringify(portText)}: expected a number from 1 to 65535 (${expected}).`,
+      );
+    }
+  }
+  return { ...(user === undefined ? {} : { user }), host, ...(port === undefined ? {} : { port }) };
+}
+
+const STRICT_FROM_CONFIG: Record<string, StrictHostKeyChecking> = {
+  yes: 'yes',
+  ask: 'yes',
+  'accept-new': 'accept-new',
+  no: 'no',
+  off: 'no',
+};
+
+/** The resolved plan for connecting to one host. */
+export interface SshSettings {
+  readonly connection: SshConnectionOptions;
+  readonly connectRetries: number;
+  readonly retryMinDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  /** Warnings to log (skipped Match exec blocks, unusable keys). */
+  readonly warnings: readonly string[];
+}
+
+interface ResolveInput {
+  readonly hostName: string;
+  readonly data: SshData;
+  /** The host's raw data, to tell a value the user set from a default. */
+  readonly hostData: Readonly<Record<string, unknown>>;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+function readConfig(data: SshData, host: string, user: string | undefined): SshHostConfig {
+  const file = data.ssh_config_file ?? defaultSshConfigFile();
+  if (file === undefined) return { identityFiles: [], skippedMatchExec: [] };
+  return readSshConfig(file, {
+    host,
+    ...(user === undefined ? {} : { user }),
+    allowMatchExec: data.ssh_allow_match_exec,
+  });
+}
+
+function agentSocketFrom(
+  data: SshData,
+  config: SshHostConfig,
+  env: NodeJS.ProcessEnv,
+  tokens: Parameters<typeof expandTokens>[1],
+): string | undefined {
+  if (!data.ssh_allow_agent) return undefined;
+  const configured = config.identityAgent;
+  if (configured === undefined || configured === 'SSH_AUTH_SOCK')
+    return env.SSH_AUTH_SOCK || undefined;
+  if (configured === 'none') return undefined;
+  if (configured.startsWith('$')) return env[configured.slice(1)] || undefined;
+  return expandTokens(configured, tokens);
+}
+
+function knownHostsFiles(
+  data: SshData,
+  config: SshHostConfig,
+  tokens: Parameters<typeof expandTokens>[1],
+): string[] {
+  if (data.ssh_known_hosts_file !== undefined)
+    return [expandTokens(data.ssh_known_hosts_file, tokens)];
+  const user = config.userKnownHostsFiles
+    ? config.userKnownHostsFiles.filter((f) => f !== 'none').map((f) => expandTokens(f, tokens))
+    : [join(homedir(), '.ssh', 'known_hosts'), join(homedir(), '.ssh', 'known_hosts2')];
+  const global = '/etc/ssh/ssh_known_hosts';
+  return existsSync(global) ? [...user, global] : user;
+}
+
+async function resolveLogin(
+  alias: string,
+  userGiven: string | undefined,
+  portGiven: number | undefined,
+  data: SshData,
+  env: NodeJS.ProcessEnv,
+  warnings: string[],
+): Promise<{ login: SshLogin; config: SshHostConfig; tokens: Parameters<typeof expandTokens>[1] }> {
+  const config = readConfig(data, alias, userGiven);
+  for (const skipped of config.skippedMatchExec) {
+    warnings.push(`${skipped} was not run (set ssh_allow_match_exec to run Match exec commands)`);
+  }
+  const user = userGiven ?? config.user ?? userInfo().username;
+  const port = portGiven ?? config.port ?? 22;
+  const aliasTokens = { host: alias, port, user, originalHost: alias };
+  const host = config.hostName ? expandTokens(config.hostName, aliasTokens) : alias;
+  const tokens = { host, port, user, originalHost: alias };
+
+  const keyFiles: { path: string; explicit: boolean }[] = [];
+  if (data.ssh_key !== undefined)
+    keyFiles.push({ path: expandTokens(data.ssh_key, tokens), explicit: true });
+  for (const file of config.identityFiles) {
+    const path = expandTokens(file, tokens);
+    if (existsSync(path)) keyFiles.push({ path, explicit: false });
+  }
+  if (keyFiles.length === 0) {
+    for (const path of defaultIdentityFiles()) keyFiles.push({ path, explicit: false });
+  }
+  const agentSocket = agentSocketFrom(data, config, env, tokens);
+  const { attempts, problems } = await buildAuthAttempts({
+    username: user,
+    ...(agentSocket === undefined ? {} : { agentSocket }),
+    keyFiles,
+    ...(data.ssh_key_password === undefined ? {} : { keyPassphrase: data.ssh_key_password }),
+    ...(data.ssh_password === undefined ? {} : { password: data.ssh_password }),
+  });
+  warnings.push(...problems);
+  const strict: StrictHostKeyChecking =
+    data.ssh_strict_host_key_checking ??
+    STRICT_FROM_CONFIG[config.strictHostKeyChecking ?? ''] ??
+    'accept-new';
+  const hostKeyPolicy: HostKeyPolicy = {
+    files: knownHostsFiles(data, config, tokens),
+    strict,
+    host,
+    port,
+  };
+  return {
+    login: { endpoint: { host, port, username: user }, hostKeyPolicy, attempts, problems },
+    config,
+    tokens,
+  };
+}
+
+/** Split a ProxyJump value (`a,user@b:2222`) into hops. */
+export function parseProxyJump(value: string): HostSpec[] {
+  return value
+    .split(',')
+    .map((hop) => hop.trim())
+    .filter((hop) => hop !== '')
+    .map(parseHostSpec);
+}
+
+/**
+ * Work out how to reach a host: ssh_config for the alias (inventory data wins),
+ * the key files and agent to try, the known_hosts policy, jump hosts or a proxy
+ * command. Reads files and may ask for a key passphrase; runs nothing else.
+ */
+export async function resolveSshSettings(input: ResolveInput): Promise<SshSettings> {
+  const { data, hostData } = input;
+  const env = input.env ?? process.env;
+  const warnings: string[] = [];
+  const alias = data.ssh_hostname ?? input.hostName.replace(/^@ssh[:/]/, '');
+  const target = await resolveLogin(alias, data.ssh_user, data.ssh_port, data, env, warnings);
+
+  const jumpValue = data.ssh_proxy_jump ?? target.config.proxyJump;
+  const jumps: SshLogin[] = [];
+  if (jumpValue !== undefined && jumpValue.toLowerCase() !== 'none') {
+    for (const hop of parseProxyJump(jumpValue)) {
+      const resolved = await resolveLogin(hop.host, hop.user, hop.port, data, env, warnings);
+      jumps.push(resolved.login);
+    }
+  }
+  const proxyCommand =
+    jumps.length === 0 &&
+    target.config.proxyCommand !== undefined &&
+    target.config.proxyCommand.toLowerCase() !== 'none'
+      ? expandTokens(target.config.proxyCommand, target.tokens)
+      : undefined;
+
+  const timeoutSeconds =
+    hostData.ssh_connect_timeout === undefined && target.config.connectTimeout !== undefined
+      ? target.config.connectTimeout
+      : data.ssh_connect_timeout;
+  const forwardAgent =
+    hostData.ssh_forward_agent === undefined && target.config.forwardAgent !== undefined
+      ? target.config.forwardAgent
+      : data.ssh_forward_agent;
+  const agentSocket = agentSocketFrom(data, target.config, env, target.tokens);
+
+  return {
+    connection: {
+      login: target.login,
+      jumps,
+      ...(proxyCommand === undefined ? {} : { proxyCommand }),
+      connectTimeoutMs: Math.round(timeoutSeconds * 1000),
+      keepaliveIntervalMs: Math.round(data.ssh_keepalive_interval * 1000),
+      agentForward: forwardAgent,
+      ...(agentSocket === undefined ? {} : { agentSocket }),
+      maxChannels: data.ssh_max_channels,
+    },
+    connectRetries: data.ssh_connect_retries,
+    retryMinDelayMs: data.ssh_connect_retry_min_delay * 1000,
+    retryMaxDelayMs: data.ssh_connect_retry_max_delay * 1000,
+    warnings,
+  };
+}

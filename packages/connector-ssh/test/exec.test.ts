@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  peerMissing,
+  type SshdFixture,
+  sshdMissingReason,
+  startSshd,
+  TEST_USERS,
+} from '@infra/connector-testkit';
+import { type OutputLine, SudoPasswordPrompt, sh } from '@infra/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SshConnector } from '../src/index.js';
+import { errorOf, sshConnector } from './ssh-host.js';
+
+const skip = peerMissing('sshd', sshdMissingReason());
+
+describe.skipIf(skip !== undefined)('ssh exec against OpenSSH sshd', () => {
+  let sshd: SshdFixture;
+  let plain: SshConnector;
+
+  beforeAll(async () => {
+    sshd = await startSshd({ maxSessions: 3, maxStartups: '100:30:200' });
+    plain = sshConnector(sshd, { user: TEST_USERS.plain.name }).connector;
+    await plain.connect();
+  });
+
+  afterAll(async () => {
+    await plain?.disconnect();
+    await sshd?.dispose();
+  });
+
+  it('reports exit codes, stderr and the signal that killed a command', async () => {
+    const result = await plain.runShellCommand('echo out; echo err >&2; exit 3');
+    expect(result.success).toBe(false);
+    expect(result.output.exitCode).toBe(3);
+    expect(result.output.lines).toEqual([
+      { stream: 'stdout', line: 'out' },
+      { stream: 'stderr', line: 'err' },
+    ]);
+    const killed = await plain.runShellCommand('kill -TERM $$', { shellExecutable: null });
+    expect(killed.success).toBe(false);
+    expect(killed.output.exitCode).toBeNull();
+    expect(killed.output.signal).toBe('SIGTERM');
+  });
+
+  it('runs commands as the login user, with stdin from a string, a Buffer and a stream', async () => {
+    const who = await plain.runShellCommand('id -un');
+    expect(who.output.stdout).toBe(TEST_USERS.plain.name);
+    const bytes = randomBytes(200_000);
+    const counted = await plain.runShellCommand('wc -c', { stdin: bytes });
+    expect(Number(counted.output.stdout.trim())).toBe(bytes.length);
+    const streamed = await plain.runShellCommand('cat', { stdin: Readable.from(['a\n', 'b\n']) });
+    expect(streamed.output.stdoutLines).toEqual(['a', 'b']);
+    const text = await plain.runShellCommand('tr a-z A-Z', { stdin: 'hello' });
+    expect(text.output.stdout).toBe('HELLO');
+  });
+
+  it('gives a terminal with getPty and none without', async () => {
+    expect((await plain.runShellCommand('test -t 0 && test -t 1', { getPty: true })).success).toBe(
+      true,
+    );
+    expect((await plain.runShellCommand('test -t 1')).success).toBe(false);
+  });
+
+  it('streams output line by line while the command still runs', async () => {
+    const flag = `/tmp/infra-stream-${randomBytes(6).toString('hex')}`;
+    const seen: OutputLine[] = [];
+    let released: Promise<unknown> | undefined;
+    // The command only finishes once the test, having seen its first line, creates the flag.
+    const result = await plain.runShellCommand(
+      sh`echo first; i=0; while [ ! -e ${flag} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; echo second; rm -f ${flag}`,
+      {
+        onOutput: (line) => {
+          seen.push(line);
+          if (line.line === 'first') released = plain.runShellCommand(sh`touch ${flag}`);
+        },
+      },
+    );
+    await released;
+    expect(seen.map((l) => l.line)).toEqual(['first', 'second']);
+    expect(result.output.stdoutLines).toEqual(['first', 'second']);
+  });
+
+  it('kills a command past its timeout and names it', async () => {
+    const error = await errorOf(plain.runShellCommand('sleep 30; echo never', { timeout: 0.5 }));
+    expect(error.code).toBe('COMMAND_TIMEOUT');
+    expect(error.message).toContain('sleep 30; echo never');
+    // The connection is still usable.
+    expect((await plain.runShellCommand('echo ok')).output.stdout).toBe('ok');
+  });
+
+  it('shares one connection: more concurrent commands than MaxSessions wait their turn', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => plain.runShellCommand(`sleep 0.1; echo ${i}`)),
+    );
+    expect(results.map((r) => r.output.stdout)).toEqual(
+      Array.from({ length: 12 }, (_, i) => String(i)),
+    );
+    expect(results.every((r) => r.success)).toBe(true);
+  });
+
+  it('never runs more than ssh_max_channels commands at once', async () => {
+    const { connector } = sshConnector(sshd, {
+      user: TEST_USERS.plain.name,
+      data: { ssh_max_channels: 2 },
+    });
+    const log = `/tmp/infra-channels-${randomBytes(6).toString('hex')}`;
+    try {
+      await Promise.all(
+        Array.from({ length: 6 }, () =>
+          connector.runShellCommand(sh`echo start >> ${log}; sleep 0.2; echo end >> ${log}`),
+        ),
+      );
+      const events = (await connector.runShellCommand(sh`cat ${log}; rm -f ${log}`)).output
+        .stdoutLines;
+      let running = 0;
+      let most = 0;
+      for (const event of events) {
+        running += event === 'start' ? 1 : -1;
+        most = Math.max(most, running);
+      }
+      expect(events).toHaveLength(12);
+      expect(most).toBeLessThanOrEqual(2);
+    } finally {
+      await connector.disconnect();
+    }
+  });
+
+  it('runs one command on 30 hosts at once, every exit status intact', async () => {
+    const hosts = Array.from(
+      { length: 30 },
+      (_, i) => sshConnector(sshd, { user: TEST_USERS.plain.name, name: `host${i}` }).connector,
+    );
+    try {
+      const results = await Promise.all(
+        hosts.map((host, i) => host.runShellCommand(`echo ${i}; exit 7`)),
+      );
+      expect(results.map((r) => r.output.exitCode)).toEqual(hosts.map(() => 7));
+      expect(results.map((r) => r.output.stdout)).toEqual(hosts.map((_, i) => String(i)));
+    } finally {
+      await Promise.all(hosts.map((host) => host.disconnect()));
+    }
+  });
+
+  describe('become through the core builder', () => {
+    it('runs with NOPASSWD sudo, to another user, and with doas', async () => {
+      const { connector } = sshConnector(sshd, { user: TEST_USERS.sudo.name });
+      try {
+        expect((await connector.runShellCommand('id -un', { sudo: true })).output.stdout).toBe(
+          'root',
+        );
+        const asPlain = await connector.runShellCommand('id -un', {
+          sudo: true,
+          sudoUser: TEST_USERS.plain.name,
+        });
+        expect(asPlain.output.stdout).toBe(TEST_USERS.plain.name);
+        expect((await connector.runShellCommand('id -un', { doas: true })).output.stdout).toBe(
+          'root',
+        );
+      } finally {
+        await connector.disconnect();
+      }
+    });
+
+    it('asks the run for the sudo password once, when sudo says it needs one, and never shows it', async () => {
+      const password = TEST_USERS.sudoPassword.password;
+      let asked = 0;
+      const prompt = new SudoPasswordPrompt({
+        env: {},
+        ask: async () => {
+          asked++;
+          return password;
+        },
+      });
+      const { connector, log } = sshConnector(sshd, {
+        user: TEST_USERS.sudoPassword.name,
+        sudoPassword: prompt,
+      });
+      try {
+        const results = await Promise.all([
+          connector.runShellCommand('id -un', { sudo: true }),
+          connector.runShellCommand('id -un', { sudo: true }),
+        ]);
+        const again = await connector.runShellCommand('id -un; echo err >&2; exit 4', {
+          sudo: true,
+        });
+        expect(results.map((r) => r.output.stdout)).toEqual(['root', 'root']);
+        expect(again.output.exitCode).toBe(4);
+        expect(asked).toBe(1);
+        const timedOut = await errorOf(
+          connector.runShellCommand('sleep 20', { sudo: true, timeout: 0.5 }),
+        );
+        for (const text of [
+          ...results.map((r) => r.output.combined),
+          again.output.combined,
+          timedOut.message,
+          String(timedOut.stack),
+          log.text(),
+        ]) {
+          expect(text).not.toContain(password);
+        }
+      } finally {
+        await connector.disconnect();
+      }
+    });
+
+    it("uses the host's sudo_password data", async () => {
+      const { connector } = sshConnector(sshd, {
+        user: TEST_USERS.sudoPassword.name,
+        data: { sudo_password: TEST_USERS.sudoPassword.password },
+      });
+      try {
+        const result = await connector.runShellCommand('id -un', { sudo: true });
+        expect(result.output.stdout).toBe('root');
+        expect(result.output.combined).not.toContain(TEST_USERS.sudoPassword.password);
+      } finally {
+        await connector.disconnect();
+      }
+    });
+
+    it('fails clearly when sudo needs a password and none can be had', async () => {
+      const { connector } = sshConnector(sshd, { user: TEST_USERS.sudoPassword.name });
+      try {
+        const error = await errorOf(connector.runShellCommand('id -un', { sudo: true }));
+        expect(error.code).toBe('SUDO_PASSWORD_REQUIRED');
+      } finally {
+        await connector.disconnect();
+      }
+    });
+  });
+});

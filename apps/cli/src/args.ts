@@ -25,7 +25,23 @@ export interface ExecOptions extends OutputOptions {
   readonly parallel: number | undefined;
 }
 
-export type HelpTopic = 'general' | 'exec' | 'connectors';
+/** The options of deploys, ad hoc operations, facts and debug-inventory (pyinfra's names). */
+export interface DeployOptions extends ExecOptions {
+  /** `-y`/`--yes`: apply the changes without asking. */
+  readonly yes: boolean;
+  /** Stop after showing what would change. */
+  readonly dry: boolean;
+  /** Show file content changes. */
+  readonly diff: boolean;
+  /** Groups or host-name globs to run on (repeatable). */
+  readonly limit: readonly string[];
+  /** One host at a time. */
+  readonly serial: boolean;
+  /** Stop the run once more than this percentage of hosts has failed. */
+  readonly failPercent: number | undefined;
+}
+
+export type HelpTopic = 'general' | 'exec' | 'connectors' | 'deploy';
 
 export type CliCommand =
   | { readonly kind: 'help'; readonly topic: HelpTopic }
@@ -37,6 +53,33 @@ export type CliCommand =
       /** The words after `--`, each to be quoted on its own. */
       readonly command: readonly string[];
       readonly options: ExecOptions;
+    }
+  | {
+      readonly kind: 'deploy';
+      readonly inventory: string;
+      /** Deploy files, run in order. */
+      readonly files: readonly string[];
+      readonly options: DeployOptions;
+    }
+  | {
+      readonly kind: 'operation';
+      readonly inventory: string;
+      /** e.g. files.put */
+      readonly operation: string;
+      readonly args: Readonly<Record<string, string | boolean>>;
+      readonly options: DeployOptions;
+    }
+  | {
+      readonly kind: 'fact';
+      readonly inventory: string;
+      readonly fact: string;
+      readonly args: Readonly<Record<string, string | boolean>>;
+      readonly options: DeployOptions;
+    }
+  | {
+      readonly kind: 'debug-inventory';
+      readonly inventory: string;
+      readonly options: DeployOptions;
     };
 
 type FlagName =
@@ -54,10 +97,18 @@ type FlagName =
   | 'debug'
   | 'json'
   | 'help'
-  | 'version';
+  | 'version'
+  | 'yes'
+  | 'dry'
+  | 'diff'
+  | 'limit'
+  | 'serial'
+  | 'fail-percent';
 
 /** What each long flag takes: nothing, or a value described for error messages. */
-const FLAGS: Readonly<Record<FlagName, { value?: string; execOnly: boolean }>> = {
+const FLAGS: Readonly<
+  Record<FlagName, { value?: string; execOnly: boolean; deployOnly?: boolean }>
+> = {
   sudo: { execOnly: true },
   'sudo-user': { value: 'a user name', execOnly: true },
   'use-sudo-password': { execOnly: true },
@@ -73,7 +124,17 @@ const FLAGS: Readonly<Record<FlagName, { value?: string; execOnly: boolean }>> =
   json: { execOnly: false },
   help: { execOnly: false },
   version: { execOnly: false },
+  yes: { execOnly: true, deployOnly: true },
+  dry: { execOnly: true, deployOnly: true },
+  diff: { execOnly: true, deployOnly: true },
+  limit: { value: 'a group name or a host-name glob', execOnly: true, deployOnly: true },
+  serial: { execOnly: true, deployOnly: true },
+  'fail-percent': { value: 'a percentage from 0 to 100', execOnly: true, deployOnly: true },
 };
+
+const DEPLOY_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
+const OPERATION_NAME = /^[a-z]+\.[a-z_]+$/;
+const PERCENT = /^(100|[1-9]?\d)$/;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DATA_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -117,13 +178,15 @@ function readFlags(words: readonly string[]): { flags: RawFlags; positionals: st
       const list = flags.seen.get(name) ?? [];
       list.push(value);
       flags.seen.set(name, list);
+    } else if (word === '-y') {
+      flags.seen.set('yes', ['']);
     } else if (word === '-h') {
       flags.seen.set('help', ['']);
     } else if (/^-v+$/.test(word)) {
       flags.verbosity += word.length - 1;
     } else if (word.startsWith('-') && word !== '-') {
       throw new UsageError(
-        `Unknown option ${word}. Run "infra --help" for the options (short options are -v, -vv and -h).`,
+        `Unknown option ${word}. Run "infra --help" for the options (short options are -v, -vv, -y and -h).`,
       );
     } else {
       positionals.push(word);
@@ -213,9 +276,108 @@ function execOptions(flags: RawFlags): ExecOptions {
   return options;
 }
 
+function deployOptions(flags: RawFlags): DeployOptions {
+  const percentText = single(flags, 'fail-percent');
+  if (percentText !== undefined && !PERCENT.test(percentText)) {
+    throw new UsageError(
+      `--fail-percent expects ${FLAGS['fail-percent'].value}, got ${JSON.stringify(percentText)}.`,
+    );
+  }
+  const limit = flags.seen.get('limit') ?? [];
+  if (limit.some((value) => value === '')) {
+    throw new UsageError(`--limit expects ${FLAGS.limit.value}, got an empty value.`);
+  }
+  return {
+    ...execOptions(flags),
+    yes: flags.seen.has('yes'),
+    dry: flags.seen.has('dry'),
+    diff: flags.seen.has('diff'),
+    limit,
+    serial: flags.seen.has('serial'),
+    failPercent: percentText === undefined ? undefined : Number(percentText),
+  };
+}
+
+/** `key=value` words of an ad hoc operation or fact; `true`/`false` become booleans. */
+function keyValueArgs(what: string, words: readonly string[]): Record<string, string | boolean> {
+  const args: Record<string, string | boolean> = {};
+  for (const word of words) {
+    const at = word.indexOf('=');
+    if (at <= 0) {
+      throw new UsageError(
+        `${what}: expected arguments as key=value, got ${JSON.stringify(word)}.`,
+      );
+    }
+    const value = word.slice(at + 1);
+    const lower = value.toLowerCase();
+    args[word.slice(0, at)] = lower === 'true' ? true : lower === 'false' ? false : value;
+  }
+  return args;
+}
+
+function deployCommand(
+  inventory: string,
+  words: readonly string[],
+  flags: RawFlags,
+  after: readonly string[] | undefined,
+): CliCommand | undefined {
+  const [second, ...rest] = words;
+  if (second === undefined) return undefined;
+  const known =
+    second === 'debug-inventory' ||
+    second === 'fact' ||
+    DEPLOY_FILE.test(second) ||
+    OPERATION_NAME.test(second);
+  if (!known) return undefined;
+  if (after !== undefined) {
+    throw new UsageError(`${second}: nothing goes after --; -- is for exec only.`);
+  }
+  if (second === 'debug-inventory') {
+    if (rest.length > 0) {
+      throw new UsageError(
+        `debug-inventory takes no arguments, got ${JSON.stringify(rest.join(' '))}.`,
+      );
+    }
+    return { kind: 'debug-inventory', inventory, options: deployOptions(flags) };
+  }
+  if (second === 'fact') {
+    const [fact, ...factArgs] = rest;
+    if (fact === undefined) {
+      throw new UsageError('fact: name the fact, e.g. infra @local fact server.os.');
+    }
+    return {
+      kind: 'fact',
+      inventory,
+      fact,
+      args: keyValueArgs(`fact ${fact}`, factArgs),
+      options: deployOptions(flags),
+    };
+  }
+  if (DEPLOY_FILE.test(second)) {
+    const notFiles = rest.filter((word) => !DEPLOY_FILE.test(word));
+    if (notFiles.length > 0) {
+      throw new UsageError(
+        `Deploy files must end in .ts, .mts, .js or .mjs; ${JSON.stringify(notFiles[0])} does not.`,
+      );
+    }
+    return { kind: 'deploy', inventory, files: words, options: deployOptions(flags) };
+  }
+  if (OPERATION_NAME.test(second)) {
+    return {
+      kind: 'operation',
+      inventory,
+      operation: second,
+      args: keyValueArgs(second, rest),
+      options: deployOptions(flags),
+    };
+  }
+  return undefined;
+}
+
 function helpTopic(positionals: readonly string[]): HelpTopic {
   if (positionals.includes('connectors')) return 'connectors';
   if (positionals.includes('exec')) return 'exec';
+  if (positionals.includes('deploy')) return 'deploy';
   return 'general';
 }
 
@@ -275,9 +437,16 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     );
   }
   if (second !== 'exec') {
+    const command = deployCommand(first, positionals.slice(1), flags, after);
+    if (command) return command;
     throw new UsageError(
-      `Unknown command ${JSON.stringify(second)}: expected exec (infra INVENTORY exec -- CMD) or connectors.`,
+      `Unknown command ${JSON.stringify(second)}: expected exec (infra INVENTORY exec -- CMD), deploy files (infra INVENTORY deploy.ts), an operation (infra INVENTORY files.put src=a dest=b), fact NAME, debug-inventory, or connectors.`,
     );
+  }
+  for (const name of flags.seen.keys()) {
+    if (FLAGS[name].deployOnly) {
+      throw new UsageError(`--${name} is an option of deploys; exec does not take it.`);
+    }
   }
   if (rest.length > 0 || after === undefined) {
     throw new UsageError(

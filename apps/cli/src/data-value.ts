@@ -43,18 +43,4 @@ export function splitKeyValue(flag: string, text: string): [key: string, value: 
   return [text.slice(0, at), text.slice(at + 1)];
 }
 
-/** One `--data KEY=VALUE`: the text as typed and its parsed value. */
-export interface DataOverride {
-  readonly text: string;
-  readonly value: unknown;
-}
-
-/**
- * The value a connector gets for a `--data` override: the parsed value, except that
- * a key the connector declares as a string keeps the text as typed (`--data
- * ssh_password=1234` stays the string "1234").
- */
-export function dataValueFor(override: DataOverride, declaredType: string | undefined): unknown {
-  if (declaredType === 'string' && typeof override.value !== 'string') return override.text;
-  return override.value;
-}
+export { type DataOverride, dataValueFor } from '@infra/deploy/inventory';

@@ -63,7 +63,7 @@ export function outcomeOf(host: string, result: CommandResult, interrupted: bool
   return { host, status: interrupted ? 'interrupted' : 'failed', exitCode, signal };
 }
 
-function hostLogger(reporter: Reporter, host: string): ConnectorLogger {
+export function hostLogger(reporter: Reporter, host: string): ConnectorLogger {
   return {
     debug: (message) => reporter.log('debug', host, message),
     info: (message) => reporter.log('info', host, message),
@@ -72,7 +72,7 @@ function hostLogger(reporter: Reporter, host: string): ConnectorLogger {
 }
 
 /** The run's one sudo password source, shared by every host; what it yields is redacted from all output. */
-function sharedSudoPassword(redactor: SecretRedactor): SudoPasswordSource {
+export function sharedSudoPassword(redactor: SecretRedactor): SudoPasswordSource {
   const fromEnv = process.env[SUDO_PASSWORD_FROM_ENV];
   if (fromEnv) redactor.add(fromEnv);
   const prompt = new SudoPasswordPrompt();
@@ -85,7 +85,7 @@ function sharedSudoPassword(redactor: SecretRedactor): SudoPasswordSource {
   };
 }
 
-const SIGNAL_EXIT: Readonly<Record<string, number>> = {
+export const SIGNAL_EXIT: Readonly<Record<string, number>> = {
   SIGINT: EXIT.interrupted,
   SIGTERM: EXIT.terminated,
 };

@@ -8,6 +8,8 @@ const OUTPUT_OPTIONS = `Output options:
   --version               print the version`;
 
 const GENERAL = `Usage: infra INVENTORY exec [OPTIONS] -- CMD [ARGS...]
+       infra INVENTORY DEPLOY.ts [DEPLOY2.ts...] [-y] [--dry] [--diff] [OPTIONS]
+       infra INVENTORY OPERATION key=value... | fact NAME [key=value...] | debug-inventory
        infra connectors [--json]
        infra --help | --version
 
@@ -21,6 +23,7 @@ INVENTORY is a comma-separated list of connection strings:
 
 Commands:
   INVENTORY exec -- CMD   run CMD on every host (infra exec --help)
+  INVENTORY deploy.ts     run deploy files: plan, confirm, apply (infra deploy --help)
   connectors              list the installed connectors and their data keys
 
 ${OUTPUT_OPTIONS}
@@ -69,8 +72,36 @@ then in the CLI's own install.
 
 ${OUTPUT_OPTIONS}`;
 
+const DEPLOY = `Usage: infra INVENTORY DEPLOY.ts [DEPLOY2.ts...] [OPTIONS]
+       infra INVENTORY OPERATION key=value...     e.g. files.put src=a.conf dest=/etc/a.conf
+       infra INVENTORY fact NAME [key=value...]   e.g. fact files.file path=/etc/hosts
+       infra INVENTORY debug-inventory
+
+INVENTORY is connection strings (@local,@ssh:web1) or an inventory file
+(inventory.ts, .js, .json, .yaml) with hosts, groups and data; see @infra/deploy.
+Deploy files are TypeScript or JavaScript, run without a build step:
+  export default deploy(async ({ host, ops, facts }) => { ... })
+
+A run connects, plans (showing what would change), asks before applying, then
+applies. Without a terminal, pass -y or --dry.
+
+Deploy options:
+  -y, --yes               apply without asking
+  --dry                   only show what would change
+  --diff                  show file content changes
+  --limit GROUP|GLOB      run on a group or host-name glob only (repeatable)
+  --serial                one host at a time
+  --parallel N            at most N hosts at once (default: all)
+  --fail-percent N        stop everything once more than N% of hosts failed
+  --data KEY=VALUE        host data for every host (wins over the inventory)
+  --sudo, --sudo-user, --su-user, --doas, --doas-user, --shell-executable,
+  --chdir, --env          defaults for every operation (see infra exec --help)
+
+${OUTPUT_OPTIONS}`;
+
 export const HELP_TEXT: Readonly<Record<HelpTopic, string>> = {
   general: GENERAL,
   exec: EXEC,
   connectors: CONNECTORS,
+  deploy: DEPLOY,
 };

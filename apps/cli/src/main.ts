@@ -44,6 +44,20 @@ async function runCommand(command: CliCommand, streams: CliStreams): Promise<num
       ]);
       return runExec(command, { streams, projectDir: process.cwd(), cliDir: CLI_PACKAGE_DIR });
     }
+    case 'deploy':
+    case 'operation':
+    case 'fact':
+    case 'debug-inventory': {
+      const [{ runDeployCommand }, { CLI_PACKAGE_DIR }] = await Promise.all([
+        import('./deploy-command.js'),
+        import('./package-dir.js'),
+      ]);
+      return runDeployCommand(command, {
+        streams,
+        projectDir: process.cwd(),
+        cliDir: CLI_PACKAGE_DIR,
+      });
+    }
   }
 }
 

@@ -87,12 +87,10 @@ describe('infra INVENTORY exec against @local', () => {
     const nope = await infra(['@nope', 'exec', '--', 'true']);
     expect(nope.code).toBe(2);
     expect(nope.stderr).toContain('No connector named "nope" is installed');
-    expect(nope.stderr).toContain('Installed: local (@infra/connector-local)');
+    expect(nope.stderr).toMatch(/Installed: .*local \(@infra\/connector-local\)/);
     expect(nope.stderr).toContain('"infra.connectors"');
-    const ssh = await infra(['web1', 'exec', '--', 'true']);
-    expect(ssh.code).toBe(2);
-    expect(ssh.stderr).toContain('No connector named "ssh" is installed');
-    expect(ssh.stderr).toContain('npm install @infra/connector-ssh');
+    // The workspace links every connector, so "ssh is not installed" (with its package
+    // hint) is checked where only core, local and the CLI are installed: packaging.test.ts.
   });
 
   it('prints NDJSON events with --json: connect, output lines, result, summary', async () => {
@@ -251,12 +249,13 @@ describe('infra connectors', () => {
     expect(text.stdout).toMatch(/fake_greeting +string +Said on connect \[default "hello"\]/);
     const json = await runInfra(['connectors', '--json'], { cwd: fakeProject });
     const listings = parseEvents(json.stdout);
-    expect(listings.map((l) => l.name)).toEqual(['fake', 'inv', 'local']);
-    expect(listings[1]).toMatchObject({ handlesExecution: false, dataKeys: [] });
+    const byName = new Map(listings.map((l) => [l.name, l]));
+    expect([...byName.keys()]).toEqual(expect.arrayContaining(['fake', 'inv', 'local']));
+    expect(byName.get('inv')).toMatchObject({ handlesExecution: false, dataKeys: [] });
     expect(text.stdout).toMatch(
       /^inv {2}infra-cli-test-project@\S+ {2}\(generates inventory only\)$/m,
     );
-    expect(listings[0]).toMatchObject({
+    expect(byName.get('fake')).toMatchObject({
       type: 'connector',
       handlesExecution: true,
       origin: 'project',

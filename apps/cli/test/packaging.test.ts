@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, type ProcessResult, REPO_ROOT, runProgram } from './infra-process.js';
 
 /**
- * What a user gets from npm: the three packages packed as they would be published,
+ * What a user gets from npm: the four packages packed as they would be published,
  * installed into a fresh project, run through `npx infra`.
  */
 let workDir: string;
@@ -33,7 +33,7 @@ beforeAll(async () => {
   const tarballs = join(workDir, 'tarballs');
   project = join(workDir, 'project');
   await mkdir(project);
-  for (const name of ['@infra/core', '@infra/connector-local', '@infra/cli']) {
+  for (const name of ['@infra/core', '@infra/connector-local', '@infra/deploy', '@infra/cli']) {
     await mustSucceed(
       runProgram('pnpm', ['--filter', name, 'pack', '--pack-destination', tarballs], {
         cwd: REPO_ROOT,
@@ -46,7 +46,7 @@ beforeAll(async () => {
     JSON.stringify({ name: 'infra-packaging-test', private: true, type: 'module' }),
   );
   const files = (await readdir(tarballs)).map((file) => join(tarballs, file));
-  expect(files).toHaveLength(3);
+  expect(files).toHaveLength(4);
   await mustSucceed(
     runProgram('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...files], {
       cwd: project,

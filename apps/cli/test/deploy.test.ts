@@ -1,0 +1,86 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEvents, runInfra } from './infra-process.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'infra-cli-deploy-'));
+  await writeFile(
+    join(dir, 'inventory.ts'),
+    `export default {\n  all: { greeting: 'from-all', api_token: 'tok-secret-123' },\n  groups: { app: { hosts: ['@local'], data: { greeting: 'from-group' } } },\n};\n`,
+  );
+  await writeFile(
+    join(dir, 'deploy.ts'),
+    `import { deploy } from '@infra/deploy';\ninterface Data { greeting: string }\nexport default deploy<Data>(async ({ host, ops }) => {\n  await ops.files.directory({ path: ${JSON.stringify(join(dir, 'out'))} });\n  await ops.files.template({ template: 'greeting=<%= it.data.greeting %>\\n', dest: ${JSON.stringify(join(dir, 'out', 'app.conf'))} });\n  await ops.files.line({ path: ${JSON.stringify(join(dir, 'out', 'other.conf'))}, line: 'host=' + host.name });\n});\n`,
+  );
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('infra INVENTORY deploy.ts', () => {
+  it('applies with -y, then finds nothing to do', async () => {
+    const first = await runInfra(['inventory.ts', 'deploy.ts', '-y'], { cwd: dir });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('[@local] files.template');
+    expect(first.stdout).toMatch(/Operation\s+Hosts\s+Success\s+Changed\s+No change\s+Error/);
+    expect(await readFile(join(dir, 'out', 'app.conf'), 'utf8')).toBe('greeting=from-group\n');
+
+    const second = await runInfra(['inventory.ts', 'deploy.ts', '-y', '--json'], { cwd: dir });
+    expect(second.code).toBe(0);
+    const summary = parseEvents(second.stdout).find((e) => e.type === 'summary');
+    expect(summary).toMatchObject({ exitCode: 0, ending: 'nothing-to-do' });
+  });
+
+  it('--data wins over the inventory, and --dry changes nothing', async () => {
+    const dry = await runInfra(
+      ['inventory.ts', 'deploy.ts', '--dry', '--diff', '--data', 'greeting=cli'],
+      { cwd: dir },
+    );
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('+greeting=cli');
+    expect(dry.stdout).toContain('--dry: nothing was changed.');
+    expect(await readFile(join(dir, 'out', 'app.conf'), 'utf8')).toBe('greeting=from-group\n');
+  });
+
+  it('exits 2 without a terminal and without -y, having run nothing', async () => {
+    const result = await runInfra(['inventory.ts', 'deploy.ts'], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no terminal to confirm.*pass -y/);
+  });
+
+  it('prints the inventory with secrets masked, facts as JSON, and runs ad hoc operations', async () => {
+    const inventory = await runInfra(['inventory.ts', 'debug-inventory'], { cwd: dir });
+    expect(inventory.code).toBe(0);
+    expect(JSON.parse(inventory.stdout).hosts['@local'].data).toEqual({
+      greeting: 'from-group',
+      api_token: '***',
+    });
+    const fact = await runInfra(
+      ['@local', 'fact', 'files.file', `path=${join(dir, 'out', 'app.conf')}`],
+      { cwd: dir },
+    );
+    expect(JSON.parse(fact.stdout)['@local']).toMatchObject({ type: 'file', size: 20 });
+    const dest = join(dir, 'adhoc.txt');
+    const put = await runInfra(
+      ['@local', 'files.put', `src=${join(dir, 'deploy.ts')}`, `dest=${dest}`, 'mode=600', '-y'],
+      { cwd: dir },
+    );
+    expect(put.code).toBe(0);
+    expect(await readFile(dest, 'utf8')).toContain('deploy<Data>');
+  });
+
+  it('exits 1 when a host fails', async () => {
+    await writeFile(
+      join(dir, 'fail.ts'),
+      `import { deploy } from '@infra/deploy';\nexport default deploy(async ({ ops }) => { await ops.server.shell({ commands: 'exit 4' }); });\n`,
+    );
+    const result = await runInfra(['@local', 'fail.ts', '-y'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/failed \(execute\).*exit 4 exited with 4/);
+  });
+});

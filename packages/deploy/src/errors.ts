@@ -1,0 +1,60 @@
+import { InfraError } from '@infra/core';
+
+/** A deploy file that cannot be loaded or does not export a deploy. */
+export class DeployFileError extends InfraError {
+  readonly file: string;
+
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('DEPLOY_FILE_INVALID', `Deploy file ${file}: ${message}`, options);
+    this.file = file;
+  }
+}
+
+/** Operation arguments that cannot work (a missing `dest`, a bad mode, ...). Nothing ran. */
+export class OperationArgumentError extends InfraError {
+  constructor(operation: string, message: string) {
+    super('OPERATION_ARGUMENT_INVALID', `${operation}: ${message}`);
+  }
+}
+
+/** An operation that ran and failed on a host: a command's exit code, a file transfer, a fact. */
+export class OperationError extends InfraError {
+  readonly host: string;
+  readonly operation: string;
+
+  constructor(host: string, operation: string, message: string, options?: { cause?: unknown }) {
+    super('OPERATION_FAILED', `${operation} failed on ${host}: ${message}`, options);
+    this.host = host;
+    this.operation = operation;
+  }
+}
+
+/** A fact whose command failed or whose output could not be read. */
+export class FactError extends InfraError {
+  constructor(fact: string, host: string, message: string) {
+    super('FACT_FAILED', `Fact ${fact} on ${host}: ${message}`);
+  }
+}
+
+/** An unknown fact or operation name given on the command line. */
+export class UnknownNameError extends InfraError {
+  constructor(kind: 'fact' | 'operation', name: string, known: readonly string[]) {
+    super('USAGE', `Unknown ${kind} ${JSON.stringify(name)}: expected one of ${known.join(', ')}.`);
+  }
+}
+
+/** The run was stopped (Ctrl-C, or --fail-percent reached): no new work starts. */
+export class RunStoppedError extends InfraError {
+  constructor(reason: string) {
+    super('RUN_STOPPED', `Not started: ${reason}.`);
+  }
+}
+
+export function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'INTERNAL';
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

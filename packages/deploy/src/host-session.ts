@@ -1,0 +1,331 @@
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type CommandResult,
+  type Connector,
+  type ConnectorArguments,
+  makeUnixCommand,
+  type StringCommand,
+} from '@infra/core';
+import { errorCode, errorMessage, OperationError, RunStoppedError } from './errors.js';
+import type { RunEvent } from './events.js';
+import type { FactDefinition } from './facts/fact.js';
+import {
+  connectorArgumentsOf,
+  type GlobalArguments,
+  type OperationPlan,
+  type OperationResult,
+  type OperationSpec,
+  type OperationStep,
+  type PlanContext,
+  splitArguments,
+} from './operation.js';
+import type { RunCoordinator } from './run-coordinator.js';
+
+/** A host as a deploy sees it. */
+export interface DeployHost {
+  readonly name: string;
+  readonly groups: readonly string[];
+  /** Host data: deploy defaults < all < groups < host < `--data`. */
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export interface HostSessionOptions {
+  /** Plan only: read facts, run nothing that changes the host. */
+  readonly dry: boolean;
+  readonly diff: boolean;
+  readonly phase: 'plan' | 'execute';
+  readonly signal: AbortSignal;
+  readonly coordinator: RunCoordinator;
+  readonly emit: (event: RunEvent) => void;
+  /** Global arguments every operation gets unless it gives its own (the CLI's --sudo, --env, ...). */
+  readonly defaultArguments?: GlobalArguments;
+}
+
+function factKey(name: string, args: unknown, become: ConnectorArguments): string {
+  return JSON.stringify([name, args, become]);
+}
+
+function collectInto(chunks: Buffer[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+}
+
+/**
+ * One host during one pass of a run (plan or execute): runs its operations in
+ * order through its connector, caches facts until something changes, records
+ * every result.
+ */
+export class HostSession {
+  readonly host: DeployHost;
+  readonly connector: Connector;
+  readonly options: HostSessionOptions;
+  readonly results: OperationResult[] = [];
+  readonly #facts = new Map<string, Promise<unknown>>();
+  #operationIndex = 0;
+
+  constructor(host: DeployHost, connector: Connector, options: HostSessionOptions) {
+    this.host = host;
+    this.connector = connector;
+    this.options = options;
+  }
+
+  get dry(): boolean {
+    return this.options.dry;
+  }
+
+  #checkNotStopped(): void {
+    if (this.options.signal.aborted) {
+      const reason = this.options.signal.reason;
+      throw new RunStoppedError(typeof reason === 'string' ? reason : 'the run was stopped');
+    }
+  }
+
+  /** Run one command; output lines are reported as they arrive. Never throws on an exit code. */
+  async runCommand(
+    command: StringCommand,
+    args: ConnectorArguments,
+    operation: string,
+  ): Promise<CommandResult> {
+    this.#checkNotStopped();
+    this.options.emit({
+      type: 'command',
+      host: this.host.name,
+      operation,
+      command: String(makeUnixCommand(command, args)),
+    });
+    return this.connector.runShellCommand(command, {
+      ...args,
+      signal: this.options.signal,
+      onOutput: (line) =>
+        this.options.emit({
+          type: 'output',
+          host: this.host.name,
+          operation,
+          stream: line.stream,
+          line: line.line,
+        }),
+    });
+  }
+
+  /** A fact, read once and cached until an operation changes the host. */
+  fact<TArgs, TValue>(
+    definition: FactDefinition<TArgs, TValue>,
+    args: TArgs,
+    become: ConnectorArguments = {},
+  ): Promise<TValue> {
+    const key = factKey(definition.name, args, become);
+    let value = this.#facts.get(key) as Promise<TValue> | undefined;
+    if (!value) {
+      value = this.#readFact(definition, args, become);
+      this.#facts.set(key, value);
+      value.catch(() => this.#facts.delete(key));
+    }
+    return value;
+  }
+
+  async #readFact<TArgs, TValue>(
+    definition: FactDefinition<TArgs, TValue>,
+    args: TArgs,
+    become: ConnectorArguments,
+  ): Promise<TValue> {
+    const result = await this.runCommand(
+      definition.command(args),
+      become,
+      `fact ${definition.name}`,
+    );
+    if (!result.success) {
+      throw new OperationError(
+        this.host.name,
+        `fact ${definition.name}`,
+        `its command exited with ${result.output.exitCode ?? result.output.signal}: ${result.output.stderr || result.output.stdout}`.trim(),
+      );
+    }
+    return definition.parse(result.output, args);
+  }
+
+  async readFile(path: string, become: ConnectorArguments): Promise<Buffer> {
+    this.#checkNotStopped();
+    const chunks: Buffer[] = [];
+    await this.connector.getFile(path, collectInto(chunks), {
+      ...become,
+      signal: this.options.signal,
+    });
+    return Buffer.concat(chunks);
+  }
+
+  async #runStep(step: OperationStep, args: ConnectorArguments, operation: string) {
+    this.#checkNotStopped();
+    switch (step.kind) {
+      case 'command': {
+        const result = await this.runCommand(step.command, args, operation);
+        return { command: String(step.command), result };
+      }
+      case 'upload':
+        await this.connector.putFile(step.src, step.dest, {
+          ...args,
+          ...(step.mode === undefined ? {} : { mode: step.mode }),
+          createParents: step.createParents ?? false,
+          signal: this.options.signal,
+        });
+        return { command: `upload ${step.dest}`, result: undefined };
+      case 'download':
+        await this.connector.getFile(step.src, step.dest, { ...args, signal: this.options.signal });
+        return { command: `download ${step.src} -> ${step.dest}`, result: undefined };
+    }
+  }
+
+  /**
+   * Run one operation: check `_if` / `_runOnce`, read facts to plan it, and (unless
+   * dry) carry out its steps with retries. A failure throws `OperationError` unless
+   * `_ignoreErrors`; the result is recorded and reported either way.
+   */
+  async execute<TArgs extends object>(
+    spec: OperationSpec<TArgs>,
+    args: TArgs & GlobalArguments,
+  ): Promise<OperationResult> {
+    this.#checkNotStopped();
+    const { own, global } = splitArguments<TArgs>({ ...this.options.defaultArguments, ...args });
+    const key = `${this.#operationIndex++}:${spec.name}:${global.name ?? ''}`;
+    const base = {
+      operation: spec.name,
+      name: global.name ?? spec.label(own),
+      host: this.host.name,
+      dry: this.dry,
+    };
+    const skip = (because: string): OperationResult =>
+      this.#record({
+        ...base,
+        status: 'skipped',
+        changed: false,
+        success: true,
+        commands: [],
+        stdout: '',
+        stderr: '',
+        skippedBecause: because,
+      });
+
+    const condition = typeof global._if === 'function' ? await global._if() : global._if;
+    if (condition === false) return skip('_if is false');
+    if (global._runOnce && !this.options.coordinator.claimOnce(key)) {
+      return skip('_runOnce: ran on another host');
+    }
+    const limit = global._serial ? 1 : global._parallel;
+    return this.options.coordinator.limit(key, limit, () =>
+      this.#planAndRun(spec, own, global, base),
+    );
+  }
+
+  async #planAndRun<TArgs>(
+    spec: OperationSpec<TArgs>,
+    own: TArgs,
+    global: GlobalArguments,
+    base: Pick<OperationResult, 'operation' | 'name' | 'host' | 'dry'>,
+  ): Promise<OperationResult> {
+    const become = connectorArgumentsOf(global);
+    const commandArgs: ConnectorArguments = {
+      ...become,
+      ...(global._successExitCodes ? { successExitCodes: global._successExitCodes } : {}),
+    };
+    const commands: string[] = [];
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    let plan: OperationPlan | undefined;
+    try {
+      const context: PlanContext = {
+        host: this.host.name,
+        groups: this.host.groups,
+        hostData: this.host.data,
+        dry: this.dry,
+        wantDiff: this.options.diff,
+        fact: (definition, factArgs) => this.fact(definition, factArgs, become),
+        readFile: (path) => this.readFile(path, become),
+      };
+      plan = await spec.plan(context, own);
+      if (plan.steps.length === 0 || this.dry) {
+        return this.#record({
+          ...base,
+          status: plan.steps.length === 0 ? 'no-change' : 'changed',
+          changed: plan.steps.length > 0,
+          success: true,
+          commands: plan.steps.map(describeStep),
+          stdout: '',
+          stderr: '',
+          ...(plan.diff === undefined ? {} : { diff: plan.diff }),
+        });
+      }
+      this.#facts.clear();
+      for (const step of plan.steps) {
+        const attempts = 1 + Math.max(0, global._retries ?? 0);
+        for (let attempt = 1; ; attempt++) {
+          const { command, result } = await this.#runStep(step, commandArgs, spec.name);
+          if (attempt === 1) commands.push(command);
+          if (result) {
+            stdout.push(...result.output.stdoutLines);
+            stderr.push(...result.output.stderrLines);
+          }
+          if (!result || result.success) break;
+          if (attempt >= attempts) {
+            const { exitCode, signal } = result.output;
+            throw new OperationError(
+              this.host.name,
+              base.name,
+              `${command} exited with ${exitCode ?? signal}${result.output.stderr ? `: ${result.output.stderr}` : ''}`,
+            );
+          }
+          await sleep((global._retryDelay ?? 5) * 1000, undefined, { signal: this.options.signal });
+        }
+      }
+      this.#facts.clear();
+      return this.#record({
+        ...base,
+        status: 'changed',
+        changed: true,
+        success: true,
+        commands,
+        stdout: stdout.join('\n'),
+        stderr: stderr.join('\n'),
+        ...(plan.diff === undefined ? {} : { diff: plan.diff }),
+      });
+    } catch (error) {
+      this.#facts.clear();
+      const failure =
+        error instanceof OperationError || errorCode(error) === 'RUN_STOPPED'
+          ? error
+          : new OperationError(this.host.name, base.name, errorMessage(error), { cause: error });
+      const result = this.#record({
+        ...base,
+        status: 'error',
+        changed: commands.length > 0,
+        success: false,
+        commands,
+        stdout: stdout.join('\n'),
+        stderr: stderr.join('\n'),
+        error: { code: errorCode(failure), message: errorMessage(failure) },
+      });
+      if (global._ignoreErrors && errorCode(failure) !== 'RUN_STOPPED') return result;
+      throw failure;
+    }
+  }
+
+  #record(result: OperationResult): OperationResult {
+    this.results.push(result);
+    this.options.emit({ type: 'operation', phase: this.options.phase, result });
+    return result;
+  }
+}
+
+function describeStep(step: OperationStep): string {
+  switch (step.kind) {
+    case 'command':
+      return String(step.command);
+    case 'upload':
+      return `upload ${step.dest}`;
+    case 'download':
+      return `download ${step.src} -> ${step.dest}`;
+  }
+}

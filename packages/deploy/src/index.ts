@@ -1,0 +1,71 @@
+export {
+  createFacts,
+  type Deploy,
+  type DeployContext,
+  type DeployFunction,
+  type DeployOptions,
+  deploy,
+  deployContext,
+  type Facts,
+  isDeploy,
+  type LoadedDeploy,
+  loadDeployFiles,
+} from './deploy-api.js';
+export {
+  DeployFileError,
+  FactError,
+  OperationArgumentError,
+  OperationError,
+  RunStoppedError,
+  UnknownNameError,
+} from './errors.js';
+export type { ErrorInfo, RunEvent, RunPhase } from './events.js';
+export * from './facts/index.js';
+export {
+  type DataOverride,
+  dataValueFor,
+  hostDataFor,
+  maskedData,
+  mergeDataLayers,
+  type SecretSink,
+} from './host-data.js';
+export { type DeployHost, HostSession, type HostSessionOptions } from './host-session.js';
+export {
+  type InventoryDefinition,
+  type InventoryGroup,
+  type InventoryHost,
+  type InventoryHostEntry,
+  inventory,
+  isInventoryFile,
+  limitHosts,
+  loadInventory,
+  type PlannedHost,
+  planInventory,
+  planInventorySource,
+  readInventoryFile,
+  resolveHosts,
+  splitInventory,
+} from './inventory.js';
+export {
+  connectorArgumentsOf,
+  defineOperation,
+  type GlobalArguments,
+  type OperationPlan,
+  type OperationResult,
+  type OperationSpec,
+  type OperationStatus,
+  type OperationStep,
+  type PlanContext,
+} from './operation.js';
+export * from './operations/index.js';
+export { mapBounded, RunCoordinator } from './run-coordinator.js';
+export {
+  type HostTask,
+  type ResultsRow,
+  type RunHost,
+  type RunOptions,
+  type RunOutcome,
+  resultsTable,
+  runHosts,
+} from './runner.js';
+export { lineDiff } from './text-diff.js';

@@ -1,0 +1,192 @@
+import type { Connector } from '@infra/core';
+import { errorCode, errorMessage } from './errors.js';
+import type { ErrorInfo, RunEvent } from './events.js';
+import { HostSession } from './host-session.js';
+import type { GlobalArguments, OperationResult } from './operation.js';
+import { mapBounded, RunCoordinator } from './run-coordinator.js';
+
+/** A host ready to run: its connector instance (not yet connected) and its data. */
+export interface RunHost {
+  readonly name: string;
+  readonly groups: readonly string[];
+  readonly hostData: Readonly<Record<string, unknown>>;
+  readonly connector: Connector;
+}
+
+/** What every host does in each pass: call operations on the session, in order. */
+export type HostTask = (session: HostSession) => Promise<void>;
+
+export interface RunOptions {
+  readonly hosts: readonly RunHost[];
+  readonly task: HostTask;
+  /** Deploy defaults: the lowest layer of host data. */
+  readonly defaults?: Readonly<Record<string, unknown>>;
+  /** How many hosts at once; all of them when undefined. `--serial` is 1. */
+  readonly parallel?: number | undefined;
+  /** Stop the whole run once more than this percentage of hosts has failed. */
+  readonly failPercent?: number | undefined;
+  /** Stop after the plan pass. */
+  readonly dry?: boolean;
+  /** Compute content diffs for file operations. */
+  readonly diff?: boolean;
+  /** Asked after the plan pass when something would change; false ends the run. */
+  readonly confirm?: (planned: readonly OperationResult[]) => Promise<boolean>;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: RunEvent) => void;
+  /** Global arguments every operation gets unless it gives its own. */
+  readonly defaultArguments?: GlobalArguments;
+}
+
+export interface RunOutcome {
+  /** What the plan pass found (every operation marked dry). */
+  readonly planned: readonly OperationResult[];
+  /** What the execute pass did; empty with `dry`, when declined, or when nothing would change. */
+  readonly executed: readonly OperationResult[];
+  readonly failedHosts: ReadonlyMap<string, ErrorInfo & { readonly phase: string }>;
+  /** Why the run stopped early (Ctrl-C, `--fail-percent`), if it did. */
+  readonly stopped: string | undefined;
+  /** The reached end: 'dry', 'nothing-to-do', 'declined', 'executed', 'stopped'. */
+  readonly ending: 'dry' | 'nothing-to-do' | 'declined' | 'executed' | 'stopped';
+}
+
+/**
+ * Run a task on many hosts as pyinfra does: connect, a dry pass that shows what
+ * would change, confirmation, then the real pass. Hosts run in parallel (bounded
+ * by `parallel`), operations in order per host; a failed host stops its own
+ * operations while the others go on. Every host is disconnected at the end, also
+ * when the run is stopped.
+ */
+export async function runHosts(options: RunOptions): Promise<RunOutcome> {
+  const emit = options.onEvent ?? (() => {});
+  const controller = new AbortController();
+  const onOuterAbort = () => {
+    const reason = options.signal?.reason;
+    controller.abort(typeof reason === 'string' ? reason : 'interrupted');
+  };
+  if (options.signal?.aborted) onOuterAbort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  const failed = new Map<string, ErrorInfo & { phase: string }>();
+  const total = options.hosts.length;
+  const fail = (host: string, phase: 'connect' | 'plan' | 'execute', error: unknown) => {
+    if (errorCode(error) === 'RUN_STOPPED') return;
+    const info = { code: errorCode(error), message: errorMessage(error) };
+    failed.set(host, { ...info, phase });
+    emit({ type: 'host-failed', host, phase, error: info });
+    if (
+      options.failPercent !== undefined &&
+      (failed.size * 100) / total > options.failPercent &&
+      !controller.signal.aborted
+    ) {
+      const reason = `--fail-percent ${options.failPercent} exceeded (${failed.size} of ${total} hosts failed)`;
+      emit({ type: 'stopped', reason });
+      controller.abort(reason);
+    }
+  };
+  const stoppedReason = (): string | undefined =>
+    controller.signal.aborted ? String(controller.signal.reason) : undefined;
+
+  const pass = async (phase: 'plan' | 'execute'): Promise<OperationResult[]> => {
+    emit({ type: 'phase', phase });
+    const coordinator = new RunCoordinator();
+    const perHost = await mapBounded(options.hosts, options.parallel, async (host) => {
+      if (failed.has(host.name) || controller.signal.aborted) return [];
+      const session = new HostSession(
+        { name: host.name, groups: host.groups, data: { ...options.defaults, ...host.hostData } },
+        host.connector,
+        {
+          dry: phase === 'plan',
+          diff: options.diff ?? false,
+          phase,
+          signal: controller.signal,
+          coordinator,
+          emit,
+          ...(options.defaultArguments ? { defaultArguments: options.defaultArguments } : {}),
+        },
+      );
+      try {
+        await options.task(session);
+      } catch (error) {
+        fail(host.name, phase, error);
+      }
+      return session.results;
+    });
+    return perHost.flat();
+  };
+
+  let planned: OperationResult[] = [];
+  let executed: OperationResult[] = [];
+  let ending: RunOutcome['ending'] = 'stopped';
+  try {
+    emit({ type: 'phase', phase: 'connect' });
+    await mapBounded(options.hosts, options.parallel, async (host) => {
+      if (controller.signal.aborted) return;
+      try {
+        await host.connector.connect();
+        emit({ type: 'connect', host: host.name, success: true });
+      } catch (error) {
+        emit({
+          type: 'connect',
+          host: host.name,
+          success: false,
+          error: { code: errorCode(error), message: errorMessage(error) },
+        });
+        fail(host.name, 'connect', error);
+      }
+    });
+    if (!controller.signal.aborted) {
+      planned = await pass('plan');
+      if (controller.signal.aborted) ending = 'stopped';
+      else if (options.dry) ending = 'dry';
+      else if (!planned.some((result) => result.changed)) ending = 'nothing-to-do';
+      else if (options.confirm && !(await options.confirm(planned))) ending = 'declined';
+      else {
+        executed = await pass('execute');
+        ending = controller.signal.aborted ? 'stopped' : 'executed';
+      }
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onOuterAbort);
+    emit({ type: 'phase', phase: 'disconnect' });
+    await Promise.allSettled(options.hosts.map((host) => host.connector.disconnect()));
+  }
+  return { planned, executed, failedHosts: failed, stopped: stoppedReason(), ending };
+}
+
+/** One row of the results table: an operation over every host that ran it. */
+export interface ResultsRow {
+  readonly operation: string;
+  readonly hosts: number;
+  readonly success: number;
+  readonly changed: number;
+  readonly noChange: number;
+  readonly error: number;
+}
+
+/** The results table: one row per operation name, in the order they first ran. */
+export function resultsTable(results: readonly OperationResult[]): ResultsRow[] {
+  const rows = new Map<
+    string,
+    { hosts: Set<string>; success: number; changed: number; noChange: number; error: number }
+  >();
+  for (const result of results) {
+    let row = rows.get(result.name);
+    if (!row) {
+      row = { hosts: new Set(), success: 0, changed: 0, noChange: 0, error: 0 };
+      rows.set(result.name, row);
+    }
+    row.hosts.add(result.host);
+    if (result.success) row.success++;
+    if (result.status === 'changed') row.changed++;
+    if (result.status === 'no-change' || result.status === 'skipped') row.noChange++;
+    if (result.status === 'error') row.error++;
+  }
+  return [...rows].map(([operation, row]) => ({
+    operation,
+    hosts: row.hosts.size,
+    success: row.success,
+    changed: row.changed,
+    noChange: row.noChange,
+    error: row.error,
+  }));
+}

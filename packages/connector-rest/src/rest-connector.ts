@@ -257,6 +257,7 @@ export class RestConnector extends BaseConnector<RestConnectorData> {
     }
     this.#client = client;
     this.#resource = resource;
+    this.host.hostData.rest_resource = resource;
     this.#resourcePath = resourcePath;
     this.#features = readServerFeatures(resource, data.api_disable_extensions);
     this.host.log.debug(

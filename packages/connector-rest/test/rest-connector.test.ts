@@ -63,8 +63,10 @@ describe.skipIf(skip !== undefined)('rest connector against the real infra-agent
   });
 
   it('keeps the resource JSON and the advertised extensions after connect', async () => {
-    const connector = await connectRest(data());
+    const hostData = data();
+    const connector = await connectRest(hostData);
     expect(connector.resource).toMatchObject({ id: 'e2e-host', kind: 'host' });
+    expect(hostData.rest_resource).toBe(connector.resource);
     expect([...connector.extensions].sort()).toEqual([
       'execEnv',
       'execStatus',

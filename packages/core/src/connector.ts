@@ -31,8 +31,12 @@ export interface ConnectorHost<TData = Record<string, unknown>> {
   readonly name: string;
   /** The connector's typed data, built from host data with `buildConnectorData`. */
   readonly data: TData;
-  /** All of the host's data (the connector's keys and everyone else's). */
-  readonly hostData: Readonly<Record<string, unknown>>;
+  /**
+   * All of the host's data (the connector's keys and everyone else's). A connector
+   * may add what it learns at connect, as pyinfra connectors do (e.g. `@rest`
+   * keeps the resource's JSON under `rest_resource`); deploy code sees it.
+   */
+  readonly hostData: Record<string, unknown>;
   readonly log: ConnectorLogger;
   /** The run's sudo password, asked at most once and shared by every host. */
   readonly sudoPassword: SudoPasswordSource;

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import {
   BaseConnector,
-  CommandArgumentError,
+  becomeArguments,
   type CommandInput,
   type CommandResult,
   CommandTimeoutError,
@@ -20,21 +20,20 @@ import {
   FileTransferError,
   InfraError,
   InventoryError,
+  makeBecomeGetScript,
+  makeBecomePutScript,
+  makeRemoveScript,
   makeUnixCommand,
   type NamesData,
   openFileSource,
   type RunShellCommandOptions,
+  runWithRetries,
   runWithSudoRetry,
   type StringCommand,
+  timeoutSignal,
   toStringCommand,
-  type UnixCommandArguments,
-} from '@infra/core';
-import {
-  makeBecomeGetScript,
-  makeBecomePutScript,
-  makeRemoveScript,
   usesBecome,
-} from './become-scripts.js';
+} from '@infra/core';
 import {
   defaultFileMode,
   describeFsError,
@@ -51,50 +50,6 @@ import { killProcessGroup, runShellProcess, type ShellProcessOptions } from './s
 export const LOCAL_DATA_META = {} as const satisfies DataMetaMap;
 
 export type LocalConnectorData = ConnectorData<typeof LOCAL_DATA_META>;
-
-/** The user-switching and shell arguments of a file operation, for the become script. */
-function becomeArguments(options: FileOptions): UnixCommandArguments {
-  return {
-    sudo: options.sudo,
-    sudoUser: options.sudoUser,
-    useSudoLogin: options.useSudoLogin,
-    sudoPassword: options.sudoPassword,
-    preserveSudoEnv: options.preserveSudoEnv,
-    suUser: options.suUser,
-    useSuLogin: options.useSuLogin,
-    preserveSuEnv: options.preserveSuEnv,
-    suShell: options.suShell,
-    doas: options.doas,
-    doasUser: options.doasUser,
-    // The scripts are POSIX shell: never run them without one.
-    shellExecutable: options.shellExecutable ?? 'sh',
-  };
-}
-
-function timeoutSignal(options: FileOptions): AbortSignal | undefined {
-  const timeout =
-    options.timeout !== undefined && options.timeout > 0
-      ? AbortSignal.timeout(options.timeout * 1000)
-      : undefined;
-  if (timeout && options.signal) return AbortSignal.any([timeout, options.signal]);
-  return timeout ?? options.signal;
-}
-
-function wait(seconds: number, signal: AbortSignal | undefined): Promise<void> {
-  if (seconds <= 0) return Promise.resolve();
-  return new Promise((resolveWait, rejectWait) => {
-    if (signal?.aborted) return rejectWait(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      rejectWait(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolveWait();
-    }, seconds * 1000);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 function fileError(action: string, error: unknown, options: FileOptions): unknown {
   if (error instanceof InfraError) return error;
@@ -144,27 +99,11 @@ export class LocalConnector extends BaseConnector<LocalConnectorData> {
     command: CommandInput,
     options: RunShellCommandOptions = {},
   ): Promise<CommandResult> {
-    const retries = options.retries ?? 0;
-    if (retries > 0 && typeof options.stdin === 'object' && !Buffer.isBuffer(options.stdin)) {
-      throw new CommandArgumentError(
-        `retries: a stream given as stdin can be read only once, so ${String(command)} cannot be retried with it. Pass stdin as a string or Buffer.`,
-      );
-    }
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const result = await runWithSudoRetry(
-          command,
-          options,
-          this.host.sudoPassword,
-          (next, args) => this.#runOnce(next, args, options),
-        );
-        if (result.success || attempt >= retries) return result;
-      } catch (error) {
-        if (!(error instanceof CommandTimeoutError) || attempt >= retries) throw error;
-      }
-      this.host.log.debug(`Retrying (${attempt + 1}/${retries}): ${String(command)}`);
-      await wait(options.retryDelay ?? 0, options.signal);
-    }
+    return runWithRetries(command, options, this.host.log, () =>
+      runWithSudoRetry(command, options, this.host.sudoPassword, (next, args) =>
+        this.#runOnce(next, args, options),
+      ),
+    );
   }
 
   #runOnce(

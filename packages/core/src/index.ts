@@ -1,4 +1,14 @@
 export {
+  type BecomePutScriptOptions,
+  becomeArguments,
+  makeBecomeGetScript,
+  makeBecomePutScript,
+  makeRemoveScript,
+  octalMode,
+  tempPathBeside,
+  usesBecome,
+} from './become-files.js';
+export {
   type CommandInput,
   type CommandPart,
   MASK,
@@ -11,6 +21,7 @@ export {
   sh,
   toStringCommand,
 } from './command.js';
+export { runWithRetries } from './command-retries.js';
 export {
   type ConnectionString,
   parseConnectionString,
@@ -73,6 +84,7 @@ export {
   sudoNeedsPassword,
   type TerminalPrompt,
 } from './sudo-password.js';
+export { sleep, timeoutSignal } from './timing.js';
 export {
   CommandArgumentError,
   type CommandStdin,

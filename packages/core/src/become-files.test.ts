@@ -5,7 +5,7 @@ import {
   makeRemoveScript,
   octalMode,
   usesBecome,
-} from './become-scripts.js';
+} from './become-files.js';
 
 describe('usesBecome', () => {
   it('is true for sudo, su and doas only', () => {

@@ -24,6 +24,7 @@ import {
   type NamesData,
   OutputCollector,
   type RunShellCommandOptions,
+  runWithRetries,
   runWithSudoRetry,
   sh,
   toStringCommand,
@@ -291,23 +292,8 @@ export class RestConnector extends BaseConnector<RestConnectorData> {
     // stdin is read once, so asked-for retries can send it again.
     const stdin = await stdinBytes(options.stdin);
     const args: RunShellCommandOptions = { ...options, ...(stdin ? { stdin } : {}) };
-    const retries = Math.max(0, Math.floor(options.retries ?? 0));
-    for (let attempt = 0; ; attempt++) {
-      let outcome: CommandResult | CommandTimeoutError;
-      try {
-        outcome = await this.#run(command, args);
-      } catch (error) {
-        if (!(error instanceof CommandTimeoutError) || attempt >= retries) throw error;
-        outcome = error;
-      }
-      if (!(outcome instanceof CommandTimeoutError) && (outcome.success || attempt >= retries))
-        return outcome;
-      // Only the retries the caller asked for: a failed or timed-out run, never a lost connection.
-      this.host.log.info(
-        `${this.host.name}: ${String(toStringCommand(command))} ${outcome instanceof CommandTimeoutError ? 'timed out' : 'failed'}; retry ${attempt + 1} of ${retries}`,
-      );
-      await new Promise((resolve) => setTimeout(resolve, (options.retryDelay ?? 0) * 1000));
-    }
+    // Only the retries the caller asked for: a failed or timed-out run, never a lost connection.
+    return runWithRetries(command, args, this.host.log, () => this.#run(command, args));
   }
 
   /** Run through core's builder with sudo-password retry; `rawStdout` keeps stdout's bytes instead of lines. */

@@ -67,70 +67,78 @@ const time = async (fn) => {
 const fmt = (ms) => `${ms.toFixed(0)} ms`;
 const line = (label, value) => console.log(`${label.padEnd(58)} ${value}`);
 
+// SSH_BENCH_ONLY=files runs only the file transfer; SSH_BENCH_FILE_MIB sets its size (256).
+const filesOnly = process.env.SSH_BENCH_ONLY === 'files';
+const fileMib = Number(process.env.SSH_BENCH_FILE_MIB ?? 256);
+
 try {
-  // 1. 200 sequential `true`
-  const one = connector();
-  await one.connect();
-  await one.runShellCommand('true');
-  const oursRaw = await time(async () => {
-    for (let i = 0; i < 200; i++) await one.runShellCommand('true', { shellExecutable: null });
-  });
-  const oursShell = await time(async () => {
-    for (let i = 0; i < 200; i++) await one.runShellCommand('true');
-  });
-  await run('ssh', [...sshArgs, ...masterArgs, `${user}@127.0.0.1`, 'true']); // start the master
-  const openssh = await time(async () => {
-    for (let i = 0; i < 200; i++)
-      await run('ssh', [...sshArgs, ...masterArgs, `${user}@127.0.0.1`, 'true']);
-  });
-  await run('ssh', [...sshArgs, ...masterArgs, '-O', 'exit', `${user}@127.0.0.1`]).catch(() => {});
-  console.log('\n== 200 sequential `true` on one host ==');
-  line('infra ssh (command as is)', fmt(oursRaw));
-  line('infra ssh (wrapped in sh -c, the default)', fmt(oursShell));
-  line('OpenSSH ssh, ControlMaster=auto + ControlPersist', fmt(openssh));
-  line('ratio infra/OpenSSH (target <= 0.5)', (oursRaw / openssh).toFixed(2));
-  line('ratio infra sh -c/OpenSSH', (oursShell / openssh).toFixed(2));
+  if (!filesOnly) {
+    // 1. 200 sequential `true`
+    const one = connector();
+    await one.connect();
+    await one.runShellCommand('true');
+    const oursRaw = await time(async () => {
+      for (let i = 0; i < 200; i++) await one.runShellCommand('true', { shellExecutable: null });
+    });
+    const oursShell = await time(async () => {
+      for (let i = 0; i < 200; i++) await one.runShellCommand('true');
+    });
+    await run('ssh', [...sshArgs, ...masterArgs, `${user}@127.0.0.1`, 'true']); // start the master
+    const openssh = await time(async () => {
+      for (let i = 0; i < 200; i++)
+        await run('ssh', [...sshArgs, ...masterArgs, `${user}@127.0.0.1`, 'true']);
+    });
+    await run('ssh', [...sshArgs, ...masterArgs, '-O', 'exit', `${user}@127.0.0.1`]).catch(
+      () => {},
+    );
+    console.log('\n== 200 sequential `true` on one host ==');
+    line('infra ssh (command as is)', fmt(oursRaw));
+    line('infra ssh (wrapped in sh -c, the default)', fmt(oursShell));
+    line('OpenSSH ssh, ControlMaster=auto + ControlPersist', fmt(openssh));
+    line('ratio infra/OpenSSH (target <= 0.5)', (oursRaw / openssh).toFixed(2));
+    line('ratio infra sh -c/OpenSSH', (oursShell / openssh).toFixed(2));
 
-  // 2. 50 concurrent commands vs 50 sequential
-  const command = 'sleep 0.05';
-  const sequential = await time(async () => {
-    for (let i = 0; i < 50; i++) await one.runShellCommand(command);
-  });
-  const concurrent = await time(() =>
-    Promise.all(Array.from({ length: 50 }, () => one.runShellCommand(command))),
-  );
-  const wide = connector({ ssh_max_channels: 50 });
-  await wide.connect();
-  const concurrentWide = await time(() =>
-    Promise.all(Array.from({ length: 50 }, () => wide.runShellCommand(command))),
-  );
-  await wide.disconnect();
-  console.log(`\n== 50 × \`${command}\` on one connection ==`);
-  line('sequential', fmt(sequential));
-  line('concurrent, ssh_max_channels 8 (default)', fmt(concurrent));
-  line('concurrent, ssh_max_channels 50', fmt(concurrentWide));
-  line('ratio concurrent(8)/sequential', (concurrent / sequential).toFixed(2));
-  await one.disconnect();
+    // 2. 50 concurrent commands vs 50 sequential
+    const command = 'sleep 0.05';
+    const sequential = await time(async () => {
+      for (let i = 0; i < 50; i++) await one.runShellCommand(command);
+    });
+    const concurrent = await time(() =>
+      Promise.all(Array.from({ length: 50 }, () => one.runShellCommand(command))),
+    );
+    const wide = connector({ ssh_max_channels: 50 });
+    await wide.connect();
+    const concurrentWide = await time(() =>
+      Promise.all(Array.from({ length: 50 }, () => wide.runShellCommand(command))),
+    );
+    await wide.disconnect();
+    console.log(`\n== 50 × \`${command}\` on one connection ==`);
+    line('sequential', fmt(sequential));
+    line('concurrent, ssh_max_channels 8 (default)', fmt(concurrent));
+    line('concurrent, ssh_max_channels 50', fmt(concurrentWide));
+    line('ratio concurrent(8)/sequential', (concurrent / sequential).toFixed(2));
+    await one.disconnect();
 
-  // 3. one command on 100 inventory hosts (all pointing at the loopback sshd)
-  const hosts = Array.from({ length: 100 }, (_, i) => connector({}, `host${i}`));
-  const fanout = await time(() =>
-    Promise.all(
-      hosts.map(async (host) => {
-        const result = await host.runShellCommand('true');
-        if (!result.success)
-          throw new Error(
-            `fan-out command failed: ${result.output.combined} (exit ${result.output.exitCode})`,
-          );
-      }),
-    ),
-  );
-  await Promise.all(hosts.map((host) => host.disconnect()));
-  console.log('\n== `true` on 100 hosts (connect + run, all at once) ==');
-  line('wall time', fmt(fanout));
+    // 3. one command on 100 inventory hosts (all pointing at the loopback sshd)
+    const hosts = Array.from({ length: 100 }, (_, i) => connector({}, `host${i}`));
+    const fanout = await time(() =>
+      Promise.all(
+        hosts.map(async (host) => {
+          const result = await host.runShellCommand('true');
+          if (!result.success)
+            throw new Error(
+              `fan-out command failed: ${result.output.combined} (exit ${result.output.exitCode})`,
+            );
+        }),
+      ),
+    );
+    await Promise.all(hosts.map((host) => host.disconnect()));
+    console.log('\n== `true` on 100 hosts (connect + run, all at once) ==');
+    line('wall time', fmt(fanout));
+  }
 
-  // 4. 256 MiB upload and download vs OpenSSH sftp
-  const size = 256 * 1024 * 1024;
+  // 4. a 256 MiB upload and download vs OpenSSH sftp
+  const size = fileMib * 1024 * 1024;
   const source = join(local, 'big.bin');
   const chunk = randomBytes(1024 * 1024);
   const out = createWriteStream(source);
@@ -167,8 +175,8 @@ try {
     (await sftpUpDown(`get ${remote}.sftp ${join(local, 'down-sftp.bin')}\n`)) - emptyRun;
   await files.runShellCommand(`rm -f ${remote} ${remote}.sftp`);
   await files.disconnect();
-  const mibs = (ms) => `${(256 / (ms / 1000)).toFixed(0)} MiB/s (${fmt(ms)})`;
-  console.log('\n== 256 MiB file ==');
+  const mibs = (ms) => `${(fileMib / (ms / 1000)).toFixed(0)} MiB/s (${fmt(ms)})`;
+  console.log(`\n== ${fileMib} MiB file ==`);
   line('infra putFile (SFTP, atomic rename)', mibs(oursUp));
   line('OpenSSH sftp put (connection setup subtracted)', mibs(sftpUp));
   line('infra getFile', mibs(oursDown));

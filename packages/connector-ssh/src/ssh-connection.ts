@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect as netConnect, type Socket } from 'node:net';
-import { Duplex, type Readable } from 'node:stream';
+import { Duplex, type Readable, type Writable } from 'node:stream';
 import {
   type CommandOutput,
   type CommandStdin,
@@ -59,6 +59,11 @@ export interface ExecOptions {
   readonly timeout?: number;
   readonly signal?: AbortSignal;
   readonly onOutput?: (line: OutputLine) => void;
+  /**
+   * Send stdout's raw bytes here (binary-safe, with backpressure) instead of
+   * collecting lines. The stream is not ended.
+   */
+  readonly stdout?: Writable;
 }
 
 /** Label for messages: `user@host:port`. */
@@ -363,8 +368,23 @@ export class SshConnection {
       released = true;
       this.limiter.release();
     };
+    const stdout = options.stdout;
+    const onStdoutError = (error: Error) => {
+      state.error ??= error;
+      state.wake?.();
+    };
     const attach = (channel: ClientChannel) => {
-      channel.on('data', (chunk: Buffer) => collector.stdout.push(chunk));
+      if (stdout) {
+        channel.on('data', (chunk: Buffer) => {
+          if (stdout.write(chunk)) return;
+          // The destination is full: stop reading, so ssh2 stops opening the window.
+          channel.pause();
+          stdout.once('drain', () => channel.resume());
+        });
+        stdout.once('error', onStdoutError);
+      } else {
+        channel.on('data', (chunk: Buffer) => collector.stdout.push(chunk));
+      }
       channel.stderr.on('data', (chunk: Buffer) => collector.stderr.push(chunk));
       channel.on('exit', (code: number | null, signalName?: string) => {
         state.exitCode = code;
@@ -450,6 +470,7 @@ export class SshConnection {
       });
     } finally {
       stopWatching();
+      stdout?.removeListener('error', onStdoutError);
       if (this.#closed) release();
     }
   }

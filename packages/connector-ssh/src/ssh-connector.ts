@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import {
   BaseConnector,
   type CommandInput,
@@ -29,11 +30,14 @@ import {
   sh,
   type UnixCommandArguments,
 } from '@infra/core';
+import type { SFTPWrapper } from 'ssh2';
 import { HostKeyChangedError, HostKeyRejectedError } from './known-hosts.js';
 import {
   downloadStream,
   sftpChmod,
+  sftpNewFileMode,
   sftpReplace,
+  sftpRequestSize,
   sftpStat,
   sftpUnlink,
   uploadStream,
@@ -130,6 +134,8 @@ export class SshConnector extends BaseConnector<SshData> {
   #connection: SshConnection | undefined;
   #connecting: Promise<SshConnection> | undefined;
   #settings: Promise<SshSettings> | undefined;
+  /** A new file's mode under each connection's SFTP umask. */
+  readonly #newFileModes = new WeakMap<SshConnection, number>();
 
   constructor(host: ConnectorHost<SshData>) {
     super(host);
@@ -228,6 +234,7 @@ export class SshConnector extends BaseConnector<SshData> {
     command: CommandInput,
     args: ConnectorArguments,
     options: RunShellCommandOptions,
+    stdout?: Writable,
   ): Promise<CommandResult> {
     const unix = makeUnixCommand(command, args);
     const display = unix.toString();
@@ -238,6 +245,7 @@ export class SshConnector extends BaseConnector<SshData> {
       ...(args.timeout === undefined ? {} : { timeout: args.timeout }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onOutput === undefined ? {} : { onOutput: options.onOutput }),
+      ...(stdout === undefined ? {} : { stdout }),
     });
     return { success: isSuccess(output.exitCode, output.signal, args.successExitCodes), output };
   }
@@ -258,14 +266,46 @@ export class SshConnector extends BaseConnector<SshData> {
   }
 
   /** Run a helper command for a file transfer; throw `FileTransferError` when it fails. */
-  async #runForFile(command: StringCommand, become: BecomeArguments, what: string): Promise<void> {
-    const result = await this.runShellCommand(command, become);
+  async #runForFile(
+    command: StringCommand,
+    become: BecomeArguments,
+    what: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const result = await this.runShellCommand(command, {
+      ...become,
+      ...(signal ? { signal } : {}),
+    });
     if (!result.success) {
       const code = result.output.signal ?? `exit code ${result.output.exitCode}`;
       throw new FileTransferError(
         `${what} on ${this.#label} failed (${code}): ${result.output.stderr || result.output.stdout || 'no output'}`,
       );
     }
+  }
+
+  /** The error a transfer ends with: a stopped one says so, the rest name both ends. */
+  #fileError(what: string, error: unknown, options: FileOptions, stop: TransferStop): Error {
+    if (stop.signal?.aborted) {
+      const how = options.signal?.aborted
+        ? `was aborted (${String((options.signal.reason as Error | undefined)?.message ?? options.signal.reason)})`
+        : `timed out after ${options.timeout}s`;
+      return new FileTransferError(`${what} on ${this.#label} ${how}.`, { cause: error });
+    }
+    if (error instanceof InfraError) return error;
+    return new FileTransferError(`${what} on ${this.#label} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+
+  /** The mode a new file gets from this connection's SFTP server (its umask), learnt once. */
+  async #newFileMode(connection: SshConnection, sftp: SFTPWrapper, dir: string): Promise<number> {
+    let mode = this.#newFileModes.get(connection);
+    if (mode === undefined) {
+      mode = await sftpNewFileMode(sftp, posix.join(dir, `.infra-umask-${tempSuffix()}`));
+      this.#newFileModes.set(connection, mode);
+    }
+    return mode;
   }
 
   override async putFile(
@@ -275,69 +315,119 @@ export class SshConnector extends BaseConnector<SshData> {
   ): Promise<void> {
     const become = becomeArguments(options);
     const what = `upload of ${describeFileEnd(src)} to ${remotePath}`;
-    if (options.createParents) {
-      await this.#runForFile(
-        sh`mkdir -p ${posix.dirname(remotePath)}`,
-        become,
-        `${what}: creating the parent directory`,
-      );
-    }
-    const connection = await this.#live();
-    const session = await connection.sftp(what);
-    const { sftp } = session;
+    const stop = transferStop(options);
     try {
-      if (!usesBecome(become)) {
-        const existing =
-          options.mode === undefined
-            ? await sftpStat(sftp, remotePath).catch(() => undefined)
-            : undefined;
-        const mode = options.mode ?? (existing ? existing.mode & 0o7777 : 0o644);
-        const temp = posix.join(
-          posix.dirname(remotePath),
-          `.${posix.basename(remotePath)}.infra-${tempSuffix()}`,
+      if (options.createParents) {
+        await this.#runForFile(
+          sh`mkdir -p ${posix.dirname(remotePath)}`,
+          become,
+          `${what}: creating the parent directory`,
+          stop.signal,
         );
-        try {
-          await uploadStream(sftp, openFileSource(src), temp, 0o600);
-          await sftpChmod(sftp, temp, mode);
-          await sftpReplace(sftp, temp, remotePath);
-        } catch (error) {
-          await sftpUnlink(sftp, temp).catch(() => {});
-          throw error;
-        }
-        return;
       }
-      // With become: upload as the login user, then copy into place as the target user.
-      const temp = `/tmp/.infra-upload-${tempSuffix()}`;
+      const connection = await this.#live();
+      const session = await connection.sftp(what);
       try {
-        await uploadStream(sftp, openFileSource(src), temp, 0o600);
-        await this.#installWithSudoRetry(temp, remotePath, options.mode, become, what);
+        if (usesBecome(become)) {
+          await this.#putWithBecome(session.sftp, src, remotePath, options, become, what, stop);
+        } else {
+          await this.#putDirect(connection, session.sftp, src, remotePath, options, stop);
+        }
       } finally {
-        await sftpUnlink(sftp, temp).catch(() => {});
+        session.end();
       }
     } catch (error) {
-      if (error instanceof InfraError) throw error;
-      throw new FileTransferError(`${what} on ${this.#label} failed: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw this.#fileError(what, error, options, stop);
     } finally {
-      session.end();
+      stop.dispose();
+    }
+  }
+
+  /**
+   * As the login user: upload to a 0600 temporary file beside the target, give it
+   * its mode (the one asked for, else the replaced file's, else a new file's under
+   * the server's umask), then rename it over the target.
+   */
+  async #putDirect(
+    connection: SshConnection,
+    sftp: SFTPWrapper,
+    src: FileSource,
+    remotePath: string,
+    options: FileOptions,
+    stop: TransferStop,
+  ): Promise<void> {
+    const dir = posix.dirname(remotePath);
+    const existing =
+      options.mode === undefined
+        ? await sftpStat(sftp, remotePath).catch(() => undefined)
+        : undefined;
+    const mode =
+      options.mode ??
+      (existing ? existing.mode & 0o7777 : await this.#newFileMode(connection, sftp, dir));
+    const temp = posix.join(dir, `.${posix.basename(remotePath)}.infra-${tempSuffix()}`);
+    try {
+      await uploadStream(sftp, openSource(sftp, src), temp, 0o600, stop.signal);
+      await sftpChmod(sftp, temp, mode);
+      stop.signal?.throwIfAborted();
+      await sftpReplace(sftp, temp, remotePath);
+    } catch (error) {
+      await sftpUnlink(sftp, temp).catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * With become: upload to a 0600 file in /tmp as the login user, then the become
+   * user copies it in beside the target and renames it over. Both temporary files
+   * are removed on every path, a stopped transfer included.
+   */
+  async #putWithBecome(
+    sftp: SFTPWrapper,
+    src: FileSource,
+    remotePath: string,
+    options: FileOptions,
+    become: BecomeArguments,
+    what: string,
+    stop: TransferStop,
+  ): Promise<void> {
+    const upload = `/tmp/.infra-upload-${tempSuffix()}`;
+    const staged = `${remotePath}.infra-${tempSuffix()}`;
+    try {
+      await uploadStream(sftp, openSource(sftp, src), upload, 0o600, stop.signal);
+      await this.#installWithSudoRetry(
+        upload,
+        staged,
+        remotePath,
+        options.mode,
+        become,
+        what,
+        stop,
+      );
+    } finally {
+      await sftpUnlink(sftp, upload).catch(() => {});
+      if (stop.signal?.aborted) {
+        // SIGKILL skips the install script's trap: remove what it may have left.
+        await this.runShellCommand(sh`rm -f ${staged}`, become).catch(() => undefined);
+      }
     }
   }
 
   /** The become install step through runWithSudoRetry (sudo may want a password). */
   async #installWithSudoRetry(
-    temp: string,
+    upload: string,
+    staged: string,
     remotePath: string,
     mode: number | undefined,
     become: BecomeArguments,
     what: string,
+    stop: TransferStop,
   ): Promise<void> {
-    const script = installScript(remotePath, mode);
+    const script = installScript(staged, remotePath, mode);
     const result = await runWithSudoRetry(script, become, this.#sudoPasswordSource(), (_cmd, a) =>
       this.#runOnce(
-        StringCommand.of('cat', new QuoteString(temp), '|', makeUnixCommand(script, a)),
+        StringCommand.of('cat', new QuoteString(upload), '|', makeUnixCommand(script, a)),
         { shellExecutable: 'sh' },
-        {},
+        stop.signal ? { signal: stop.signal } : {},
       ),
     );
     if (!result.success) {
@@ -354,61 +444,108 @@ export class SshConnector extends BaseConnector<SshData> {
   ): Promise<void> {
     const become = becomeArguments(options);
     const what = `download of ${remotePath} to ${describeFileEnd(dest)}`;
-    const connection = await this.#live();
-    let source = remotePath;
-    let temp: string | undefined;
+    const stop = transferStop(options);
     try {
-      if (usesBecome(become)) {
-        temp = `/tmp/.infra-download-${tempSuffix()}`;
-        const login = connection.endpoint.username;
-        const copy = sh`umask 077 && cat ${remotePath} > ${temp} && { chown ${login} ${temp} 2>/dev/null || chmod 0644 ${temp}; }`;
-        await this.#runForFile(copy, become, `${what}: copying to a readable temporary file`);
-        source = temp;
+      if (typeof dest !== 'string') {
+        await this.#download(remotePath, dest as Writable, become, what, stop);
+        return;
       }
-      const session = await connection.sftp(what);
+      // A local path gets the whole file or nothing: write beside it, then rename.
+      const partial = `${dest}.infra-${tempSuffix()}`;
+      const out = createWriteStream(partial);
       try {
-        if (typeof dest === 'string') {
-          const partial = `${dest}.infra-${tempSuffix()}`;
-          try {
-            const out = createWriteStream(partial);
-            await downloadStream(session.sftp, source, out);
-            out.end();
-            await new Promise<void>((resolve, reject) => {
-              out.once('finish', resolve);
-              out.once('error', reject);
-            });
-            await rename(partial, dest);
-          } catch (error) {
-            await unlink(partial).catch(() => {});
-            throw error;
-          }
-        } else {
-          await downloadStream(session.sftp, source, dest as Writable);
-        }
-      } finally {
-        session.end();
+        await this.#download(remotePath, out, become, what, stop);
+        out.end();
+        await finished(out);
+        await rename(partial, dest);
+      } catch (error) {
+        out.destroy();
+        await unlink(partial).catch(() => {});
+        throw error;
       }
     } catch (error) {
-      if (error instanceof InfraError) throw error;
-      throw new FileTransferError(`${what} on ${this.#label} failed: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw this.#fileError(what, error, options, stop);
     } finally {
-      if (temp !== undefined) {
-        await this.runShellCommand(sh`rm -f ${temp}`, become).catch(() => undefined);
+      stop.dispose();
+    }
+  }
+
+  /**
+   * Copy a remote file into `out`. With become, the become user `cat`s it and the
+   * bytes come straight over the channel's stdout: no temporary copy exists that
+   * anyone else could read. Without, over SFTP.
+   */
+  async #download(
+    remotePath: string,
+    out: Writable,
+    become: BecomeArguments,
+    what: string,
+    stop: TransferStop,
+  ): Promise<void> {
+    if (usesBecome(become)) {
+      const read = sh`cat -- ${remotePath}`;
+      const execOptions = stop.signal ? { signal: stop.signal } : {};
+      const result = await runWithSudoRetry(read, become, this.#sudoPasswordSource(), (cmd, a) =>
+        this.#runOnce(cmd, a, execOptions, out),
+      );
+      if (!result.success) {
+        const code = result.output.signal ?? `exit code ${result.output.exitCode}`;
+        throw new FileTransferError(
+          `${what} on ${this.#label} failed (${code}): ${result.output.stderr || 'no output'}`,
+        );
       }
+      return;
+    }
+    const connection = await this.#live();
+    const session = await connection.sftp(what);
+    try {
+      await downloadStream(session.sftp, remotePath, out, stop.signal);
+    } finally {
+      session.end();
     }
   }
 }
 
+/** The source's bytes; a local file is read in chunks of one SFTP WRITE request each. */
+function openSource(sftp: SFTPWrapper, src: FileSource): Readable {
+  if (typeof src !== 'string') return openFileSource(src);
+  return createReadStream(src, { highWaterMark: sftpRequestSize(sftp, 'write') });
+}
+
+/** One signal for a transfer: the caller's `signal` or the `timeout`, whichever comes first. */
+interface TransferStop {
+  readonly signal: AbortSignal | undefined;
+  dispose(): void;
+}
+
+function transferStop(options: FileOptions): TransferStop {
+  const timeout = options.timeout !== undefined && options.timeout > 0 ? options.timeout : 0;
+  if (timeout === 0 && !options.signal) return { signal: undefined, dispose: () => {} };
+  const controller = new AbortController();
+  const caller = options.signal;
+  const onAbort = () => controller.abort(caller?.reason);
+  if (caller?.aborted) onAbort();
+  else caller?.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    timeout > 0
+      ? setTimeout(() => controller.abort(new Error(`timed out after ${timeout}s`)), timeout * 1000)
+      : undefined;
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
 /**
  * The shell script that installs stdin at `target` as the current (become) user:
- * write a temporary file beside it, give it the mode (the given one, else the
+ * write the temporary file `temp` beside it, give it the mode (the given one, else the
  * existing file's) and the existing file's owner when allowed, then rename it
  * over the target. The temporary file is removed on every path.
  */
-function installScript(target: string, mode: number | undefined): StringCommand {
-  const temp = `${target}.infra-${tempSuffix()}`;
+function installScript(temp: string, target: string, mode: number | undefined): StringCommand {
   const keepMode =
     mode === undefined
       ? sh`if [ -e "$dest" ]; then m=$(stat -c %a "$dest" 2>/dev/null || stat -f %Lp "$dest") && chmod "$m" "$t"; o=$(stat -c %u:%g "$dest" 2>/dev/null || stat -f %u:%g "$dest") && chown "$o" "$t" 2>/dev/null || true; fi`

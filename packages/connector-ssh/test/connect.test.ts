@@ -12,8 +12,10 @@ import {
 } from '@infra/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, sshConnector } from './ssh-host.js';
+import { establishedSocketsTo, tcpNoDelay, tcpNoDelayMissingReason } from './tcp-socket.js';
 
 const skip = peerMissing('sshd', sshdMissingReason());
+const noDelaySkip = peerMissing('perl with pidfd_getfd', tcpNoDelayMissingReason());
 const plainUser = TEST_USERS.plain.name;
 
 describe.skipIf(skip !== undefined)(
@@ -63,6 +65,45 @@ describe.skipIf(skip !== undefined)(
           plainUser,
         );
       });
+
+      it('logs in with ecdsa and rsa key files made by ssh-keygen', async () => {
+        for (const [type, bits] of [
+          ['ecdsa', '256'],
+          ['rsa', '2048'],
+        ] as const) {
+          const key = join(sshd.dir, `id_test_${type}`);
+          execFileSync('ssh-keygen', ['-q', '-t', type, '-b', bits, '-N', '', '-f', key]);
+          await sshd.authorizeKey(readFileSync(`${key}.pub`, 'utf8'));
+          expect(await whoami({ ssh_key: key })).toBe(plainUser);
+          // sshd says which key it accepted: this one.
+          const fingerprint = /SHA256:\S+/.exec(
+            execFileSync('ssh-keygen', ['-l', '-f', `${key}.pub`], { encoding: 'utf8' }),
+          )![0];
+          expect(readFileSync(sshd.logFile, 'utf8')).toMatch(
+            new RegExp(
+              `Accepted publickey for ${plainUser} .* ${type.toUpperCase()} ${fingerprint.replace(/[+/]/g, '\\$&')}`,
+            ),
+          );
+        }
+      });
+
+      it.skipIf(noDelaySkip !== undefined)(
+        'sets TCP_NODELAY on its socket (read back from the kernel)',
+        async () => {
+          const before = new Set(establishedSocketsTo(sshd.port).values());
+          const { connector } = sshConnector(sshd, { user: plainUser });
+          try {
+            await connector.connect();
+            const fresh = [...establishedSocketsTo(sshd.port)].filter(
+              ([, inode]) => !before.has(inode),
+            );
+            expect(fresh).toHaveLength(1);
+            expect(tcpNoDelay(fresh[0]![0])).toBe(1);
+          } finally {
+            await connector.disconnect();
+          }
+        },
+      );
 
       it('logs in with the ssh-agent from SSH_AUTH_SOCK or ssh_config IdentityAgent', async () => {
         const saved = process.env.SSH_AUTH_SOCK;

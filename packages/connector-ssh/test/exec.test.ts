@@ -162,6 +162,36 @@ describe.skipIf(skip !== undefined)('ssh exec against OpenSSH sshd', () => {
       }
     });
 
+    it('runs with su: the password on stdin (no pty needed), or through sudo without one', async () => {
+      const { connector } = sshConnector(sshd, { user: TEST_USERS.sudo.name });
+      const target = TEST_USERS.plain.name;
+      try {
+        // util-linux su reads the password from stdin when there is no terminal.
+        const withPassword = await connector.runShellCommand('id -un; pwd', {
+          suUser: target,
+          useSuLogin: true,
+          stdin: `${TEST_USERS.plain.password}\n`,
+        });
+        expect(withPassword.output.stdoutLines).toEqual([target, `/home/${target}`]);
+
+        const wrong = await connector.runShellCommand('id -un', {
+          suUser: target,
+          stdin: 'not-the-password\n',
+        });
+        expect(wrong.success).toBe(false);
+        expect(wrong.output.stderr).toContain('Authentication failure');
+
+        // sudo runs su as root, which needs no password.
+        const throughSudo = await connector.runShellCommand('id -un', {
+          sudo: true,
+          suUser: target,
+        });
+        expect(throughSudo.output.stdout).toBe(target);
+      } finally {
+        await connector.disconnect();
+      }
+    });
+
     it('asks the run for the sudo password once, when sudo says it needs one, and never shows it', async () => {
       const password = TEST_USERS.sudoPassword.password;
       let asked = 0;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { watch } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +129,83 @@ describe.skipIf(skip !== undefined)('ssh files over SFTP', () => {
     expect((await run(plain, sh`stat -c '%U %a' ${target}`)).stdout).toBe(
       `${TEST_USERS.sudo.name} 644`,
     );
+  });
+
+  it('getFile with sudo to another user streams the bytes: no copy in /tmp at any moment', async () => {
+    const secret = `${dir}/only-plain-can-read.bin`;
+    const bytes = randomBytes(3 * 1024 * 1024 + 7); // every byte value, odd length
+    await plain.putFile(bytes, secret, { mode: 0o600 });
+    // The login user (infra-sudo) cannot read it itself.
+    expect((await sudo.runShellCommand(sh`cat ${secret}`)).success).toBe(false);
+
+    // sshd runs on this machine: watch /tmp (inotify) for anything created during the download.
+    const created: string[] = [];
+    const watcher = watch('/tmp', (_event, name) => {
+      if (name) created.push(name);
+    });
+    try {
+      const sink = new PassThrough();
+      const received: Buffer[] = [];
+      sink.on('data', (chunk: Buffer) => received.push(chunk));
+      await sudo.getFile(secret, sink, { sudo: true, sudoUser: TEST_USERS.plain.name });
+      expect(Buffer.concat(received).equals(bytes)).toBe(true);
+
+      const out = join(local, 'through-su.bin');
+      await sudo.getFile(secret, out, { sudo: true, suUser: TEST_USERS.plain.name });
+      expect((await readFile(out)).equals(bytes)).toBe(true);
+    } finally {
+      watcher.close();
+    }
+    expect(created.filter((name) => name.startsWith('.infra-'))).toEqual([]);
+
+    const missing = await errorOf(
+      sudo.getFile(`${dir}/no-such-file`, join(local, 'x'), { sudo: true }),
+    );
+    expect(missing.code).toBe('FILE_TRANSFER_FAILED');
+    expect(missing.message).toContain(`${dir}/no-such-file`);
+    expect(missing.message).toContain('No such file');
+  });
+
+  it('putFile with sudo and su (sudo runs su as root): the file belongs to the su user', async () => {
+    const target = `${dir}/owned-by-su-user.txt`;
+    await run(plain, sh`chmod 777 ${dir}`);
+    await sudo.putFile(Buffer.from('via su'), target, {
+      sudo: true,
+      suUser: TEST_USERS.plain.name,
+      mode: 0o640,
+    });
+    expect((await run(plain, sh`stat -c '%U %a' ${target}; cat ${target}`)).stdoutLines).toEqual([
+      `${TEST_USERS.plain.name} 640`,
+      'via su',
+    ]);
+  });
+
+  it("a new file gets the mode of the SFTP server's umask; a replaced one keeps its own", async () => {
+    const umask027 = await startSshd({ sftpUmask: '027' });
+    const connector = sshConnector(umask027, { user: TEST_USERS.plain.name }).connector;
+    try {
+      await connector.putFile(Buffer.from('a'), `${dir}/umask-new.txt`);
+      await connector.putFile(Buffer.from('b'), `${dir}/umask-given.txt`, { mode: 0o604 });
+      await run(
+        connector,
+        sh`printf old > ${`${dir}/umask-old.sh`} && chmod 755 ${`${dir}/umask-old.sh`}`,
+      );
+      await connector.putFile(Buffer.from('c'), `${dir}/umask-old.sh`);
+      const modes = await run(
+        connector,
+        sh`cd ${dir} && stat -c '%n %a' umask-new.txt umask-given.txt umask-old.sh`,
+      );
+      expect(modes.stdoutLines).toEqual([
+        'umask-new.txt 640',
+        'umask-given.txt 604',
+        'umask-old.sh 755',
+      ]);
+      const names = (await run(connector, sh`ls -A ${dir}`)).stdoutLines;
+      expect(names.filter((name) => name.includes('.infra-'))).toEqual([]);
+    } finally {
+      await connector.disconnect();
+      await umask027.dispose();
+    }
   });
 
   it('with a password-required sudo, asks for the password and installs the file', async () => {

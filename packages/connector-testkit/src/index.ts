@@ -14,6 +14,21 @@ export {
   startAgent,
 } from './fixtures/agent.js';
 export {
+  type BusyboxImageOptions,
+  type BusyboxImages,
+  buildBusyboxImage,
+  buildBusyboxImages,
+  type DockerApiResponse,
+  type DockerdFixture,
+  dockerApi,
+  dockerdGlobalSetup,
+  dockerdMissingReason,
+  type ProvidedDockerd,
+  startDockerd,
+  type TestDockerd,
+  useDockerd,
+} from './fixtures/dockerd.js';
+export {
   freeLoopbackPort,
   type SshAgentFixture,
   type SshdFixture,

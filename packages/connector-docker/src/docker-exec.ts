@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto';
+import type { Duplex, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type CommandOutput,
+  type CommandStdin,
+  CommandTimeoutError,
+  OutputCollector,
+  type OutputLine,
+} from '@infra/core';
+import type { Container, Exec } from 'dockerode';
+import { ContainerStoppedError, DockerApiError, reasonOf, statusOf } from './docker-errors.js';
+import { StreamDemuxer } from './stream-demuxer.js';
+
+/**
+ * Every exec carries this variable with a value of its own, so a timeout or an
+ * abort can find (through /proc) and kill the exec's process group: the Engine
+ * API has no call that kills an exec.
+ */
+export const EXEC_ID_ENV = 'INFRA_EXEC_ID';
+/** A script too secret for the command line (a sudo password) travels in this variable. */
+const HIDDEN_SCRIPT_ENV = 'INFRA_DOCKER_COMMAND';
+const RUN_HIDDEN_SCRIPT = `__infra_command=$${HIDDEN_SCRIPT_ENV}; unset ${HIDDEN_SCRIPT_ENV}; eval "$__infra_command"`;
+
+/**
+ * Run as root in the container: SIGKILL the process group of every process whose
+ * environment holds `INFRA_EXEC_ID=$1` (the exec's shell leads its group; sudo
+ * and su keep theirs in it).
+ */
+const KILL_EXEC_SCRIPT = `for f in /proc/[0-9]*/environ; do if tr '\\0' '\\n' < "$f" 2>/dev/null | grep -qx "${EXEC_ID_ENV}=$1"; then p=\${f#/proc/}; p=\${p%/environ}; kill -9 -"$p" 2>/dev/null || kill -9 "$p" 2>/dev/null; fi; done; :`;
+
+export interface ExecRequest {
+  readonly container: Container;
+  readonly containerName: string;
+  /** The program: `[shell, '-c', script]`. */
+  readonly shell: string;
+  readonly script: string;
+  /** Pass the script in the environment, not on the command line (it holds a secret). */
+  readonly hideScript?: boolean;
+  /** The command as shown to people (masked), for errors. */
+  readonly shownCommand: string;
+  readonly user?: string | undefined;
+  readonly tty?: boolean | undefined;
+  readonly stdin?: CommandStdin | undefined;
+  /** Seconds before the exec is killed. */
+  readonly timeout?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly onOutput?: ((line: OutputLine) => void) | undefined;
+  /** Raw stdout bytes go here (not ended) instead of into the output lines. */
+  readonly stdoutSink?: Writable | undefined;
+}
+
+function isStream(stdin: CommandStdin): stdin is NodeJS.ReadableStream {
+  return typeof stdin === 'object' && !Buffer.isBuffer(stdin);
+}
+
+/** Kill an exec's processes through another exec (as root). Never throws. */
+export async function killExec(container: Container, execId: string): Promise<void> {
+  try {
+    const killer = await container.exec({
+      Cmd: ['sh', '-c', KILL_EXEC_SCRIPT, 'infra-kill', execId],
+      User: '0',
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = (await killer.start({ hijack: true, stdin: false })) as Duplex;
+    stream.resume();
+    await new Promise<void>((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.on('error', () => resolve());
+    });
+  } catch {
+    // The container may be gone already: then so is the exec.
+  }
+}
+
+/** Read the exit code once the daemon has noticed the process ended. */
+async function exitCodeOf(exec: Exec): Promise<number | null> {
+  for (let attempt = 0; ; attempt++) {
+    const info = await exec.inspect();
+    if (!info.Running || attempt >= 50) {
+      return typeof info.ExitCode === 'number' ? info.ExitCode : null;
+    }
+    await sleep(Math.min(2 ** attempt, 50));
+  }
+}
+
+function containerFailure(request: ExecRequest, error: unknown): Error {
+  const status = statusOf(error);
+  const reason = reasonOf(error);
+  if (status === 404 || status === 409) {
+    return new ContainerStoppedError(
+      request.container.id,
+      `Cannot run ${request.shownCommand} in container ${request.containerName}: ${reason}.`,
+      { cause: error },
+    );
+  }
+  return new DockerApiError(
+    `Cannot run ${request.shownCommand} in container ${request.containerName}: ${reason}`,
+    status,
+    { cause: error },
+  );
+}
+
+/**
+ * After a stream that ended oddly (killed by a signal, cut short): is the
+ * container still running? The daemon may learn of a container's death a moment
+ * after the exec's stream ends, so ask a few times over a second before saying yes.
+ */
+async function assertContainerRunning(
+  request: ExecRequest,
+  exitCode: number | null,
+): Promise<void> {
+  let state = 'removed';
+  for (let attempt = 0; attempt < 20; attempt++) {
+    try {
+      const info = await request.container.inspect();
+      state = info.State.Status;
+      if (!info.State.Running || info.State.Paused) break;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw containerFailure(request, error);
+      state = 'removed';
+      break;
+    }
+    if (attempt === 19) return;
+    await sleep(50);
+  }
+  throw new ContainerStoppedError(
+    request.container.id,
+    `Container ${request.containerName} stopped (now ${state}) while running ${request.shownCommand}${exitCode === null ? '' : ` (exit ${exitCode})`}: the command did not finish, and nothing more can run on this host.`,
+  );
+}
+
+/**
+ * One command through the Engine API: create the exec, start it on a hijacked
+ * connection, feed stdin, split stdout and stderr into lines as they arrive
+ * (raw with a TTY), then read the exit code once the stream has ended. A timeout
+ * or an abort kills the exec's processes.
+ */
+export async function runExec(request: ExecRequest): Promise<CommandOutput> {
+  const { container, stdin } = request;
+  request.signal?.throwIfAborted();
+  const execId = randomBytes(12).toString('hex');
+  const env = [`${EXEC_ID_ENV}=${execId}`];
+  if (request.hideScript) env.push(`${HIDDEN_SCRIPT_ENV}=${request.script}`);
+  const attachStdin = stdin !== undefined;
+  let exec: Exec;
+  let stream: Duplex;
+  try {
+    exec = await container.exec({
+      Cmd: [request.shell, '-c', request.hideScript ? RUN_HIDDEN_SCRIPT : request.script],
+      AttachStdin: attachStdin,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: request.tty ?? false,
+      Env: env,
+      ...(request.user !== undefined ? { User: request.user } : {}),
+    });
+    stream = (await exec.start({
+      hijack: true,
+      stdin: attachStdin,
+      Tty: request.tty ?? false,
+    })) as Duplex;
+  } catch (error) {
+    throw containerFailure(request, error);
+  }
+
+  const collector = new OutputCollector(request.onOutput);
+  const sink = request.stdoutSink;
+  const onStdout = sink
+    ? (chunk: Buffer) => {
+        if (!sink.write(chunk)) {
+          stream.pause();
+          sink.once('drain', () => stream.resume());
+        }
+      }
+    : (chunk: Buffer) => collector.stdout.push(chunk);
+  const onStderr = (chunk: Buffer) => collector.stderr.push(chunk);
+  const demuxer = request.tty ? undefined : new StreamDemuxer(onStdout, onStderr);
+  stream.on('data', (chunk: Buffer) => (demuxer ? demuxer.push(chunk) : onStdout(chunk)));
+
+  let stopReason: 'timeout' | 'abort' | undefined;
+  const ended = new Promise<void>((resolve, reject) => {
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      // The daemon closing the connection under us (container killed) is an end too.
+      if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || stopReason) resolve();
+      else reject(error);
+    });
+  });
+
+  const stop = (reason: 'timeout' | 'abort') => {
+    if (stopReason) return;
+    stopReason = reason;
+    void killExec(container, execId).then(() => {
+      // The processes are gone; a stream still open after that is held by nothing.
+      setTimeout(() => stream.destroy(), 2000).unref();
+    });
+  };
+  const timer =
+    request.timeout !== undefined && request.timeout > 0
+      ? setTimeout(() => stop('timeout'), request.timeout * 1000)
+      : undefined;
+  const onAbort = () => stop('abort');
+  request.signal?.addEventListener('abort', onAbort, { once: true });
+
+  if (attachStdin) {
+    if (isStream(stdin)) {
+      stdin.on('error', () => stream.end());
+      stdin.pipe(stream);
+    } else {
+      stream.end(typeof stdin === 'string' ? Buffer.from(stdin) : stdin);
+    }
+    // Writing to a process that has exited (and closed its stdin) is no failure.
+    stream.on('error', () => {});
+  }
+
+  try {
+    await ended;
+  } finally {
+    if (timer) clearTimeout(timer);
+    request.signal?.removeEventListener('abort', onAbort);
+  }
+  if (stopReason === 'timeout') {
+    throw new CommandTimeoutError(request.shownCommand, request.timeout as number);
+  }
+  if (stopReason === 'abort') {
+    throw request.signal?.reason ?? new Error(`Aborted: ${request.shownCommand}`);
+  }
+
+  let exitCode: number | null;
+  try {
+    exitCode = await exitCodeOf(exec);
+  } catch (error) {
+    throw containerFailure(request, error);
+  }
+  // 128 + a signal: the process was killed, maybe with the whole container.
+  if (exitCode === null || exitCode >= 128 || demuxer?.incomplete) {
+    await assertContainerRunning(request, exitCode);
+  }
+  return collector.finish(exitCode, null);
+}

@@ -1,0 +1,12 @@
+import { DockerConnector } from './docker-connector.js';
+
+export { DockerConnector } from './docker-connector.js';
+export { DOCKER_DATA_META, type DockerData } from './docker-data.js';
+export { ContainerStoppedError, DockerApiError } from './docker-errors.js';
+export {
+  DEFAULT_DOCKER_HOST,
+  type DockerDaemonAddress,
+  DockerHostError,
+  resolveDockerHost,
+} from './docker-host.js';
+export default DockerConnector;

@@ -6,10 +6,10 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import {
   BaseConnector,
+  becomeArguments,
   type CommandInput,
   type CommandResult,
   ConnectError,
-  type ConnectorArguments,
   type ConnectorHost,
   describeFileEnd,
   type FileDestination,
@@ -24,11 +24,14 @@ import {
   openFileSource,
   QuoteString,
   type RunShellCommandOptions,
+  runWithRetries,
   runWithSudoRetry,
   StringCommand,
   type SudoPasswordSource,
   sh,
+  sleep,
   type UnixCommandArguments,
+  usesBecome,
 } from '@infra/core';
 import type { SFTPWrapper } from 'ssh2';
 import { HostKeyChangedError, HostKeyRejectedError } from './known-hosts.js';
@@ -74,33 +77,7 @@ function isTransient(error: unknown): boolean {
   return /handshake|timed out|closed the connection|ECONNRESET|Connection lost/i.test(message);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const BECOME_KEYS = [
-  'sudo',
-  'sudoUser',
-  'useSudoLogin',
-  'sudoPassword',
-  'preserveSudoEnv',
-  'suUser',
-  'useSuLogin',
-  'preserveSuEnv',
-  'suShell',
-  'doas',
-  'doasUser',
-] as const satisfies readonly (keyof UnixCommandArguments)[];
-
-type BecomeArguments = Pick<UnixCommandArguments, (typeof BECOME_KEYS)[number]>;
-
-function becomeArguments(options: FileOptions): BecomeArguments {
-  const out: Record<string, unknown> = {};
-  for (const key of BECOME_KEYS) if (options[key] !== undefined) out[key] = options[key];
-  return out as BecomeArguments;
-}
-
-function usesBecome(args: BecomeArguments): boolean {
-  return Boolean(args.sudo || args.suUser || args.doas);
-}
+type BecomeArguments = UnixCommandArguments;
 
 function tempSuffix(): string {
   return randomBytes(8).toString('hex');
@@ -185,7 +162,7 @@ export class SshConnector extends BaseConnector<SshData> {
         this.host.log.debug(
           `${this.#label}: connect attempt ${attempt + 1} failed (${message}); retrying in ${Math.round(delay)} ms`,
         );
-        await sleep(delay);
+        await sleep(delay / 1000);
         delay = Math.min(settings.retryMaxDelayMs, Math.max(delay * 2, 1));
       }
     }
@@ -232,8 +209,7 @@ export class SshConnector extends BaseConnector<SshData> {
 
   async #runOnce(
     command: CommandInput,
-    args: ConnectorArguments,
-    options: RunShellCommandOptions,
+    args: RunShellCommandOptions,
     stdout?: Writable,
   ): Promise<CommandResult> {
     const unix = makeUnixCommand(command, args);
@@ -243,8 +219,8 @@ export class SshConnector extends BaseConnector<SshData> {
       ...(args.getPty === undefined ? {} : { getPty: args.getPty }),
       ...(args.stdin === undefined ? {} : { stdin: args.stdin }),
       ...(args.timeout === undefined ? {} : { timeout: args.timeout }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      ...(options.onOutput === undefined ? {} : { onOutput: options.onOutput }),
+      ...(args.signal === undefined ? {} : { signal: args.signal }),
+      ...(args.onOutput === undefined ? {} : { onOutput: args.onOutput }),
       ...(stdout === undefined ? {} : { stdout }),
     });
     return { success: isSuccess(output.exitCode, output.signal, args.successExitCodes), output };
@@ -254,15 +230,11 @@ export class SshConnector extends BaseConnector<SshData> {
     command: CommandInput,
     options: RunShellCommandOptions = {},
   ): Promise<CommandResult> {
-    const { onOutput: _onOutput, signal: _signal, ...args } = options;
-    const retries = args.retries ?? 0;
-    for (let attempt = 0; ; attempt++) {
-      const result = await runWithSudoRetry(command, args, this.#sudoPasswordSource(), (cmd, a) =>
-        this.#runOnce(cmd, a, options),
-      );
-      if (result.success || attempt >= retries) return result;
-      await sleep((args.retryDelay ?? 0) * 1000);
-    }
+    return runWithRetries(command, options, this.host.log, () =>
+      runWithSudoRetry(command, options, this.#sudoPasswordSource(), (cmd, a) =>
+        this.#runOnce(cmd, a),
+      ),
+    );
   }
 
   /** Run a helper command for a file transfer; throw `FileTransferError` when it fails. */
@@ -426,8 +398,7 @@ export class SshConnector extends BaseConnector<SshData> {
     const result = await runWithSudoRetry(script, become, this.#sudoPasswordSource(), (_cmd, a) =>
       this.#runOnce(
         StringCommand.of('cat', new QuoteString(upload), '|', makeUnixCommand(script, a)),
-        { shellExecutable: 'sh' },
-        stop.signal ? { signal: stop.signal } : {},
+        { shellExecutable: 'sh', ...(stop.signal ? { signal: stop.signal } : {}) },
       ),
     );
     if (!result.success) {
@@ -484,9 +455,8 @@ export class SshConnector extends BaseConnector<SshData> {
   ): Promise<void> {
     if (usesBecome(become)) {
       const read = sh`cat -- ${remotePath}`;
-      const execOptions = stop.signal ? { signal: stop.signal } : {};
       const result = await runWithSudoRetry(read, become, this.#sudoPasswordSource(), (cmd, a) =>
-        this.#runOnce(cmd, a, execOptions, out),
+        this.#runOnce(cmd, stop.signal ? { ...a, signal: stop.signal } : a, out),
       );
       if (!result.success) {
         const code = result.output.signal ?? `exit code ${result.output.exitCode}`;

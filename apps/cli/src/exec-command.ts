@@ -13,8 +13,8 @@ import {
   type SudoPasswordSource,
 } from '@infra/core';
 import { ConnectorResolver } from '@infra/core/resolver';
+import { mapBounded } from '@infra/deploy/bounded-parallel';
 import type { ExecOptions } from './args.js';
-import { mapBounded } from './bounded-parallel.js';
 import { connectorPackageFor } from './connector-packages.js';
 import { EXIT, errorCode, errorMessage, exitCodeForError } from './exit-codes.js';
 import { type InventoryHost, loadInventory } from './inventory.js';

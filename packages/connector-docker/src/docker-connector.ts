@@ -25,6 +25,7 @@ import {
   makeBecomeGetScript,
   makeBecomePutScript,
   makeRemoveScript,
+  makeShellInvocation,
   makeUnixCommand,
   type NamesData,
   type RunShellCommandOptions,
@@ -499,16 +500,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
     options: Pick<RunShellCommandOptions, 'onOutput' | 'signal'>,
     extra: { stdoutSink?: Writable; user?: string } = {},
   ): Promise<CommandResult> {
-    const shell = args.shellExecutable === undefined ? 'sh' : args.shellExecutable;
-    let script: StringCommand;
-    let program = 'sh';
-    if (shell !== null && !usesBecome(args)) {
-      // No user switch: the shell runs the command itself, not `sh -c 'sh -c ...'`.
-      script = makeUnixCommand(command, { ...args, shellExecutable: null });
-      program = shell;
-    } else {
-      script = makeUnixCommand(command, args);
-    }
+    let { shell: program, script } = makeShellInvocation(command, args);
     const hideScript = script.hasSecrets();
     if (hideScript) {
       // The hidden path evals the text in `sh`: give it the full command.

@@ -23,7 +23,7 @@ import {
   makeBecomeGetScript,
   makeBecomePutScript,
   makeRemoveScript,
-  makeUnixCommand,
+  makeShellInvocation,
   type NamesData,
   openFileSource,
   type RunShellCommandOptions,
@@ -112,17 +112,7 @@ export class LocalConnector extends BaseConnector<LocalConnectorData> {
     options: RunShellCommandOptions,
     extra: Partial<ShellProcessOptions> = {},
   ): Promise<CommandResult> {
-    const shell = args.shellExecutable === undefined ? 'sh' : args.shellExecutable;
-    let script: StringCommand;
-    let program: string | undefined;
-    if (shell !== null && !usesBecome(args)) {
-      // No user switch: run the shell directly rather than `sh -c 'sh -c ...'`
-      // (one exec less per command, a third of the cost of a short command).
-      script = makeUnixCommand(command, { ...args, shellExecutable: null });
-      program = shell;
-    } else {
-      script = makeUnixCommand(command, args);
-    }
+    const { shell: program, script } = makeShellInvocation(command, args);
     // A secret goes to the shell through its environment, never in an argv:
     // without a user switch the shell itself evaluates it (the hidden path).
     const hideScript = script.hasSecrets();

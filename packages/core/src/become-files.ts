@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
-import { type StringCommand, sh } from './command.js';
+import { type CommandInput, type StringCommand, sh } from './command.js';
 import type { FileOptions } from './connector.js';
-import type { UnixCommandArguments } from './unix-command.js';
+import { makeUnixCommand, type UnixCommandArguments } from './unix-command.js';
 
 /**
  * Moving a file as another user (sudo / su / doas) is the same on every connector:
@@ -72,4 +72,21 @@ export function makeBecomeGetScript(srcPath: string): StringCommand {
 /** Remove a temp file left by a killed script. */
 export function makeRemoveScript(path: string): StringCommand {
   return sh`rm -f ${path}`;
+}
+
+/**
+ * What a connector runs for a command: the program and the script for its `-c`.
+ * Without a user switch the shell runs the command itself (`sh -c CMD`, one exec
+ * less than `sh -c 'sh -c CMD'`); with sudo / su / doas, `sh -c` runs the full
+ * wrapped command.
+ */
+export function makeShellInvocation(
+  command: CommandInput,
+  args: UnixCommandArguments,
+): { shell: string; script: StringCommand } {
+  const shell = args.shellExecutable === undefined ? 'sh' : args.shellExecutable;
+  if (shell !== null && !usesBecome(args)) {
+    return { shell, script: makeUnixCommand(command, { ...args, shellExecutable: null }) };
+  }
+  return { shell: 'sh', script: makeUnixCommand(command, args) };
 }

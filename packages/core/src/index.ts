@@ -4,6 +4,7 @@ export {
   makeBecomeGetScript,
   makeBecomePutScript,
   makeRemoveScript,
+  makeShellInvocation,
   octalMode,
   tempPathBeside,
   usesBecome,

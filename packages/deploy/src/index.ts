@@ -1,3 +1,4 @@
+export { mapBounded } from './bounded-parallel.js';
 export {
   createFacts,
   type Deploy,
@@ -58,7 +59,7 @@ export {
   type PlanContext,
 } from './operation.js';
 export * from './operations/index.js';
-export { mapBounded, RunCoordinator } from './run-coordinator.js';
+export { RunCoordinator } from './run-coordinator.js';
 export {
   type HostTask,
   type ResultsRow,

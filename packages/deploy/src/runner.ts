@@ -1,9 +1,10 @@
 import type { Connector } from '@infra/core';
+import { mapBounded } from './bounded-parallel.js';
 import { errorCode, errorMessage } from './errors.js';
 import type { ErrorInfo, RunEvent } from './events.js';
 import { HostSession } from './host-session.js';
 import type { GlobalArguments, OperationResult } from './operation.js';
-import { mapBounded, RunCoordinator } from './run-coordinator.js';
+import { RunCoordinator } from './run-coordinator.js';
 
 /** A host ready to run: its connector instance (not yet connected) and its data. */
 export interface RunHost {

@@ -192,8 +192,9 @@ function debugInventoryText(hosts: readonly InventoryHost[]): string {
         host.name,
         {
           connector: host.connector.info.name,
+          ...(host.via.length > 0 ? { via: host.via } : {}),
           groups: host.groups,
-          data: maskedData(host.hostData),
+          data: maskedData(host.hostData, host.secretKeys),
         },
       ]),
     ),

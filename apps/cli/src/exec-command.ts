@@ -161,13 +161,10 @@ export async function runExec(request: ExecRequest, context: ExecContext): Promi
     if (controller.signal.aborted)
       return { host: host.name, status: 'not-started', exitCode: null, signal: null };
     if (options.debug || options.verbosity >= 2) {
-      const secretKeys = Object.entries(host.connector.connectorClass.dataMeta)
-        .filter(([, meta]) => meta.secret)
-        .map(([key]) => key);
       reporter.log(
         'debug',
         host.name,
-        `${connectorName} connector (${host.connector.info.packageName}@${host.connector.info.packageVersion}), host data ${JSON.stringify(maskHostData(host.hostData, secretKeys))}`,
+        `${connectorName} connector (${host.connector.info.packageName}@${host.connector.info.packageVersion}), host data ${JSON.stringify(maskHostData(host.hostData, host.secretKeys))}`,
       );
     }
     try {

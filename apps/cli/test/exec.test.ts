@@ -380,6 +380,36 @@ describe('several hosts', () => {
     expect(result.stderr).toContain('info: [@fake] hi from inventory, token undefined');
   });
 
+  it("follows inventory connectors that yield inventory connectors, the outer one's data winning", async () => {
+    const result = await inFake([
+      '@inv:nested',
+      'exec',
+      '-v',
+      '--',
+      'sh',
+      '-c',
+      'echo "$FAKE_HOST"',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('[@fake] @fake\n');
+    expect(result.stderr).toContain('info: [@fake] hi from nested, token undefined');
+    const shown = await inFake(['@inv:nested', 'debug-inventory']);
+    expect(shown.code).toBe(0);
+    const host = JSON.parse(shown.stdout).hosts['@fake'];
+    expect(host).toMatchObject({
+      connector: 'fake',
+      via: ['@inv:nested', '@inv'],
+      groups: ['nested', 'from-inventory', 'fake'],
+    });
+    expect(JSON.stringify(host)).toContain('"fake_pin":"***"');
+  });
+
+  it('refuses an inventory connector that yields itself, naming the loop', async () => {
+    const result = await inFake(['@inv:loop', 'exec', '--', 'true']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Inventory connectors loop: "@inv:loop" -> "@inv:loop"');
+  });
+
   it('refuses a host named twice', async () => {
     const result = await inFake(['@fake:a+b,@fake:b', 'exec', '--', 'true']);
     expect(result.code).toBe(2);

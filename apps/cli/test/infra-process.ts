@@ -70,7 +70,8 @@ export function parseEvents(stdout: string): Record<string, unknown>[] {
  * A project directory whose own package.json registers a `fake` connector: the
  * real local connector with a secret data key and one host per name in its
  * argument (`@fake:a+b+c`). Each command gets FAKE_HOST set to its host's name.
- * It also registers `inv`, an inventory-only connector that yields one `@fake` host.
+ * It also registers `inv`, an inventory-only connector that yields one `@fake` host
+ * (`@inv:nested` reaches it through a second `@inv`, `@inv:loop` yields itself).
  */
 export async function makeFakeConnectorProject(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-cli-project-'));
@@ -125,8 +126,13 @@ export default class FakeConnector extends LocalConnector {
   static handlesExecution = false;
   static description = 'Hosts for the fake connector (test fixture).';
   static dataMeta = {};
-  static *makeNamesData() {
-    yield ['@fake', { fake_greeting: 'hi from inventory' }, ['from-inventory']];
+  // @inv: one @fake host; @inv:nested: @inv through a second inventory step;
+  // @inv:loop: itself (refused). Asynchronous, like a connector asking an API.
+  static async *makeNamesData(arg) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    if (arg === 'loop') yield ['@inv:loop', {}, []];
+    else if (arg === 'nested') yield ['@inv', { fake_greeting: 'hi from nested', fake_pin: 1234 }, ['nested']];
+    else yield ['@fake', { fake_greeting: 'hi from inventory' }, ['from-inventory']];
   }
 }
 `,

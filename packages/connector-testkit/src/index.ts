@@ -38,6 +38,12 @@ export {
   startSshAgent,
   startSshd,
 } from './fixtures/sshd.js';
+export {
+  describeInventoryConnector,
+  type InventoryCase,
+  type InventoryConformanceOptions,
+  inventoryProblems,
+} from './inventory-conformance.js';
 export { isCI, notRootReason, PeerUnavailableError, peerMissing } from './peer.js';
 export { createTestHost, RecordingLogger, type TestHostOptions } from './test-host.js';
 export { missingTestUsers, TEST_USERS, type TestUser, userExists } from './test-users.js';

@@ -1,4 +1,4 @@
-import { type DataMetaMap, MaskString } from '@infra/core';
+import { type DataMetaMap, MaskString, maskHostData } from '@infra/core';
 
 /** Where a run's secrets are registered, so that every printed line can be scrubbed of them. */
 export interface SecretSink {
@@ -42,6 +42,9 @@ export function hostDataFor(
     } else if (dataMeta[key]?.secret && typeof value === 'string') {
       secrets.add(value);
       hostData[key] = new MaskString(value);
+    } else if (dataMeta[key]?.secret && (typeof value === 'number' || typeof value === 'bigint')) {
+      // A numeric secret (a PIN) keeps its type for the connector; output is scrubbed of it.
+      secrets.add(String(value));
     }
   }
   return hostData;
@@ -61,16 +64,22 @@ export function mergeDataLayers(
 const SECRET_KEY = /(password|passphrase|secret|token|private_key)$/i;
 
 /**
- * Host data for printing: `MaskString` values and keys that name a secret
- * (`*_password`, `*_secret`, `*_token`, ...) are shown as `***`.
+ * Host data for printing: `MaskString` values, the keys a connector declares
+ * secret, and keys that name a secret (`*_password`, `*_secret`, `*_token`, ...)
+ * are shown as `***`.
  */
-export function maskedData(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(data)) {
-    out[key] =
-      SECRET_KEY.test(key) && value !== undefined && value !== null
-        ? '***'
-        : (JSON.parse(JSON.stringify(value ?? null)) as unknown);
-  }
-  return out;
+export function maskedData(
+  data: Readonly<Record<string, unknown>>,
+  secretKeys: Iterable<string> = [],
+): Record<string, unknown> {
+  const named = Object.keys(data).filter((key) => SECRET_KEY.test(key));
+  const masked = maskHostData(data, [...secretKeys, ...named]);
+  return JSON.parse(JSON.stringify(masked)) as Record<string, unknown>;
+}
+
+/** The keys a connector's `dataMeta` marks secret. */
+export function secretKeysOf(dataMeta: DataMetaMap): string[] {
+  return Object.entries(dataMeta)
+    .filter(([, meta]) => meta.secret)
+    .map(([key]) => key);
 }

@@ -2,14 +2,19 @@ import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import {
   buildConnectorData,
-  type ConnectionString,
   collectNamesData,
   type DataMetaMap,
   InventoryError,
   parseConnectionString,
 } from '@infra/core';
 import type { ConnectorResolver, LoadedConnector } from '@infra/core/resolver';
-import { type DataOverride, hostDataFor, mergeDataLayers, type SecretSink } from './host-data.js';
+import {
+  type DataOverride,
+  hostDataFor,
+  mergeDataLayers,
+  type SecretSink,
+  secretKeysOf,
+} from './host-data.js';
 
 /** One host in an inventory file: a connection string, `[name, data]`, or an object. */
 export type InventoryHostEntry =
@@ -54,6 +59,10 @@ export interface InventoryHost {
   /** All of the host's data, merged (all < groups < host < --data); secret keys hold `MaskString`. */
   readonly hostData: Record<string, unknown>;
   readonly groups: readonly string[];
+  /** The inventory connectors the host came through, outermost first (`@ssh-config:web*`). */
+  readonly via: readonly string[];
+  /** Data keys a connector on the way declares secret: masked wherever host data is shown. */
+  readonly secretKeys: readonly string[];
 }
 
 const INVENTORY_FILE = /\.(ts|mts|cts|js|mjs|cjs|json|ya?ml)$/;
@@ -238,26 +247,79 @@ export async function planInventorySource(inventory: string): Promise<PlannedHos
   }));
 }
 
-async function executingConnectorFor(
-  target: ConnectionString,
+/** One executing target reached from an inventory entry, with what the chain yielded. */
+interface ResolvedTarget {
+  readonly name: string;
+  readonly connector: LoadedConnector;
+  /** Yielded data, deepest first: an executing connector's own, then each inventory connector's. */
+  readonly layers: readonly Record<string, unknown>[];
+  /** Every connector's data keys along the chain, so secrets anywhere on it are masked. */
+  readonly dataMeta: DataMetaMap;
+  readonly groups: readonly string[];
+  /** The inventory connection strings on the way, outermost first. */
+  readonly via: readonly string[];
+}
+
+/** How many inventory connectors may hand a host on before the chain is refused. */
+const MAX_INVENTORY_DEPTH = 8;
+
+/**
+ * Follow a connection string to the hosts that run commands. An inventory connector
+ * (`handlesExecution` false) yields names that are connection strings themselves,
+ * resolved the same way; its data sits over what the next connector yields (the
+ * inventory's own data wins) and its groups are added. A chain that comes back to a
+ * connection string already on it is refused.
+ */
+async function resolveTargets(
+  connection: string,
   load: (name: string) => Promise<LoadedConnector>,
-  entry: string,
-): Promise<LoadedConnector> {
-  const loaded = await load(target.connector);
-  if (!loaded.connectorClass.handlesExecution) {
+  chain: readonly string[],
+): Promise<ResolvedTarget[]> {
+  const target = parseConnectionString(connection);
+  const key = `@${target.connector}${target.arg === undefined ? '' : `:${target.arg}`}`;
+  if (chain.includes(key) || chain.length > MAX_INVENTORY_DEPTH) {
+    const path = [...chain, key].map((link) => JSON.stringify(link)).join(' -> ');
     throw new InventoryError(
-      `Inventory entry ${JSON.stringify(entry)}: the ${target.connector} connector only generates inventory and its host names do not name a connector that runs commands.`,
+      chain.includes(key)
+        ? `Inventory connectors loop: ${path}. An inventory connector must yield hosts of connectors that run commands (or other inventory connectors), never a connection string that leads back to itself.`
+        : `Inventory connectors nest more than ${MAX_INVENTORY_DEPTH} deep: ${path}. Let one of them yield the hosts directly.`,
     );
   }
-  return loaded;
+  const source = await load(target.connector);
+  const yielded = await collectNamesData(source.connectorClass, target.arg);
+  if (source.connectorClass.handlesExecution) {
+    return yielded.map(([name, data, groups]) => ({
+      name,
+      connector: source,
+      layers: [data],
+      dataMeta: source.connectorClass.dataMeta,
+      groups,
+      via: [],
+    }));
+  }
+  const out: ResolvedTarget[] = [];
+  for (const [name, data, groups] of yielded) {
+    const reachedAll = await resolveTargets(name, load, [...chain, key]);
+    for (const reached of reachedAll) {
+      out.push({
+        ...reached,
+        // A yielded name behind which one executing host stands names that host.
+        name: reachedAll.length === 1 && reached.via.length === 0 ? name : reached.name,
+        layers: [...reached.layers, data],
+        dataMeta: { ...source.connectorClass.dataMeta, ...reached.dataMeta },
+        groups: [...groups, ...reached.groups],
+        via: [key, ...reached.via],
+      });
+    }
+  }
+  return out;
 }
 
 /**
  * Turn planned hosts into hosts of the run: parse each connection string, load
- * its connector, collect `makeNamesData`, merge the data layers (all < groups <
- * what the connector yielded < host < `--data`) and build every host's connector
- * data up front. A connector that only generates inventory (`handlesExecution`
- * false) yields names that are connection strings themselves, as in pyinfra.
+ * its connector, collect `makeNamesData` (following inventory connectors), merge
+ * the data layers (all < groups < what the connectors yielded < host < `--data`)
+ * and build every host's connector data up front.
  */
 export async function resolveHosts(
   planned: readonly PlannedHost[],
@@ -278,36 +340,36 @@ export async function resolveHosts(
   const hosts: InventoryHost[] = [];
   const seen = new Set<string>();
   for (const entry of planned) {
-    const target = parseConnectionString(entry.connection);
-    const source = await load(target.connector);
-    const yieldedAll = await collectNamesData(source.connectorClass, target.arg);
-    const aliased = entry.name !== entry.connection && yieldedAll.length === 1;
-    for (const [yieldedName, yielded, connectorGroups] of yieldedAll) {
-      const name = aliased ? entry.name : yieldedName;
-      const connector = source.connectorClass.handlesExecution
-        ? source
-        : await executingConnectorFor(parseConnectionString(yieldedName), load, entry.connection);
+    const targets = await resolveTargets(entry.connection, load, []);
+    const aliased = entry.name !== entry.connection && targets.length === 1;
+    for (const target of targets) {
+      const name = aliased ? entry.name : target.name;
       if (seen.has(name)) {
         throw new InventoryError(
           `Host ${JSON.stringify(name)} appears twice in the inventory: give each host once.`,
         );
       }
       seen.add(name);
-      const dataMeta: DataMetaMap = {
-        ...source.connectorClass.dataMeta,
-        ...connector.connectorClass.dataMeta,
-      };
       const own = entry.layers.at(-1) ?? {};
-      const merged = mergeDataLayers([...entry.layers.slice(0, -1), yielded, own]);
-      const hostData = hostDataFor(merged, overrides, dataMeta, secrets);
+      const merged = mergeDataLayers([...entry.layers.slice(0, -1), ...target.layers, own]);
+      const hostData = hostDataFor(merged, overrides, target.dataMeta, secrets);
+      const { connector } = target;
       const data = buildConnectorData(
         connector.info.name,
         connector.connectorClass.dataMeta,
         hostData,
       );
       const groups = [...entry.groups];
-      for (const group of connectorGroups) if (!groups.includes(group)) groups.push(group);
-      hosts.push({ name, connector, data, hostData, groups });
+      for (const group of target.groups) if (!groups.includes(group)) groups.push(group);
+      hosts.push({
+        name,
+        connector,
+        data,
+        hostData,
+        groups,
+        via: target.via,
+        secretKeys: secretKeysOf(target.dataMeta),
+      });
     }
   }
   return hosts;

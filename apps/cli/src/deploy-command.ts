@@ -32,6 +32,7 @@ import {
   sharedSudoPassword,
 } from './exec-command.js';
 import { EXIT, errorCode, errorMessage, exitCodeForError } from './exit-codes.js';
+import { LiveProgressView, type TerminalSink } from './live-progress.js';
 import { colourEnabled, formatOutputLine, paint } from './output-format.js';
 import { Reporter } from './reporter.js';
 import { SecretRedactor } from './secret-redactor.js';
@@ -298,6 +299,8 @@ export async function runDeployCommand(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const live = liveViewFor(command, options, context, runHostsList);
+  reporter.setLiveView(live);
   try {
     if (command.kind === 'fact') return await runFact(command, runHostsList, reporter, options);
     const outcome = await runHosts({
@@ -308,11 +311,25 @@ export async function runDeployCommand(
       failPercent: options.failPercent,
       dry: options.dry,
       diff: options.diff,
-      confirm: options.yes ? undefined : askToApply,
+      confirm: options.yes
+        ? undefined
+        : async () => {
+            live?.pause();
+            try {
+              return await askToApply();
+            } finally {
+              live?.resume();
+            }
+          },
       signal: controller.signal,
-      onEvent: (event) => printer.event(event),
+      onEvent: (event) => {
+        live?.update(event);
+        printer.event(event);
+      },
       defaultArguments: defaultArgumentsFor(options),
     });
+    live?.stop();
+    reporter.setLiveView(undefined);
     const shown = outcome.executed.length > 0 ? outcome.executed : outcome.planned;
     const rows = resultsTable(shown);
     const exitCode =
@@ -346,9 +363,31 @@ export async function runDeployCommand(
     }
     return exitCode;
   } finally {
+    live?.stop();
+    reporter.setLiveView(undefined);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * The live progress view, when a deploy or an operation runs with a terminal on
+ * stderr (not with --json, a dumb terminal, or CI): otherwise plain lines only.
+ */
+function liveViewFor(
+  command: DeployCliCommand,
+  options: DeployOptions,
+  context: ExecContext,
+  hosts: readonly RunHost[],
+): LiveProgressView | undefined {
+  const { stderr, env } = context.streams;
+  if (command.kind !== 'deploy' && command.kind !== 'operation') return undefined;
+  if (options.json || stderr.isTTY !== true || env.TERM === 'dumb' || env.CI) return undefined;
+  return new LiveProgressView(
+    stderr as TerminalSink,
+    hosts.map((host) => host.name),
+    colourEnabled(stderr, env),
+  );
 }
 
 async function runFact(

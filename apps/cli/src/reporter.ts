@@ -28,6 +28,11 @@ export interface CliStreams {
 
 export type LogLevel = 'debug' | 'info' | 'warn';
 
+/** A view drawn at the bottom of the terminal that lines must be printed above. */
+export interface LiveView {
+  above(write: () => void): void;
+}
+
 /**
  * Everything a run prints goes through here: command output with host prefixes,
  * results, the summary, logs. Text for people, or NDJSON events with `--json`.
@@ -52,12 +57,25 @@ export class Reporter {
     return this.#options.json;
   }
 
+  #live: LiveView | undefined;
+
+  /** Print every line above a live view from now on (undefined: stop). */
+  setLiveView(view: LiveView | undefined): void {
+    this.#live = view;
+  }
+
+  #write(sink: TextSink, text: string): void {
+    const line = `${this.#redactor.redact(text)}\n`;
+    if (this.#live) this.#live.above(() => sink.write(line));
+    else sink.write(line);
+  }
+
   #out(text: string): void {
-    this.#streams.stdout.write(`${this.#redactor.redact(text)}\n`);
+    this.#write(this.#streams.stdout, text);
   }
 
   #err(text: string): void {
-    this.#streams.stderr.write(`${this.#redactor.redact(text)}\n`);
+    this.#write(this.#streams.stderr, text);
   }
 
   event(event: JsonEvent): void {

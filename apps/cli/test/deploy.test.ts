@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEvents, runInfra } from './infra-process.js';
+import { cleanEnv, INFRA_BIN, parseEvents, runInfra, runProgram } from './infra-process.js';
 
 let dir: string;
 
@@ -34,6 +34,32 @@ describe('infra INVENTORY deploy.ts', () => {
     expect(second.code).toBe(0);
     const summary = parseEvents(second.stdout).find((e) => e.type === 'summary');
     expect(summary).toMatchObject({ exitCode: 0, ending: 'nothing-to-do' });
+  });
+
+  it('draws a live progress view on a terminal and erases it before the results table', async () => {
+    await writeFile(
+      join(dir, 'slow.ts'),
+      `import { deploy } from '@infra/deploy';\nexport default deploy(async ({ ops }) => {\n  await ops.server.shell({ name: 'wait a little', commands: 'sleep 0.5' });\n});\n`,
+    );
+    // `script` runs infra on a real pseudo-terminal, as a person at a shell would.
+    const line = [process.execPath, INFRA_BIN, '@local', 'slow.ts', '-y']
+      .map((word) => `'${word}'`)
+      .join(' ');
+    const env = cleanEnv({ TERM: 'xterm', NO_COLOR: '1' });
+    delete env.CI;
+    const result = await runProgram('script', ['-qefc', line, '/dev/null'], { cwd: dir, env });
+    expect(result.code).toBe(0);
+    const screen = result.stdout;
+    expect(screen).toMatch(/Applying changes · 1 hosts: 1 running, 0 failed/);
+    expect(screen).toContain('@local    0/1  running server.shell');
+    // Erased (up N lines, clear to the end) before the table is printed under it.
+    const erase = screen.lastIndexOf('\x1b[J');
+    expect(erase).toBeGreaterThan(0);
+    expect(screen.indexOf('Operation', erase)).toBeGreaterThan(erase);
+
+    const piped = await runInfra(['@local', 'slow.ts', '-y'], { cwd: dir });
+    expect(piped.code).toBe(0);
+    expect(`${piped.stdout}${piped.stderr}`).not.toContain('\x1b[');
   });
 
   it('--data wins over the inventory, and --dry changes nothing', async () => {

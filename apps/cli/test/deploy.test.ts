@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, INFRA_BIN, parseEvents, runInfra, runProgram } from './infra-process.js';
 
@@ -60,6 +61,20 @@ describe('infra INVENTORY deploy.ts', () => {
     const piped = await runInfra(['@local', 'slow.ts', '-y'], { cwd: dir });
     expect(piped.code).toBe(0);
     expect(`${piped.stdout}${piped.stderr}`).not.toContain('\x1b[');
+  });
+
+  it('runs the README example deploy as written: changes, then nothing to do', async () => {
+    const example = fileURLToPath(
+      new URL('../../../examples/local-deploy/deploy.ts', import.meta.url),
+    );
+    await rm('/tmp/infra-example', { recursive: true, force: true });
+    const first = await runInfra(['@local', example, '-y'], { cwd: dir });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('[@local] Note the new config: changed');
+    expect(await readFile('/tmp/infra-example/app.conf', 'utf8')).toBe('port=8080\nhost=@local\n');
+    const second = await runInfra(['@local', example, '-y'], { cwd: dir });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('Every host is already in state: nothing to do.');
   });
 
   it('--data wins over the inventory, and --dry changes nothing', async () => {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `pnpm test`: prepares this machine for the real peers (as root), lints, builds every
-// package, runs every package's tests one package at a time, and prints one
-// closing line with the totals: `tests: N passed, N failed, N skipped`.
+// package, runs every package's tests one package at a time, then the contributor kit's
+// tests (tests/kit), and prints one closing line with the totals:
+// `tests: N passed, N failed, N skipped`.
 import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,6 @@ const build = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
 const ansi = /\u001b\[[0-9;]*m/g;
 const child = spawn('pnpm', ['exec', 'turbo', 'run', 'test', '--concurrency=1', ...extra], {
   cwd: root,
@@ -51,8 +51,20 @@ child.stdout.on('data', (chunk) => {
   }
 });
 child.on('close', (code) => {
+  // The contributor kit's tests (tests/kit: the generator, packed installs, releases) run
+  // on the built workspace with node:test; their TAP totals join the packages'.
+  const kit = spawnSync(
+    'node',
+    ['--test', '--test-concurrency=1', '--test-reporter=tap', 'tests/kit/'],
+    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  process.stdout.write(kit.stdout);
+  const kinds = { pass: 'passed', fail: 'failed', skipped: 'skipped', todo: 'skipped' };
+  for (const [, kind, count] of kit.stdout.matchAll(/^# (pass|fail|skipped|todo) (\d+)$/gm)) {
+    totals[kinds[kind]] += Number(count);
+  }
   console.log(
     `\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`,
   );
-  process.exit(code ?? 1);
+  process.exit(code || kit.status || 0);
 });

@@ -1,4 +1,5 @@
-import type { Readable, Writable } from 'node:stream';
+import { open } from 'node:fs/promises';
+import { Readable, type Writable } from 'node:stream';
 import type { SFTPWrapper, Stats } from 'ssh2';
 
 /** OpenSSH's sftp-server takes READ and WRITE requests of up to 255 KiB (its message limit less 1 KiB). */
@@ -99,20 +100,52 @@ export function sftpReplace(sftp: SFTPWrapper, from: string, to: string): Promis
 }
 
 /**
- * Write a stream to a new remote file (`wx`: never an existing one), with about
- * IN_FLIGHT_BYTES of WRITE requests outstanding. Resolves with the bytes written.
+ * A local file's bytes in chunks of `chunkSize`, read into two buffers that take
+ * turns: the next read runs while the caller sends the current chunk. A chunk is
+ * only valid until the next one is asked for, which is all an SFTP upload needs
+ * (ssh2 copies a WRITE request's bytes when the request is made), and no buffer
+ * is allocated per chunk.
+ */
+export async function* readFileChunks(path: string, chunkSize: number): AsyncGenerator<Buffer> {
+  const file = await open(path, 'r');
+  let pending: Promise<{ bytesRead: number; buffer: Buffer }> | undefined;
+  try {
+    const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
+    let turn = 0;
+    pending = file.read(buffers[turn]!, 0, chunkSize, null);
+    for (;;) {
+      const { bytesRead, buffer } = await pending;
+      pending = undefined;
+      if (bytesRead === 0) return;
+      turn ^= 1;
+      pending = file.read(buffers[turn]!, 0, chunkSize, null);
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await pending?.catch(() => undefined);
+    await file.close();
+  }
+}
+
+/**
+ * Write a stream (or the chunks of `readFileChunks`) to a new remote file (`wx`:
+ * never an existing one), with about IN_FLIGHT_BYTES of WRITE requests
+ * outstanding. Resolves with the bytes written.
  */
 export async function uploadStream(
   sftp: SFTPWrapper,
-  source: Readable,
+  source: Readable | AsyncIterable<Buffer>,
   remotePath: string,
   mode: number,
   signal?: AbortSignal,
 ): Promise<number> {
   signal?.throwIfAborted();
   const handle = await call<Buffer>((cb) => sftp.open(remotePath, 'wx', { mode }, cb));
-  // Aborting destroys the source, which also ends a read that is waiting for data.
-  const onAbort = () => source.destroy(signal?.reason as Error);
+  // Aborting destroys a stream source, which also ends a read that is waiting for data
+  // (a file's chunks stop at the next one, a moment later).
+  const onAbort = () => {
+    if (source instanceof Readable) source.destroy(signal?.reason as Error);
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
   const requestSize = sftpRequestSize(sftp, 'write');
   const maxInFlight = requestsInFlight(requestSize);
@@ -160,27 +193,36 @@ export async function uploadStream(
 /**
  * Read a remote file into a writable stream in order, with about IN_FLIGHT_BYTES
  * of READ requests outstanding. Resolves with the bytes read.
+ *
+ * `reuseBuffers`: `dest` is done with a chunk when its write callback runs (a
+ * file stream, not a pass-through that hands the chunk on), so the READ buffers
+ * are recycled instead of allocating a fresh 255 KiB buffer per request, which
+ * keeps the garbage collector out of a big download.
  */
 export async function downloadStream(
   sftp: SFTPWrapper,
   remotePath: string,
   dest: Writable,
   signal?: AbortSignal,
+  options: { reuseBuffers?: boolean } = {},
 ): Promise<number> {
   signal?.throwIfAborted();
   const handle = await call<Buffer>((cb) => sftp.open(remotePath, 'r', cb));
   const requestSize = sftpRequestSize(sftp, 'read');
   const maxInFlight = requestsInFlight(requestSize);
+  const spare: Buffer[] = [];
+  /** The whole buffer a chunk was read into, when it may go back to `spare`. */
+  const owners = new WeakMap<Buffer, Buffer>();
   try {
     const read = (at: number, length: number) =>
       call<Buffer>((cb) => {
-        const buffer = Buffer.allocUnsafe(length);
-        sftp.read(handle, buffer, 0, length, at, (error, bytesRead) =>
-          cb(
-            error === undefined || error === null ? undefined : error,
-            buffer.subarray(0, bytesRead),
-          ),
-        );
+        const pooled = options.reuseBuffers && length === requestSize;
+        const buffer = (pooled ? spare.pop() : undefined) ?? Buffer.allocUnsafe(length);
+        sftp.read(handle, buffer, 0, length, at, (error, bytesRead) => {
+          const data = buffer.subarray(0, bytesRead);
+          if (pooled) owners.set(data, buffer);
+          cb(error === undefined || error === null ? undefined : error, data);
+        });
       }).catch((error: { code?: unknown }) => {
         if (error.code === 1) return Buffer.alloc(0); // SSH_FX_EOF
         throw error;
@@ -219,7 +261,13 @@ export async function downloadStream(
         break;
       }
       total += data.length;
-      if (!dest.write(data)) {
+      const owner = owners.get(data);
+      const written = owner
+        ? dest.write(data, (error) => {
+            if (!error) spare.push(owner);
+          })
+        : dest.write(data);
+      if (!written) {
         await untilAborted(new Promise((resolve) => dest.once('drain', resolve)), signal);
       }
       fill();

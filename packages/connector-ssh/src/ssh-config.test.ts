@@ -2,7 +2,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { matchPatternList, readSshConfig, splitConfigLine } from './ssh-config.js';
+import {
+  listSshConfigHosts,
+  matchPatternList,
+  readSshConfig,
+  splitConfigLine,
+} from './ssh-config.js';
 
 function configDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'infra-ssh-config-'));
@@ -112,6 +117,95 @@ describe('readSshConfig', () => {
     const dir = configDir({ config: 'Host x\n  Port many\n' });
     expect(() => readSshConfig(join(dir, 'config'), { host: 'x' })).toThrow(
       /config:2: Port "many"/,
+    );
+  });
+
+  it('reads Match canonical / final only on a final pass that a Match final asks for', () => {
+    const dir = configDir({
+      // No `Match final`: `canonical` never matches, `!canonical` always does.
+      plain: ['Match canonical', '  Port 2001', 'Match !canonical', '  User first-pass'].join('\n'),
+      final: [
+        'Host alias',
+        '  HostName real.example.com',
+        '  IdentityFile ~/.ssh/one',
+        'Match final host real.example.com',
+        '  User final-user',
+        '  Port 2002',
+        '  IdentityFile ~/.ssh/two',
+        'Match !final',
+        '  ProxyJump first-pass-jump',
+        'Match canonical',
+        '  ProxyCommand canonical-on-final-pass',
+        'Host *',
+        '  Port 2200',
+      ].join('\n'),
+      negated: ['Match !final', '  User not-final', 'Match canonical', '  Port 2003'].join('\n'),
+    });
+    const plain = readSshConfig(join(dir, 'plain'), { host: 'h' });
+    expect(plain.port).toBeUndefined();
+    expect(plain.user).toBe('first-pass');
+
+    const final = readSshConfig(join(dir, 'final'), { host: 'alias' });
+    // The first pass set Port 2200 (Host *) before the final pass saw 2002: first value wins.
+    expect(final.port).toBe(2200);
+    // User was unset after the first pass: the final pass sets it; `Match host` saw HostName.
+    expect(final.user).toBe('final-user');
+    expect(final.proxyJump).toBe('first-pass-jump');
+    expect(final.proxyCommand).toBe('canonical-on-final-pass');
+    // IdentityFile accumulates once per file, not once per pass.
+    expect(final.identityFiles).toEqual(['~/.ssh/one', '~/.ssh/two']);
+    // Another host: `Match final host real.example.com` does not match it.
+    expect(readSshConfig(join(dir, 'final'), { host: 'other' }).user).toBeUndefined();
+
+    // Only a non-negated `Match final` asks for the final pass.
+    const negated = readSshConfig(join(dir, 'negated'), { host: 'h' });
+    expect(negated.user).toBe('not-final');
+    expect(negated.port).toBeUndefined();
+  });
+
+  it('makes a final pass when CanonicalizeHostname is on (without canonicalising)', () => {
+    const dir = configDir({
+      config: ['CanonicalizeHostname yes', 'Match canonical', '  Port 2004'].join('\n'),
+    });
+    expect(readSshConfig(join(dir, 'config'), { host: 'h' }).port).toBe(2004);
+  });
+});
+
+describe('listSshConfigHosts', () => {
+  it('lists concrete Host names in order, follows every Include, skips patterns', () => {
+    const dir = configDir({
+      'conf.d/10-db.conf': 'Host db1 db2\n  Port 2001\nHost db*\n  User dba\n',
+      'conf.d/20-web.conf': 'Host web3 !web4 web?.example\n',
+      'inner.conf': 'Host inner1\n',
+      config: [
+        'Host web1 web2',
+        '  User deploy',
+        'Host *',
+        '  ServerAliveInterval 10',
+        'Include conf.d/*.conf',
+        'Host bastion',
+        '  Include inner.conf',
+        'Match host web1',
+        '  Port 22',
+        'Host WEB1',
+      ].join('\n'),
+    });
+    const hosts = listSshConfigHosts(join(dir, 'config'), { includeBase: dir });
+    expect(hosts.map((h) => h.name)).toEqual([
+      'web1',
+      'web2',
+      'db1',
+      'db2',
+      'web3',
+      'bastion',
+      'inner1',
+    ]);
+    expect(hosts[2]!.where).toBe(`${join(dir, 'conf.d/10-db.conf')}:1`);
+  });
+
+  it('names a missing file', () => {
+    expect(() => listSshConfigHosts('/nonexistent/ssh_config')).toThrow(
+      /Cannot read ssh_config file \/nonexistent\/ssh_config/,
     );
   });
 });

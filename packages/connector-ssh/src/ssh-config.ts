@@ -135,6 +135,10 @@ interface ParseState {
   readonly lookup: SshConfigLookup;
   readonly result: SshHostConfig;
   readonly includeBase: string;
+  /** The second pass OpenSSH makes when the config asks for `Match final`: `final`/`canonical` match. */
+  readonly finalPass: boolean;
+  /** Set when a non-negated `Match final` is seen (or CanonicalizeHostname is on). */
+  wantFinalPass: boolean;
 }
 
 function globFiles(pattern: string): string[] {
@@ -153,7 +157,11 @@ function currentUser(state: ParseState): string {
 }
 
 function currentHost(state: ParseState): string {
-  return state.result.hostName ?? state.lookup.host;
+  const hostName = state.result.hostName;
+  // OpenSSH matches `Match host` against HostName with its %h expanded.
+  return hostName === undefined
+    ? state.lookup.host
+    : hostName.replace(/%%|%h/g, (token) => (token === '%h' ? state.lookup.host : '%'));
 }
 
 function evaluateMatch(args: string[], state: ParseState, where: string): boolean {
@@ -163,8 +171,13 @@ function evaluateMatch(args: string[], state: ParseState, where: string): boolea
     const negate = raw.startsWith('!');
     const criterion = (negate ? raw.slice(1) : raw).toLowerCase();
     let matched: boolean;
-    if (criterion === 'all' || criterion === 'canonical' || criterion === 'final') {
+    if (criterion === 'all') {
       matched = true;
+    } else if (criterion === 'canonical' || criterion === 'final') {
+      // As OpenSSH without hostname canonicalisation: false on the first pass, true on
+      // the final one, which happens when some `Match final` (not negated) asks for it.
+      if (criterion === 'final' && !negate) state.wantFinalPass = true;
+      matched = state.finalPass;
     } else {
       const value = args[++i];
       if (value === undefined) {
@@ -246,7 +259,14 @@ function applyOption(keyword: string, args: string[], state: ParseState, where: 
       break;
     }
     case 'identityfile':
-      result.identityFiles.push(value);
+      // OpenSSH ignores a repeated IdentityFile (the final pass reads the same lines again).
+      if (!result.identityFiles.includes(value)) result.identityFiles.push(value);
+      break;
+    case 'canonicalizehostname':
+      // Not done here, but OpenSSH re-reads the config (a final pass) when it is on.
+      if (value.toLowerCase() !== 'no' && value.toLowerCase() !== 'false') {
+        state.wantFinalPass = true;
+      }
       break;
     case 'identityagent':
       setOnce(result, 'identityAgent', value);
@@ -324,19 +344,93 @@ function parseFile(file: string, state: ParseState, outerActive: boolean, depth:
  * keyword wins, `IdentityFile` accumulates, `Host` and `Match host/originalhost/user/
  * localuser/all` select blocks, `Include` is followed (globs, relative to ~/.ssh).
  * `Match exec` runs only when `allowMatchExec` is set.
+ *
+ * `Match canonical` and `Match final` do not match on the first pass. When the file
+ * has a (non-negated) `Match final`, or turns CanonicalizeHostname on, it is read a
+ * second, final time in which they match, keeping what the first pass set (first
+ * value wins) and matching `Match host` against the HostName found so far — as
+ * OpenSSH does, except that host names are never canonicalised here.
  */
 export function readSshConfig(file: string, lookup: SshConfigLookup): SshHostConfig {
-  const state: ParseState = {
+  const result: SshHostConfig = { identityFiles: [], skippedMatchExec: [] };
+  const includeBase = lookup.includeBase ?? join(homedir(), '.ssh');
+  const first: ParseState = {
     lookup,
-    result: { identityFiles: [], skippedMatchExec: [] },
-    includeBase: lookup.includeBase ?? join(homedir(), '.ssh'),
+    result,
+    includeBase,
+    finalPass: false,
+    wantFinalPass: false,
   };
-  parseFile(file, state, true, 0);
-  return state.result;
+  parseFile(file, first, true, 0);
+  if (first.wantFinalPass) {
+    const skipped = result.skippedMatchExec.length;
+    const final: ParseState = { lookup, result, includeBase, finalPass: true, wantFinalPass: true };
+    parseFile(file, final, true, 0);
+    // A skipped `Match exec` is reported once, not once per pass.
+    const again = new Set(result.skippedMatchExec.slice(0, skipped));
+    result.skippedMatchExec = [
+      ...result.skippedMatchExec.slice(0, skipped),
+      ...result.skippedMatchExec.slice(skipped).filter((entry) => !again.has(entry)),
+    ];
+  }
+  return result;
 }
 
 /** The user's default ssh_config, when there is one. */
 export function defaultSshConfigFile(): string | undefined {
   const file = join(homedir(), '.ssh', 'config');
   return existsSync(file) ? file : undefined;
+}
+
+/** A host name a `Host` line of an ssh_config file names, with where it was found. */
+export interface SshConfigHostEntry {
+  readonly name: string;
+  /** `file:line` of the first `Host` line that names it. */
+  readonly where: string;
+}
+
+/**
+ * Every concrete host name the `Host` lines of an ssh_config file (and the files
+ * it `Include`s, wherever the Include stands) name, in file order, each once.
+ * Patterns with `*` or `?` and negated (`!name`) entries are not hosts.
+ */
+export function listSshConfigHosts(
+  file: string,
+  options: { includeBase?: string } = {},
+): SshConfigHostEntry[] {
+  const includeBase = options.includeBase ?? join(homedir(), '.ssh');
+  const found = new Map<string, SshConfigHostEntry>();
+  const visit = (path: string, depth: number) => {
+    if (depth > MAX_INCLUDE_DEPTH) {
+      throw new SshConfigError(
+        `${path}: Include nested more than ${MAX_INCLUDE_DEPTH} deep (a loop?).`,
+      );
+    }
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new SshConfigError(`Cannot read ssh_config file ${path}: ${(error as Error).message}`);
+    }
+    text.split('\n').forEach((rawLine, index) => {
+      const line = rawLine.trim();
+      if (line === '' || line.startsWith('#')) return;
+      const [rawKeyword, ...args] = splitConfigLine(line);
+      const keyword = rawKeyword?.toLowerCase();
+      if (keyword === 'host') {
+        for (const name of args) {
+          if (name.startsWith('!') || /[*?]/.test(name) || found.has(name.toLowerCase())) continue;
+          found.set(name.toLowerCase(), { name, where: `${path}:${index + 1}` });
+        }
+      } else if (keyword === 'include') {
+        for (const pattern of args) {
+          const expanded = expandHome(pattern);
+          const included = isAbsolute(expanded) ? expanded : join(includeBase, expanded);
+          for (const each of globFiles(included)) visit(each, depth + 1);
+        }
+      }
+    });
+  };
+  visit(file, 0);
+  return [...found.values()];
 }

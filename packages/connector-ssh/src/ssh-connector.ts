@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream, WriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -37,6 +37,7 @@ import type { SFTPWrapper } from 'ssh2';
 import { HostKeyChangedError, HostKeyRejectedError } from './known-hosts.js';
 import {
   downloadStream,
+  readFileChunks,
   sftpChmod,
   sftpNewFileMode,
   sftpReplace,
@@ -207,15 +208,30 @@ export class SshConnector extends BaseConnector<SshData> {
     return this.host.sudoPassword;
   }
 
+  /** With `suUser` alone and `su_password` set: how to answer su's prompt (see ExecOptions.suPrompt). */
+  #suPrompt(args: BecomeArguments): { marker: string; password: string } | undefined {
+    const password = this.host.data.su_password as MaskString | string | undefined;
+    if (args.suUser === undefined || args.sudo || args.doas || password === undefined) return;
+    return {
+      marker: `infra-su-switched-${tempSuffix()}`,
+      password: typeof password === 'string' ? password : password.getRawValue(),
+    };
+  }
+
   async #runOnce(
     command: CommandInput,
     args: RunShellCommandOptions,
     stdout?: Writable,
   ): Promise<CommandResult> {
-    const unix = makeUnixCommand(command, args);
-    const display = unix.toString();
+    const suPrompt = this.#suPrompt(args);
+    const unix = makeUnixCommand(
+      suPrompt ? afterSuMarker(command, suPrompt.marker) : command,
+      args,
+    );
+    const display = suPrompt ? makeUnixCommand(command, args).toString() : unix.toString();
     const connection = await this.#live();
     const output = await connection.exec(unix.getRawValue(), display, {
+      ...(suPrompt ? { suPrompt } : {}),
       ...(args.getPty === undefined ? {} : { getPty: args.getPty }),
       ...(args.stdin === undefined ? {} : { stdin: args.stdin }),
       ...(args.timeout === undefined ? {} : { timeout: args.timeout }),
@@ -296,6 +312,10 @@ export class SshConnector extends BaseConnector<SshData> {
           `${what}: creating the parent directory`,
           stop.signal,
         );
+      }
+      if (this.#suPrompt(become)) {
+        await this.#putWithSuPassword(src, remotePath, options, become, what, stop);
+        return;
       }
       const connection = await this.#live();
       const session = await connection.sftp(what);
@@ -379,6 +399,39 @@ export class SshConnector extends BaseConnector<SshData> {
       await sftpUnlink(sftp, upload).catch(() => {});
       if (stop.signal?.aborted) {
         // SIGKILL skips the install script's trap: remove what it may have left.
+        await this.runShellCommand(sh`rm -f ${staged}`, become).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * su with a password: su reads its password from the channel's stdin, so the
+   * file cannot come through a pipe on the host. The bytes go over the same
+   * channel's stdin once su has switched user, straight into the install script
+   * (temporary file beside the target, mode and owner, rename).
+   */
+  async #putWithSuPassword(
+    src: FileSource,
+    remotePath: string,
+    options: FileOptions,
+    become: BecomeArguments,
+    what: string,
+    stop: TransferStop,
+  ): Promise<void> {
+    const staged = `${remotePath}.infra-${tempSuffix()}`;
+    try {
+      const result = await this.#runOnce(installScript(staged, remotePath, options.mode), {
+        ...become,
+        stdin: openFileSource(src),
+        ...(stop.signal ? { signal: stop.signal } : {}),
+      });
+      if (!result.success) {
+        throw new FileTransferError(
+          `${what} on ${this.#label} failed (exit code ${result.output.exitCode}): ${result.output.stderr || 'no output'}`,
+        );
+      }
+    } finally {
+      if (stop.signal?.aborted) {
         await this.runShellCommand(sh`rm -f ${staged}`, become).catch(() => undefined);
       }
     }
@@ -469,17 +522,29 @@ export class SshConnector extends BaseConnector<SshData> {
     const connection = await this.#live();
     const session = await connection.sftp(what);
     try {
-      await downloadStream(session.sftp, remotePath, out, stop.signal);
+      // A file stream of our own is done with a chunk once written: its buffers can be reused.
+      await downloadStream(session.sftp, remotePath, out, stop.signal, {
+        reuseBuffers: out instanceof WriteStream,
+      });
     } finally {
       session.end();
     }
   }
 }
 
-/** The source's bytes; a local file is read in chunks of one SFTP WRITE request each. */
-function openSource(sftp: SFTPWrapper, src: FileSource): Readable {
+/**
+ * The command, run only once su has switched user, announcing that on stderr
+ * first: `printf MARKER >&2 && { command }`. Nothing of the command runs, and no
+ * stdin is sent, before su has taken its password.
+ */
+function afterSuMarker(command: CommandInput, marker: string): StringCommand {
+  return StringCommand.of(sh`printf '%s\n' ${marker} >&2 &&`, '{\n', command, '\n}');
+}
+
+/** The source's bytes; a local file is read in chunks of one SFTP WRITE request each, into reused buffers. */
+function openSource(sftp: SFTPWrapper, src: FileSource): Readable | AsyncIterable<Buffer> {
   if (typeof src !== 'string') return openFileSource(src);
-  return createReadStream(src, { highWaterMark: sftpRequestSize(sftp, 'write') });
+  return readFileChunks(src, sftpRequestSize(sftp, 'write'));
 }
 
 /** One signal for a transfer: the caller's `signal` or the `timeout`, whichever comes first. */

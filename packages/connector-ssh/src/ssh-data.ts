@@ -82,6 +82,12 @@ export const SSH_DATA_META = {
     type: 'boolean',
     default: false,
   },
+  su_password: {
+    description:
+      "Password of the suUser account, typed at su's prompt when su asks for one (not with sudo or doas)",
+    type: 'string',
+    secret: true,
+  },
   sudo_password: {
     description: 'sudo password for this host, used when sudo says it needs one',
     type: 'string',

@@ -8,6 +8,7 @@ import {
   defaultSshConfigFile,
   expandTokens,
   readSshConfig,
+  SshConfigError,
   type SshHostConfig,
 } from './ssh-config.js';
 import type { SshConnectionOptions, SshLogin } from './ssh-connection.js';
@@ -122,14 +123,26 @@ function knownHostsFiles(
   return existsSync(global) ? [...user, global] : user;
 }
 
+type Tokens = Parameters<typeof expandTokens>[1];
+
+/**
+ * The login for one host of the route. A jump host (`hop`) gets its settings from its
+ * own ssh_config block and the default key files, never the target's ssh_key,
+ * ssh_key_password or ssh_password (as `ssh -J` does).
+ */
 async function resolveLogin(
   alias: string,
   userGiven: string | undefined,
   portGiven: number | undefined,
-  data: SshData,
+  targetData: SshData,
   env: NodeJS.ProcessEnv,
   warnings: string[],
-): Promise<{ login: SshLogin; config: SshHostConfig; tokens: Parameters<typeof expandTokens>[1] }> {
+  role: 'target' | 'hop' = 'target',
+): Promise<{ login: SshLogin; config: SshHostConfig; tokens: Tokens }> {
+  const data: SshData =
+    role === 'target'
+      ? targetData
+      : { ...targetData, ssh_key: undefined, ssh_key_password: undefined, ssh_password: undefined };
   const config = readConfig(data, alias, userGiven);
   for (const skipped of config.skippedMatchExec) {
     warnings.push(`${skipped} was not run (set ssh_allow_match_exec to run Match exec commands)`);
@@ -176,6 +189,56 @@ async function resolveLogin(
   };
 }
 
+/** ProxyJump hops followed before their own jump hosts are looked up (OpenSSH has no limit but loops). */
+const MAX_JUMP_DEPTH = 16;
+
+/** How the first login of a route is reached: TCP, or the stdin/stdout of a command. */
+interface Route {
+  readonly jumps: SshLogin[];
+  readonly proxyCommand: string | undefined;
+}
+
+function ownProxyCommand(config: SshHostConfig, tokens: Tokens): string | undefined {
+  const command = config.proxyCommand;
+  return command === undefined || command.toLowerCase() === 'none'
+    ? undefined
+    : expandTokens(command, tokens);
+}
+
+/**
+ * The logins to make, first to last, to reach the host after `hops` — as OpenSSH
+ * does it: the last hop is reached through the hops before it (`ssh -J a,b` runs
+ * `ssh -J a b -W ...`), or, when it is the only one, through its own ProxyJump
+ * (or ProxyCommand) from ssh_config, recursively. Each hop logs in with its own
+ * ssh_config settings (User, Port, HostName, IdentityFile...).
+ */
+async function resolveRoute(
+  hops: readonly HostSpec[],
+  data: SshData,
+  env: NodeJS.ProcessEnv,
+  warnings: string[],
+  via: readonly string[],
+): Promise<Route> {
+  const last = hops.at(-1);
+  if (last === undefined) return { jumps: [], proxyCommand: undefined };
+  const chain = [...via, last.host];
+  if (chain.length > MAX_JUMP_DEPTH) {
+    throw new SshConfigError(
+      `ProxyJump chain ${chain.join(' <- ')} is longer than ${MAX_JUMP_DEPTH} hops: a jump host's ProxyJump leads back to itself? Set ProxyJump none in the jump host's Host block, or fix ssh_proxy_jump.`,
+    );
+  }
+  const hop = await resolveLogin(last.host, last.user, last.port, data, env, warnings, 'hop');
+  let before: Route;
+  if (hops.length > 1) {
+    before = await resolveRoute(hops.slice(0, -1), data, env, warnings, chain);
+  } else if (hop.config.proxyJump !== undefined && hop.config.proxyJump.toLowerCase() !== 'none') {
+    before = await resolveRoute(parseProxyJump(hop.config.proxyJump), data, env, warnings, chain);
+  } else {
+    before = { jumps: [], proxyCommand: ownProxyCommand(hop.config, hop.tokens) };
+  }
+  return { jumps: [...before.jumps, hop.login], proxyCommand: before.proxyCommand };
+}
+
 /** Split a ProxyJump value (`a,user@b:2222`) into hops. */
 export function parseProxyJump(value: string): HostSpec[] {
   return value
@@ -198,19 +261,11 @@ export async function resolveSshSettings(input: ResolveInput): Promise<SshSettin
   const target = await resolveLogin(alias, data.ssh_user, data.ssh_port, data, env, warnings);
 
   const jumpValue = data.ssh_proxy_jump ?? target.config.proxyJump;
-  const jumps: SshLogin[] = [];
-  if (jumpValue !== undefined && jumpValue.toLowerCase() !== 'none') {
-    for (const hop of parseProxyJump(jumpValue)) {
-      const resolved = await resolveLogin(hop.host, hop.user, hop.port, data, env, warnings);
-      jumps.push(resolved.login);
-    }
-  }
-  const proxyCommand =
-    jumps.length === 0 &&
-    target.config.proxyCommand !== undefined &&
-    target.config.proxyCommand.toLowerCase() !== 'none'
-      ? expandTokens(target.config.proxyCommand, target.tokens)
-      : undefined;
+  const route =
+    jumpValue !== undefined && jumpValue.toLowerCase() !== 'none'
+      ? await resolveRoute(parseProxyJump(jumpValue), data, env, warnings, [alias])
+      : { jumps: [], proxyCommand: ownProxyCommand(target.config, target.tokens) };
+  const { jumps, proxyCommand } = route;
 
   const timeoutSeconds =
     hostData.ssh_connect_timeout === undefined && target.config.connectTimeout !== undefined

@@ -310,17 +310,173 @@ describe.skipIf(skip !== undefined)(
           .split('\n')
           .filter((l) => l.includes('Accepted publickey')).length;
 
-      it('goes through one or several ProxyJump hops (forwardOut)', async () => {
+      /** `Accepted publickey for USER` lines in a fixture's log. */
+      const acceptedFor = (fixture: SshdFixture, user: string) =>
+        readFileSync(fixture.logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes(`Accepted publickey for ${user} `)).length;
+
+      /** A Host block that logs in to `fixture` as `user` with `key`. */
+      const hostBlock = (
+        alias: string,
+        fixture: SshdFixture,
+        user: string,
+        key: string,
+        extra: string[] = [],
+      ) => [
+        `Host ${alias}`,
+        '  HostName 127.0.0.1',
+        `  Port ${fixture.port}`,
+        `  User ${user}`,
+        `  IdentityFile ${key}`,
+        ...extra,
+      ];
+
+      it('goes through one or several ProxyJump hops (forwardOut), each with its own Host block', async () => {
+        const config = join(sshd.dir, 'config.hops');
+        writeFileSync(
+          config,
+          hostBlock('127.0.0.1', jump, plainUser, sshd.clientKey.privateKeyPath).join('\n'),
+        );
+        const data = { ssh_config_file: config, ssh_known_hosts_file: bothKnown };
         const before = acceptedOn(jump);
         const hop = `${plainUser}@127.0.0.1:${jump.port}`;
-        expect(await whoami({ ssh_proxy_jump: hop, ssh_known_hosts_file: bothKnown })).toBe(
-          plainUser,
-        );
+        expect(await whoami({ ...data, ssh_proxy_jump: hop })).toBe(plainUser);
         expect(acceptedOn(jump)).toBe(before + 1);
-        expect(
-          await whoami({ ssh_proxy_jump: `${hop},${hop}`, ssh_known_hosts_file: bothKnown }),
-        ).toBe(plainUser);
+        expect(await whoami({ ...data, ssh_proxy_jump: `${hop},${hop}` })).toBe(plainUser);
         expect(acceptedOn(jump)).toBe(before + 3);
+      });
+
+      describe('with a bastion whose keys and users differ from the target', () => {
+        /** An sshd with keys of its own: the target's key is not authorized there, nor its key here. */
+        let bastion: SshdFixture;
+        let known: string;
+        const sudoUser = TEST_USERS.sudo.name;
+        const sudoPwUser = TEST_USERS.sudoPassword.name;
+
+        beforeAll(async () => {
+          bastion = await startSshd();
+          known = await sshd.writeKnownHosts('known_hosts.bastion', [
+            `[127.0.0.1]:${sshd.port} ${sshd.hostPublicKey}`,
+            `[127.0.0.1]:${bastion.port} ${bastion.hostPublicKey}`,
+          ]);
+        });
+
+        afterAll(async () => {
+          await bastion?.dispose();
+        });
+
+        it('logs in to each hop with its own User, Port, HostName and IdentityFile, chaining its ProxyJump', async () => {
+          const config = join(sshd.dir, 'config.bastion');
+          writeFileSync(
+            config,
+            [
+              ...hostBlock('bastion', bastion, sudoUser, bastion.clientKey.privateKeyPath),
+              // `inner` is the same sshd reached through itself, as another user.
+              ...hostBlock('inner', bastion, sudoPwUser, bastion.clientKey.privateKeyPath, [
+                '  ProxyJump bastion',
+              ]),
+              'Host target',
+              '  HostName 127.0.0.1',
+              '  ProxyJump inner',
+            ].join('\n'),
+          );
+          const before = {
+            sudo: acceptedFor(bastion, sudoUser),
+            sudoPw: acceptedFor(bastion, sudoPwUser),
+            target: acceptedFor(sshd, plainUser),
+          };
+          // The target logs in with its ssh_key from the inventory; no hop gets it.
+          expect(
+            await whoami({
+              ssh_hostname: 'target',
+              ssh_config_file: config,
+              ssh_known_hosts_file: known,
+            }),
+          ).toBe(plainUser);
+          expect(acceptedFor(bastion, sudoUser)).toBe(before.sudo + 1);
+          expect(acceptedFor(bastion, sudoPwUser)).toBe(before.sudoPw + 1);
+          expect(acceptedFor(sshd, plainUser)).toBe(before.target + 1);
+          const bastionKey = /SHA256:\S+/.exec(
+            execFileSync('ssh-keygen', ['-l', '-f', `${bastion.clientKey.privateKeyPath}.pub`], {
+              encoding: 'utf8',
+            }),
+          )![0];
+          expect(readFileSync(bastion.logFile, 'utf8')).toContain(
+            `Accepted publickey for ${sudoPwUser} from 127.0.0.1`,
+          );
+          expect(readFileSync(bastion.logFile, 'utf8')).toContain(bastionKey);
+        });
+
+        it("reaches the first hop through that hop's own ProxyCommand", async () => {
+          const config = join(sshd.dir, 'config.hop-proxycommand');
+          const everyone = await sshd.writeKnownHosts('known_hosts.everyone', [
+            `[127.0.0.1]:${sshd.port} ${sshd.hostPublicKey}`,
+            `[127.0.0.1]:${bastion.port} ${bastion.hostPublicKey}`,
+            `[127.0.0.1]:${jump.port} ${jump.hostPublicKey}`,
+          ]);
+          writeFileSync(
+            config,
+            hostBlock('bastion', bastion, sudoUser, bastion.clientKey.privateKeyPath, [
+              `  ProxyCommand ssh -q -W %h:%p -p ${jump.port} -i ${sshd.clientKey.privateKeyPath} -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${everyone} ${plainUser}@127.0.0.1`,
+            ]).join('\n'),
+          );
+          const before = { jump: acceptedOn(jump), bastion: acceptedFor(bastion, sudoUser) };
+          expect(
+            await whoami({
+              ssh_config_file: config,
+              ssh_known_hosts_file: everyone,
+              ssh_proxy_jump: 'bastion',
+            }),
+          ).toBe(plainUser);
+          expect(acceptedOn(jump)).toBe(before.jump + 1);
+          expect(acceptedFor(bastion, sudoUser)).toBe(before.bastion + 1);
+        });
+
+        it("takes user and port from a user@host:port hop over the hop's Host block", async () => {
+          const config = join(sshd.dir, 'config.hopspec');
+          writeFileSync(
+            config,
+            [
+              'Host bastion',
+              '  HostName 127.0.0.1',
+              '  Port 1',
+              '  User nobody',
+              `  IdentityFile ${bastion.clientKey.privateKeyPath}`,
+            ].join('\n'),
+          );
+          const before = acceptedFor(bastion, sudoPwUser);
+          expect(
+            await whoami({
+              ssh_config_file: config,
+              ssh_known_hosts_file: known,
+              ssh_proxy_jump: `${sudoPwUser}@bastion:${bastion.port}`,
+            }),
+          ).toBe(plainUser);
+          expect(acceptedFor(bastion, sudoPwUser)).toBe(before + 1);
+        });
+
+        it("never offers the target's key or password to a jump host", async () => {
+          writeFileSync(join(sshd.dir, 'config.empty'), '');
+          const error = await errorOf(
+            whoami({
+              ssh_known_hosts_file: known,
+              ssh_password: TEST_USERS.sudo.password,
+              ssh_proxy_jump: `${sudoUser}@127.0.0.1:${bastion.port}`,
+              ssh_config_file: join(sshd.dir, 'config.empty'),
+            }),
+          );
+          expect(error.message).toContain(`login as ${sudoUser}@127.0.0.1:${bastion.port} failed`);
+          expect(error.message).not.toContain(sshd.clientKey.privateKeyPath);
+          expect(error.message).not.toMatch(/tried (.*, )?password/);
+        });
+
+        it('refuses a ProxyJump chain that loops', async () => {
+          const config = join(sshd.dir, 'config.loop');
+          writeFileSync(config, ['Host a', '  ProxyJump b', 'Host b', '  ProxyJump a'].join('\n'));
+          const error = await errorOf(whoami({ ssh_config_file: config, ssh_hostname: 'a' }));
+          expect(error.message).toMatch(/ProxyJump chain a <- b <- a .* longer than 16 hops/);
+        });
       });
 
       it('reads ProxyJump from ssh_config, where "none" turns it off', async () => {
@@ -331,13 +487,15 @@ describe.skipIf(skip !== undefined)(
             'Host direct',
             '  HostName 127.0.0.1',
             '  ProxyJump none',
-            'Host *',
-            `  ProxyJump ${plainUser}@127.0.0.1:${jump.port}`,
+            ...hostBlock('jump', jump, plainUser, sshd.clientKey.privateKeyPath),
+            'Host * !jump',
+            '  HostName 127.0.0.1',
+            '  ProxyJump jump',
           ].join('\n'),
         );
         const before = acceptedOn(jump);
         const data = { ssh_config_file: config, ssh_known_hosts_file: bothKnown };
-        expect(await whoami({ ...data, ssh_hostname: '127.0.0.1' })).toBe(plainUser);
+        expect(await whoami({ ...data, ssh_hostname: 'via-jump' })).toBe(plainUser);
         expect(acceptedOn(jump)).toBe(before + 1);
         expect(await whoami({ ...data, ssh_hostname: 'direct' })).toBe(plainUser);
         expect(acceptedOn(jump)).toBe(before + 1);

@@ -192,6 +192,63 @@ describe.skipIf(skip !== undefined)('ssh exec against OpenSSH sshd', () => {
       }
     });
 
+    it("types su_password at su's prompt (no pty): clean output, stdin after the switch, password never shown", async () => {
+      const target = TEST_USERS.plain.name;
+      const password = TEST_USERS.plain.password;
+      const { connector, log } = sshConnector(sshd, {
+        user: TEST_USERS.sudo.name,
+        data: { su_password: password },
+      });
+      const lines: OutputLine[] = [];
+      try {
+        // The real util-linux su asks for the password (the login user is not root).
+        const result = await connector.runShellCommand('id -un; pwd; echo to-stderr >&2', {
+          suUser: target,
+          useSuLogin: true,
+          onOutput: (line) => lines.push(line),
+        });
+        expect(result.success).toBe(true);
+        expect(result.output.lines).toEqual([
+          { stream: 'stdout', line: target },
+          { stream: 'stdout', line: `/home/${target}` },
+          { stream: 'stderr', line: 'to-stderr' },
+        ]);
+        expect(lines).toEqual(result.output.lines);
+
+        // The command's stdin arrives only after su took the password: binary-safe, untouched.
+        const bytes = randomBytes(200_000);
+        const copied = await connector.runShellCommand('od -An -v -tx1 | tr -d " \\n"', {
+          suUser: target,
+          stdin: Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]),
+        });
+        expect(copied.output.stdout).toBe(bytes.toString('hex'));
+        // A command reading all of stdin never sees the password.
+        const cat = await connector.runShellCommand('cat', { suUser: target, stdin: 'only this' });
+        expect(cat.output.stdout).toBe('only this');
+
+        // A failed su (exit code and su's message kept), the command never ran.
+        const failing = await connector.runShellCommand('echo should-not-run', {
+          suUser: TEST_USERS.sudoPassword.name,
+        });
+        expect(failing.success).toBe(false);
+        expect(failing.output.stdout).toBe('');
+        expect(failing.output.stderr).toContain('Authentication failure');
+
+        // With sudo, su runs as root and asks nothing: the password is not sent at all.
+        const throughSudo = await connector.runShellCommand('cat', {
+          sudo: true,
+          suUser: target,
+          stdin: 'no password here',
+        });
+        expect(throughSudo.output.stdout).toBe('no password here');
+
+        const everything = JSON.stringify([lines, log.messages, failing.output, result.output]);
+        expect(everything).not.toContain(password);
+      } finally {
+        await connector.disconnect();
+      }
+    });
+
     it('asks the run for the sudo password once, when sudo says it needs one, and never shows it', async () => {
       const password = TEST_USERS.sudoPassword.password;
       let asked = 0;

@@ -180,6 +180,48 @@ describe.skipIf(skip !== undefined)('ssh files over SFTP', () => {
     ]);
   });
 
+  it('putFile and getFile with su and su_password (no sudo): binary-safe, owned by the su user', async () => {
+    const target = `${dir}/through-su-password.bin`;
+    const bytes = randomBytes(3 * 1024 * 1024 + 7);
+    const { connector, log } = sshConnector(sshd, {
+      user: TEST_USERS.sudo.name,
+      data: { su_password: TEST_USERS.plain.password },
+    });
+    try {
+      const before = await uploadTemps();
+      await connector.putFile(bytes, target, { suUser: TEST_USERS.plain.name, mode: 0o600 });
+      expect((await run(plain, sh`stat -c '%U %a' ${target}`)).stdout).toBe(
+        `${TEST_USERS.plain.name} 600`,
+      );
+      expect(await uploadTemps()).toEqual(before);
+      // The login user cannot read it; through su it can.
+      const out = join(local, 'through-su-password.bin');
+      await connector.getFile(target, out, { suUser: TEST_USERS.plain.name });
+      expect((await readFile(out)).equals(bytes)).toBe(true);
+      // No staged file is left beside the target.
+      expect(
+        (await run(plain, sh`ls -A ${dir}`)).stdoutLines.filter((n) => n.includes('.infra-')),
+      ).toEqual([]);
+      expect(JSON.stringify(log.messages)).not.toContain(TEST_USERS.plain.password);
+
+      // A wrong password: the transfer fails naming su's answer, nothing is left behind.
+      const wrong = sshConnector(sshd, {
+        user: TEST_USERS.sudo.name,
+        data: { su_password: 'wrong-password' },
+      }).connector;
+      const error = await errorOf(
+        wrong.putFile(Buffer.from('x'), `${dir}/never.txt`, { suUser: TEST_USERS.plain.name }),
+      );
+      await wrong.disconnect();
+      expect(error.code).toBe('FILE_TRANSFER_FAILED');
+      expect(error.message).toContain('Authentication failure');
+      expect(error.message).not.toContain('wrong-password');
+      expect((await run(plain, sh`ls -A ${dir}`)).stdoutLines).not.toContain('never.txt');
+    } finally {
+      await connector.disconnect();
+    }
+  });
+
   it("a new file gets the mode of the SFTP server's umask; a replaced one keeps its own", async () => {
     const umask027 = await startSshd({ sftpUmask: '027' });
     const connector = sshConnector(umask027, { user: TEST_USERS.plain.name }).connector;

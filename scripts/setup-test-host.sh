@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 need=()
-for cmd in sudo busybox doas sshd dockerd ssh-keygen ssh-agent sftp runuser; do
+for cmd in sudo busybox doas sshd dockerd ssh-keygen ssh-agent sftp runuser script curl debootstrap; do
   command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -18,7 +18,8 @@ if [ "${#need[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    sudo busybox-static opendoas openssh-server openssh-client docker.io util-linux procps >/dev/null
+    sudo busybox-static opendoas openssh-server openssh-client docker.io util-linux bsdutils procps \
+    curl ca-certificates debootstrap debian-archive-keyring >/dev/null
 fi
 
 # Test users. Passwords are test-only and known to the fixtures in @infra/connector-testkit.

@@ -284,25 +284,42 @@ export async function runDeployCommand(
     return exitCodeForError(error);
   }
 
+  // Ctrl-C once: no new operations start, running commands end, every host is
+  // disconnected. Twice: running commands are killed too. A third time quits at once.
   const controller = new AbortController();
+  const killer = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (stoppedBy !== undefined) process.exit(SIGNAL_EXIT[signal] ?? EXIT.interrupted);
-    stoppedBy = signal;
-    reporter.log(
-      'warn',
-      undefined,
-      `${signal}: no new operations start; disconnecting every host (Ctrl-C again quits at once).`,
-    );
-    controller.abort(`${signal} received`);
-    for (const host of runHostsList) host.connector.disconnect().catch(() => {});
+    if (stoppedBy === undefined) {
+      stoppedBy = signal;
+      reporter.log(
+        'warn',
+        undefined,
+        `${signal}: no new operations start; running commands may end, then every host is disconnected (Ctrl-C again kills them).`,
+      );
+      controller.abort(`${signal} received`);
+    } else if (!killer.signal.aborted) {
+      reporter.log(
+        'warn',
+        undefined,
+        `${signal} again: killing running commands (once more quits at once).`,
+      );
+      killer.abort(`${signal} received twice`);
+    } else {
+      process.exit(SIGNAL_EXIT[signal] ?? EXIT.interrupted);
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const live = liveViewFor(command, options, context, runHostsList);
   reporter.setLiveView(live);
   try {
-    if (command.kind === 'fact') return await runFact(command, runHostsList, reporter, options);
+    if (command.kind === 'fact') {
+      return await runFact(command, runHostsList, reporter, options, {
+        signal: controller.signal,
+        killSignal: killer.signal,
+      });
+    }
     const outcome = await runHosts({
       hosts: runHostsList,
       task: task as HostTask,
@@ -322,6 +339,7 @@ export async function runDeployCommand(
             }
           },
       signal: controller.signal,
+      killSignal: killer.signal,
       onEvent: (event) => {
         live?.update(event);
         printer.event(event);
@@ -395,6 +413,7 @@ async function runFact(
   hosts: readonly RunHost[],
   reporter: Reporter,
   options: DeployOptions,
+  stop: { signal: AbortSignal; killSignal: AbortSignal },
 ): Promise<number> {
   const definition = FACTS[command.fact];
   if (!definition) throw new UnknownNameError('fact', command.fact, Object.keys(FACTS));
@@ -412,7 +431,7 @@ async function runFact(
           dry: true,
           diff: false,
           phase: 'plan',
-          signal: new AbortController().signal,
+          ...stop,
           coordinator,
           emit: () => {},
         },

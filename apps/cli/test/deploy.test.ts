@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, INFRA_BIN, parseEvents, runInfra, runProgram } from './infra-process.js';
+import {
+  cleanEnv,
+  INFRA_BIN,
+  parseEvents,
+  runInfra,
+  runProgram,
+  startInfra,
+} from './infra-process.js';
 
 let dir: string;
 
@@ -75,6 +82,49 @@ describe('infra INVENTORY deploy.ts', () => {
     const second = await runInfra(['@local', example, '-y'], { cwd: dir });
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('Every host is already in state: nothing to do.');
+  });
+
+  it('Ctrl-C lets the running command end, starts nothing new, and a second Ctrl-C kills', async () => {
+    const marks = join(dir, 'marks');
+    await writeFile(
+      join(dir, 'stoppable.ts'),
+      `import { deploy } from '@infra/deploy';\nexport default deploy(async ({ ops }) => {\n  await ops.server.shell({ name: 'first', commands: 'echo started > ${marks}-1; sleep 1; echo ended >> ${marks}-1' });\n  await ops.server.shell({ name: 'second', commands: 'touch ${marks}-2' });\n});\n`,
+    );
+    const sigint = async (args: string[], times: number) => {
+      const child = startInfra(args, dir);
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      // Wait until the first command runs, then interrupt.
+      while (!(await readFile(`${marks}-1`, 'utf8').catch(() => '')).includes('started')) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      for (let i = 0; i < times; i++) {
+        child.kill('SIGINT');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return { code: await closed, stdout, stderr };
+    };
+
+    const once = await sigint(['@local', 'stoppable.ts', '-y'], 1);
+    expect(once.code).toBe(130);
+    expect(once.stderr).toContain('SIGINT: no new operations start');
+    expect(await readFile(`${marks}-1`, 'utf8')).toBe('started\nended\n');
+    await expect(readFile(`${marks}-2`)).rejects.toThrow(/ENOENT/);
+    expect(once.stdout).toMatch(/Stopped \(SIGINT received\): the table shows what ran\./);
+
+    await rm(`${marks}-1`);
+    const twice = await sigint(['@local', 'stoppable.ts', '-y'], 2);
+    expect(twice.code).toBe(130);
+    expect(twice.stderr).toContain('SIGINT again: killing running commands');
+    expect(await readFile(`${marks}-1`, 'utf8')).toBe('started\n');
+    await expect(readFile(`${marks}-2`)).rejects.toThrow(/ENOENT/);
   });
 
   it('--data wins over the inventory, and --dry changes nothing', async () => {

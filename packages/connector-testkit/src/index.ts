@@ -14,6 +14,14 @@ export {
   startAgent,
 } from './fixtures/agent.js';
 export {
+  buildDebianImage,
+  type DebianImage,
+  type DebianImageOptions,
+  debianImageMissingReason,
+  debianRootfsTar,
+  testCacheDir,
+} from './fixtures/debian-image.js';
+export {
   type BusyboxImageOptions,
   type BusyboxImages,
   buildBusyboxImage,

@@ -1,6 +1,12 @@
 import { DeployFileError } from './errors.js';
 import { directoryFact, fileFact, type PathInfo } from './facts/file-facts.js';
 import {
+  apkPackagesFact,
+  aptPackagesFact,
+  dnfPackagesFact,
+  type PackageVersions,
+} from './facts/package-facts.js';
+import {
   archFact,
   type GroupInfo,
   groupsFact,
@@ -10,6 +16,7 @@ import {
   type UserInfo,
   usersFact,
 } from './facts/server-facts.js';
+import { type SystemdUnit, systemdUnitsFact, whichFact } from './facts/systemd-facts.js';
 import type { DeployHost, HostSession } from './host-session.js';
 import { createOperations, type Operations } from './operations/index.js';
 
@@ -22,11 +29,17 @@ export interface Facts {
     kernel(): Promise<string>;
     users(): Promise<Record<string, UserInfo>>;
     groups(): Promise<Record<string, GroupInfo>>;
+    /** Where a command is on the PATH, or null. */
+    which(command: string): Promise<string | null>;
   };
   readonly files: {
     file(path: string): Promise<PathInfo | null>;
     directory(path: string): Promise<PathInfo | null>;
   };
+  readonly apt: { packages(): Promise<PackageVersions> };
+  readonly apk: { packages(): Promise<PackageVersions> };
+  readonly dnf: { packages(): Promise<PackageVersions> };
+  readonly systemd: { units(): Promise<Record<string, SystemdUnit>> };
 }
 
 export function createFacts(session: HostSession): Facts {
@@ -38,11 +51,16 @@ export function createFacts(session: HostSession): Facts {
       kernel: () => session.fact(kernelFact, {}),
       users: () => session.fact(usersFact, {}),
       groups: () => session.fact(groupsFact, {}),
+      which: (command) => session.fact(whichFact, { command }),
     },
     files: {
       file: (path) => session.fact(fileFact, { path }),
       directory: (path) => session.fact(directoryFact, { path }),
     },
+    apt: { packages: () => session.fact(aptPackagesFact, {}) },
+    apk: { packages: () => session.fact(apkPackagesFact, {}) },
+    dnf: { packages: () => session.fact(dnfPackagesFact, {}) },
+    systemd: { units: () => session.fact(systemdUnitsFact, {}) },
   };
 }
 

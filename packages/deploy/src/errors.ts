@@ -43,10 +43,13 @@ export class UnknownNameError extends InfraError {
   }
 }
 
-/** The run was stopped (Ctrl-C, or --fail-percent reached): no new work starts. */
+/**
+ * The run was stopped (Ctrl-C, or --fail-percent reached): no new work starts;
+ * with `killed`, a running command was killed (a hard stop).
+ */
 export class RunStoppedError extends InfraError {
-  constructor(reason: string) {
-    super('RUN_STOPPED', `Not started: ${reason}.`);
+  constructor(reason: string, options: { killed?: boolean } = {}) {
+    super('RUN_STOPPED', `${options.killed ? 'Killed' : 'Not started'}: ${reason}.`);
   }
 }
 

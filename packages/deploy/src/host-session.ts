@@ -35,7 +35,13 @@ export interface HostSessionOptions {
   readonly dry: boolean;
   readonly diff: boolean;
   readonly phase: 'plan' | 'execute';
+  /** Aborted: no new operation, command or transfer starts (Ctrl-C, --fail-percent). */
   readonly signal: AbortSignal;
+  /**
+   * Aborted: running commands and transfers are killed too. Without it `signal`
+   * does both. The runner passes one so a stopped run lets running commands end.
+   */
+  readonly killSignal?: AbortSignal;
   readonly coordinator: RunCoordinator;
   readonly emit: (event: RunEvent) => void;
   /** Global arguments every operation gets unless it gives its own (the CLI's --sudo, --env, ...). */
@@ -78,6 +84,11 @@ export class HostSession {
     return this.options.dry;
   }
 
+  /** What running commands and transfers are given: they are killed when it aborts. */
+  get #kill(): AbortSignal {
+    return this.options.killSignal ?? this.options.signal;
+  }
+
   #checkNotStopped(): void {
     if (this.options.signal.aborted) {
       const reason = this.options.signal.reason;
@@ -100,7 +111,7 @@ export class HostSession {
     });
     return this.connector.runShellCommand(command, {
       ...args,
-      signal: this.options.signal,
+      signal: this.#kill,
       onOutput: (line) =>
         this.options.emit({
           type: 'output',
@@ -151,10 +162,7 @@ export class HostSession {
   async readFile(path: string, become: ConnectorArguments): Promise<Buffer> {
     this.#checkNotStopped();
     const chunks: Buffer[] = [];
-    await this.connector.getFile(path, collectInto(chunks), {
-      ...become,
-      signal: this.options.signal,
-    });
+    await this.connector.getFile(path, collectInto(chunks), { ...become, signal: this.#kill });
     return Buffer.concat(chunks);
   }
 
@@ -170,11 +178,11 @@ export class HostSession {
           ...args,
           ...(step.mode === undefined ? {} : { mode: step.mode }),
           createParents: step.createParents ?? false,
-          signal: this.options.signal,
+          signal: this.#kill,
         });
         return { command: `upload ${step.dest}`, result: undefined };
       case 'download':
-        await this.connector.getFile(step.src, step.dest, { ...args, signal: this.options.signal });
+        await this.connector.getFile(step.src, step.dest, { ...args, signal: this.#kill });
         return { command: `download ${step.src} -> ${step.dest}`, result: undefined };
     }
   }
@@ -293,8 +301,10 @@ export class HostSession {
       });
     } catch (error) {
       this.#facts.clear();
-      const failure =
-        error instanceof OperationError || errorCode(error) === 'RUN_STOPPED'
+      const failure = this.#kill.aborted
+        ? // Killed by a hard stop (a second Ctrl-C, or past the stop grace time): not the host's fault.
+          new RunStoppedError(String(this.#kill.reason), { killed: true })
+        : error instanceof OperationError || errorCode(error) === 'RUN_STOPPED'
           ? error
           : new OperationError(this.host.name, base.name, errorMessage(error), { cause: error });
       const result = this.#record({

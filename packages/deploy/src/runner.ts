@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Connector } from '@infra/core';
 import { mapBounded } from './bounded-parallel.js';
 import { errorCode, errorMessage } from './errors.js';
@@ -32,7 +33,16 @@ export interface RunOptions {
   readonly diff?: boolean;
   /** Asked after the plan pass when something would change; false ends the run. */
   readonly confirm?: (planned: readonly OperationResult[]) => Promise<boolean>;
+  /**
+   * Abort to stop the run (the CLI does on Ctrl-C): no new operation, command or
+   * transfer starts; running commands end (or hit their `_timeout`, or
+   * `stopGraceSeconds`); every host is disconnected; the outcome says what ran.
+   */
   readonly signal?: AbortSignal;
+  /** Abort to kill running commands and transfers at once too (a second Ctrl-C). */
+  readonly killSignal?: AbortSignal;
+  /** After a stop, running commands get this many seconds before they are killed; unset: no limit. */
+  readonly stopGraceSeconds?: number | undefined;
   readonly onEvent?: (event: RunEvent) => void;
   /** Global arguments every operation gets unless it gives its own. */
   readonly defaultArguments?: GlobalArguments;
@@ -66,6 +76,29 @@ export async function runHosts(options: RunOptions): Promise<RunOutcome> {
   };
   if (options.signal?.aborted) onOuterAbort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // Running commands see only this one: a stop lets them end, a kill does not.
+  const killer = new AbortController();
+  const onKill = () => killer.abort(options.killSignal?.reason ?? 'killed');
+  if (options.killSignal?.aborted) onKill();
+  options.killSignal?.addEventListener('abort', onKill, { once: true });
+  // Every running command of every host listens on these two: no leak warning at 100 hosts.
+  setMaxListeners(0, controller.signal, killer.signal);
+  let graceTimer: NodeJS.Timeout | undefined;
+  controller.signal.addEventListener(
+    'abort',
+    () => {
+      if (options.stopGraceSeconds === undefined) return;
+      graceTimer = setTimeout(
+        () =>
+          killer.abort(
+            `${String(controller.signal.reason)}; killed after ${options.stopGraceSeconds}s`,
+          ),
+        options.stopGraceSeconds * 1000,
+      );
+      graceTimer.unref();
+    },
+    { once: true },
+  );
 
   const failed = new Map<string, ErrorInfo & { phase: string }>();
   const total = options.hosts.length;
@@ -100,6 +133,7 @@ export async function runHosts(options: RunOptions): Promise<RunOutcome> {
           diff: options.diff ?? false,
           phase,
           signal: controller.signal,
+          killSignal: killer.signal,
           coordinator,
           emit,
           ...(options.defaultArguments ? { defaultArguments: options.defaultArguments } : {}),
@@ -148,6 +182,8 @@ export async function runHosts(options: RunOptions): Promise<RunOutcome> {
     }
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort);
+    options.killSignal?.removeEventListener('abort', onKill);
+    clearTimeout(graceTimer);
     emit({ type: 'phase', phase: 'disconnect' });
     await Promise.allSettled(options.hosts.map((host) => host.connector.disconnect()));
   }

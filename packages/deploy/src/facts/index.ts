@@ -1,6 +1,15 @@
 import type { FactDefinition } from './fact.js';
 import { directoryFact, fileFact } from './file-facts.js';
 import {
+  apkPackagesFact,
+  apkUpgradableFact,
+  aptCacheAgeFact,
+  aptPackagesFact,
+  aptPolicyFact,
+  dnfPackagesFact,
+  dnfUpgradableFact,
+} from './package-facts.js';
+import {
   archFact,
   groupsFact,
   hostnameFact,
@@ -8,16 +17,52 @@ import {
   osFact,
   usersFact,
 } from './server-facts.js';
+import { systemdUnitsFact, whichFact } from './systemd-facts.js';
 
 /** Every fact by its name, for `infra INVENTORY fact NAME`. */
 export const FACTS: Readonly<Record<string, FactDefinition<never, unknown>>> = Object.fromEntries(
-  [osFact, archFact, hostnameFact, kernelFact, usersFact, groupsFact, fileFact, directoryFact].map(
-    (fact) => [fact.name, fact as FactDefinition<never, unknown>],
-  ),
+  [
+    osFact,
+    archFact,
+    hostnameFact,
+    kernelFact,
+    usersFact,
+    groupsFact,
+    whichFact,
+    fileFact,
+    directoryFact,
+    aptPackagesFact,
+    aptPolicyFact,
+    aptCacheAgeFact,
+    apkPackagesFact,
+    apkUpgradableFact,
+    dnfPackagesFact,
+    dnfUpgradableFact,
+    systemdUnitsFact,
+  ].map((fact) => [fact.name, fact as FactDefinition<never, unknown>]),
 );
 
 export { defineFact, type FactDefinition } from './fact.js';
 export { directoryFact, fileFact, type PathArgs, type PathInfo, parseStat } from './file-facts.js';
+export {
+  APT_UPDATE_STAMP,
+  type AptPolicy,
+  apkPackagesFact,
+  apkUpgradableFact,
+  aptCacheAgeFact,
+  aptPackagesFact,
+  aptPolicyFact,
+  dnfPackagesFact,
+  dnfUpgradableFact,
+  type PackageVersions,
+  parseApkInfo,
+  parseApkUpgradable,
+  parseAptPolicy,
+  parseDnfUpgrades,
+  parseDpkgQuery,
+  parseRpmQuery,
+  splitApkId,
+} from './package-facts.js';
 export {
   archFact,
   type GroupInfo,
@@ -28,3 +73,9 @@ export {
   type UserInfo,
   usersFact,
 } from './server-facts.js';
+export {
+  parseSystemdUnits,
+  type SystemdUnit,
+  systemdUnitsFact,
+  whichFact,
+} from './systemd-facts.js';

@@ -69,3 +69,27 @@ export function required<T>(operation: string, name: string, value: T | undefine
   }
   return value;
 }
+
+/** A list argument: an array as is, or text split on commas and spaces (ad hoc `packages=a,b`). */
+export function listOf(value: string | readonly string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const list = typeof value === 'string' ? value.split(/[\s,]+/) : [...value];
+  return list.filter((item) => item !== '');
+}
+
+/** A whole number argument (ad hoc text such as `uid=1500` too), or undefined when not given. */
+export function integerOf(
+  operation: string,
+  name: string,
+  value: number | string | undefined,
+): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const number = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(number) || number < 0) {
+    throw new OperationArgumentError(
+      operation,
+      `${name} ${JSON.stringify(value)} is not a whole number: expected e.g. ${name}=1500.`,
+    );
+  }
+  return number;
+}

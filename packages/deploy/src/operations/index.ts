@@ -1,5 +1,6 @@
 import type { HostSession } from '../host-session.js';
 import type { GlobalArguments, OperationResult, OperationSpec } from '../operation.js';
+import { downloadOperation } from './download-operation.js';
 import {
   directoryOperation,
   fileOperation,
@@ -9,7 +10,14 @@ import {
   putOperation,
   templateOperation,
 } from './files-operations.js';
+import {
+  apkPackagesOperation,
+  aptPackagesOperation,
+  dnfPackagesOperation,
+} from './package-operations.js';
 import { hostnameOperation, scriptOperation, shellOperation } from './server-operations.js';
+import { serviceOperation } from './systemd-operations.js';
+import { groupOperation, userOperation } from './user-operations.js';
 
 /** An operation bound to a host: call it with its arguments and the global ones. */
 export type BoundOperation<TArgs> = (args: TArgs & GlobalArguments) => Promise<OperationResult>;
@@ -28,6 +36,8 @@ export function createOperations(session: HostSession) {
       shell: bind(session, shellOperation),
       script: bind(session, scriptOperation),
       hostname: bind(session, hostnameOperation),
+      user: bind(session, userOperation),
+      group: bind(session, groupOperation),
     },
     files: {
       put: bind(session, putOperation),
@@ -37,7 +47,12 @@ export function createOperations(session: HostSession) {
       file: bind(session, fileOperation),
       link: bind(session, linkOperation),
       line: bind(session, lineOperation),
+      download: bind(session, downloadOperation),
     },
+    apt: { packages: bind(session, aptPackagesOperation) },
+    apk: { packages: bind(session, apkPackagesOperation) },
+    dnf: { packages: bind(session, dnfPackagesOperation) },
+    systemd: { service: bind(session, serviceOperation) },
   };
 }
 
@@ -49,6 +64,8 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec<never>>> = Object
     shellOperation,
     scriptOperation,
     hostnameOperation,
+    userOperation,
+    groupOperation,
     putOperation,
     getOperation,
     templateOperation,
@@ -56,9 +73,18 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec<never>>> = Object
     fileOperation,
     linkOperation,
     lineOperation,
+    downloadOperation,
+    aptPackagesOperation,
+    apkPackagesOperation,
+    dnfPackagesOperation,
+    serviceOperation,
   ].map((spec) => [spec.name, spec as OperationSpec<never>]),
 );
 
 export { type ModeInput, parseMode } from './attributes.js';
+export * from './download-operation.js';
 export * from './files-operations.js';
+export * from './package-operations.js';
 export * from './server-operations.js';
+export * from './systemd-operations.js';
+export * from './user-operations.js';

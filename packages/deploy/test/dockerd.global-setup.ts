@@ -1,0 +1,1 @@
+export { dockerdGlobalSetup as default } from '@infra/connector-testkit';

@@ -1,5 +1,6 @@
 import { type StringCommand, sh } from '@infra/core';
 import { OperationArgumentError } from '../errors.js';
+import type { FactDefinition } from '../facts/fact.js';
 import {
   APT_UPDATE_STAMP,
   apkPackagesFact,
@@ -11,7 +12,7 @@ import {
   dnfUpgradableFact,
   type PackageVersions,
 } from '../facts/package-facts.js';
-import { defineOperation } from '../operation.js';
+import { defineOperation, type PlanContext } from '../operation.js';
 import { commandSteps, flag, integerOf, listOf } from './attributes.js';
 
 /** The arguments the three package managers share. */
@@ -164,13 +165,57 @@ function splitApkSpec(spec: string): { name: string; version: string | undefined
   return { name, version: match?.[2] === '=' && match[3] ? match[3] : undefined };
 }
 
+/** What apk and dnf differ in; the rest of their operations is the same. */
+interface PackageManager {
+  readonly name: string;
+  readonly description: string;
+  readonly splitSpec: (spec: string) => { name: string; version: string | undefined };
+  readonly installed: FactDefinition<Record<string, never>, PackageVersions>;
+  /** Which of the installed, unpinned `names` have a newer version. */
+  readonly upgradable: (context: PlanContext, names: string[]) => Promise<string[]>;
+  readonly commands: (plan: PackageCommandsPlan) => StringCommand[];
+}
+
+/** What a package operation sends: refresh the index, install, upgrade, remove. */
+export interface PackageCommandsPlan {
+  readonly update: boolean;
+  readonly install: readonly string[];
+  readonly upgrade: readonly string[];
+  readonly remove: readonly string[];
+}
+
+function packagesOperation(manager: PackageManager) {
+  return defineOperation<PackagesArgs>({
+    name: manager.name,
+    description: manager.description,
+    label: (args) => `${manager.name} ${listOf(args.packages).join(' ') || '(update)'}`,
+    plan: async (context, args) => {
+      const specs = specsOf(manager.name, args, manager.splitSpec);
+      const present = flag(args.present, true);
+      const installed = specs.length > 0 ? await context.fact(manager.installed, {}) : {};
+      const { missing, installedUnpinned, extra } = packageChanges(specs, installed, present);
+      let upgrade: string[] = [];
+      if (present && flag(args.latest, false) && installedUnpinned.length > 0) {
+        const names = installedUnpinned.map((s) => s.name);
+        const upgradable = await manager.upgradable(context, names);
+        upgrade = names.filter((name) => upgradable.includes(name));
+      }
+      return {
+        steps: commandSteps(
+          manager.commands({
+            update: flag(args.update, false),
+            install: missing.map((s) => s.spec),
+            upgrade,
+            remove: extra.map((s) => s.name),
+          }),
+        ),
+      };
+    },
+  });
+}
+
 /** `apk update` / `add` / `add --upgrade` / `del`, as the operation sends them. */
-export function apkCommands(plan: {
-  update: boolean;
-  install: readonly string[];
-  upgrade: readonly string[];
-  remove: readonly string[];
-}): StringCommand[] {
+export function apkCommands(plan: PackageCommandsPlan): StringCommand[] {
   const commands: StringCommand[] = [];
   if (plan.update) commands.push(sh`apk update`);
   if (plan.install.length > 0) commands.push(sh`apk add ${[...plan.install]}`);
@@ -179,32 +224,14 @@ export function apkCommands(plan: {
   return commands;
 }
 
-export const apkPackagesOperation = defineOperation<PackagesArgs>({
+export const apkPackagesOperation = packagesOperation({
   name: 'apk.packages',
   description:
     'Install, upgrade (latest) or remove Alpine packages with apk; `update` runs apk update first.',
-  label: (args) => `apk.packages ${listOf(args.packages).join(' ') || '(update)'}`,
-  plan: async (context, args) => {
-    const specs = specsOf('apk.packages', args, splitApkSpec);
-    const present = flag(args.present, true);
-    const installed = specs.length > 0 ? await context.fact(apkPackagesFact, {}) : {};
-    const { missing, installedUnpinned, extra } = packageChanges(specs, installed, present);
-    let upgrade: string[] = [];
-    if (present && flag(args.latest, false) && installedUnpinned.length > 0) {
-      const upgradable = await context.fact(apkUpgradableFact, {});
-      upgrade = installedUnpinned.map((s) => s.name).filter((name) => upgradable.includes(name));
-    }
-    return {
-      steps: commandSteps(
-        apkCommands({
-          update: flag(args.update, false),
-          install: missing.map((s) => s.spec),
-          upgrade,
-          remove: extra.map((s) => s.name),
-        }),
-      ),
-    };
-  },
+  splitSpec: splitApkSpec,
+  installed: apkPackagesFact,
+  upgradable: (context) => context.fact(apkUpgradableFact, {}),
+  commands: apkCommands,
 });
 
 /**
@@ -218,12 +245,7 @@ function splitDnfSpec(spec: string): { name: string; version: string | undefined
 }
 
 /** `dnf makecache` / `install` / `upgrade` / `remove`, as the operation sends them. */
-export function dnfCommands(plan: {
-  update: boolean;
-  install: readonly string[];
-  upgrade: readonly string[];
-  remove: readonly string[];
-}): StringCommand[] {
+export function dnfCommands(plan: PackageCommandsPlan): StringCommand[] {
   const commands: StringCommand[] = [];
   if (plan.update) commands.push(sh`dnf -y makecache`);
   if (plan.install.length > 0) commands.push(sh`dnf -y install ${[...plan.install]}`);
@@ -232,34 +254,14 @@ export function dnfCommands(plan: {
   return commands;
 }
 
-export const dnfPackagesOperation = defineOperation<PackagesArgs>({
+export const dnfPackagesOperation = packagesOperation({
   name: 'dnf.packages',
   description:
     'Install, upgrade (latest) or remove RPM packages with dnf; `update` runs dnf makecache first.',
-  label: (args) => `dnf.packages ${listOf(args.packages).join(' ') || '(update)'}`,
-  plan: async (context, args) => {
-    const specs = specsOf('dnf.packages', args, splitDnfSpec);
-    const present = flag(args.present, true);
-    const installed = specs.length > 0 ? await context.fact(dnfPackagesFact, {}) : {};
-    const { missing, installedUnpinned, extra } = packageChanges(specs, installed, present);
-    let upgrade: string[] = [];
-    if (present && flag(args.latest, false) && installedUnpinned.length > 0) {
-      const upgradable = await context.fact(dnfUpgradableFact, {
-        packages: installedUnpinned.map((s) => s.name),
-      });
-      upgrade = installedUnpinned.map((s) => s.name).filter((name) => upgradable.includes(name));
-    }
-    return {
-      steps: commandSteps(
-        dnfCommands({
-          update: flag(args.update, false),
-          install: missing.map((s) => s.spec),
-          upgrade,
-          remove: extra.map((s) => s.name),
-        }),
-      ),
-    };
-  },
+  splitSpec: splitDnfSpec,
+  installed: dnfPackagesFact,
+  upgradable: (context, packages) => context.fact(dnfUpgradableFact, { packages }),
+  commands: dnfCommands,
 });
 
 export { splitApkSpec, splitDnfSpec };

@@ -116,7 +116,10 @@ describe('new:connector in a scratch copy of the repository', () => {
   });
 
   it('then `pnpm install && pnpm build` work', async () => {
-    await mustRun('pnpm', ['install', '--prefer-offline'], { cwd: work.dir });
+    // CI=true makes pnpm default to a frozen lockfile; a new package changes it, as it would for a contributor.
+    await mustRun('pnpm', ['install', '--prefer-offline', '--no-frozen-lockfile'], {
+      cwd: work.dir,
+    });
     await mustRun('pnpm', ['build'], { cwd: work.dir });
     assert.ok(existsSync(join(work.dir, 'packages/connector-kit-demo/dist/index.js')));
     assert.ok(existsSync(join(work.dir, 'node_modules/@infra/connector-kit-demo/package.json')));

@@ -18,12 +18,18 @@ import {
 const { dockerd, skip: noDockerd } = await useDockerd();
 const skip = noDockerd ?? debianImageMissingReason();
 
-/** A Debian bookworm minbase with systemd, debootstrapped once and cached (see the fixture). */
+/**
+ * A Debian bookworm minbase with systemd, and Debian's dnf, rpm (with rpmbuild) and
+ * createrepo_c for the dnf tests: one debootstrap, cached (see the fixture).
+ */
 let image: DebianImage;
 
 beforeAll(async () => {
-  if (skip === undefined)
-    image = await buildDebianImage(dockerd!, { include: ['systemd', 'systemd-sysv'] });
+  if (skip === undefined) {
+    image = await buildDebianImage(dockerd!, {
+      include: ['systemd', 'systemd-sysv', 'dnf', 'rpm', 'createrepo-c'],
+    });
+  }
 }, 300_000);
 
 describe.skipIf(skip !== undefined)('apt and shadow users on a Debian container', () => {
@@ -287,13 +293,8 @@ describe.skipIf(skip !== undefined)('dnf.packages with a local rpm repository (D
   const host = () => dockerHost(dockerd!, container, {}, 'dnf');
 
   beforeAll(async () => {
-    // Debian ships dnf, rpm (with rpmbuild) and createrepo_c: a second cached image.
-    const dnfImage = await buildDebianImage(dockerd!, {
-      tag: 'infra-test/debian-bookworm-dnf:latest',
-      include: ['dnf', 'rpm', 'createrepo-c'],
-    });
     container = await startContainer(dockerd!, {
-      Image: dnfImage.tag,
+      Image: image.tag,
       Cmd: ['sleep', '3600'],
       HostConfig: { NetworkMode: 'none' },
     });

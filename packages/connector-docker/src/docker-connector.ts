@@ -50,6 +50,7 @@ import { ContainerStoppedError, DockerApiError, reasonOf, statusOf } from './doc
 import { runExec } from './docker-exec.js';
 import { type DockerDaemonAddress, resolveDockerHost } from './docker-host.js';
 import { pullImage } from './image-pull.js';
+import { RenameHelper } from './rename-helper.js';
 
 /**
  * The main process of a container started from an image. Its stdin is attached
@@ -88,6 +89,8 @@ interface Session {
   readonly configUser: string;
   /** uid and gid of the exec user, for files put through the archive API. */
   fileOwner?: Promise<{ uid: number; gid: number }>;
+  /** The loop that renames uploaded files into place (undefined: it could not start). */
+  renameHelper?: Promise<RenameHelper | undefined>;
 }
 
 function shortId(id: string): string {
@@ -403,6 +406,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
     const session = this.#session;
     if (!session) return;
     this.#session = undefined;
+    void session.renameHelper?.then((helper) => helper?.close());
     let commitError: unknown;
     try {
       if (session.commit) await this.#commit(session);
@@ -588,6 +592,28 @@ export class DockerConnector extends BaseConnector<DockerData> {
     return session.fileOwner;
   }
 
+  /** The session's rename loop, started on the first put (again if it ended); undefined if it cannot start. */
+  async #renameHelper(session: Session): Promise<RenameHelper | undefined> {
+    for (;;) {
+      const pending = session.renameHelper;
+      if (pending !== undefined) {
+        const helper = await pending;
+        // Another put may have replaced a dead loop meanwhile: take that one.
+        if (session.renameHelper !== pending) continue;
+        if (helper === undefined || helper.alive) return helper;
+      }
+      session.renameHelper = RenameHelper.start(
+        session.container,
+        this.host.data.docker_user,
+      ).catch((error: unknown) => {
+        this.host.log.debug(
+          `No rename helper in ${session.containerName} (${reasonOf(error)}): one exec per put instead`,
+        );
+        return undefined;
+      });
+    }
+  }
+
   override async putFile(
     src: FileSource,
     remotePath: string,
@@ -661,23 +687,41 @@ export class DockerConnector extends BaseConnector<DockerData> {
         }
       }
       const owner = await this.#fileOwner(session);
+      const helper = await this.#renameHelper(session);
+      if (helper) {
+        await this.#putThroughHelper(session, helper, source, {
+          action,
+          dir,
+          dest,
+          tempPath,
+          mode,
+          owner,
+          signal,
+        });
+        return;
+      }
+      // No helper loop (the daemon would not start it): upload, then one exec renames.
       const archive = packSingleFile(source.open(), {
         name: posix.basename(tempPath),
         size: source.size,
         mode,
         ...owner,
       });
-      await session.container.putArchive(archive, { path: dir, abortSignal: signal } as {
-        path: string;
-      });
-      const renamed = await this.#runOnce(
-        session,
-        makeRenameScript(tempPath, dest),
-        { timeout: options.timeout },
-        {
-          signal: options.signal,
-        },
-      );
+      let renamed: CommandResult;
+      try {
+        await session.container.putArchive(archive, { path: dir, abortSignal: signal } as {
+          path: string;
+        });
+        renamed = await this.#runOnce(
+          session,
+          makeRenameScript(tempPath, dest),
+          { timeout: options.timeout },
+          { signal: options.signal },
+        );
+      } catch (error) {
+        await this.#runAsRoot(session, makeRemoveScript(tempPath)).catch(() => undefined);
+        throw error;
+      }
       if (!renamed.success) {
         await this.#runAsRoot(session, makeRemoveScript(tempPath)).catch(() => undefined);
         throw new FileTransferError(
@@ -688,6 +732,55 @@ export class DockerConnector extends BaseConnector<DockerData> {
       throw this.#fileError(action, error, options);
     } finally {
       await source.dispose();
+    }
+  }
+
+  /** Upload under the temp name, then have the helper rename it over the target. */
+  async #putThroughHelper(
+    session: Session,
+    helper: RenameHelper,
+    source: SizedSource,
+    put: {
+      action: string;
+      dir: string;
+      dest: string;
+      tempPath: string;
+      mode: number;
+      owner: { uid: number; gid: number };
+      signal: AbortSignal | undefined;
+    },
+  ): Promise<void> {
+    const removeTemp = () =>
+      this.#runAsRoot(session, makeRemoveScript(put.tempPath)).catch(() => undefined);
+    let result: Awaited<ReturnType<RenameHelper['rename']>>;
+    try {
+      const archive = packSingleFile(source.open(), {
+        name: posix.basename(put.tempPath),
+        size: source.size,
+        mode: put.mode,
+        ...put.owner,
+      });
+      await session.container.putArchive(archive, {
+        path: put.dir,
+        abortSignal: put.signal,
+      } as { path: string });
+      try {
+        result = await helper.rename(put.tempPath, put.dest, put.signal);
+      } catch (error) {
+        // The loop had ended (killed, say) before it read this: once more with a new one.
+        const next = put.signal?.aborted ? undefined : await this.#renameHelper(session);
+        if (!next || next === helper) throw error;
+        result = await next.rename(put.tempPath, put.dest, put.signal);
+      }
+    } catch (error) {
+      await removeTemp();
+      throw error;
+    }
+    if (result.status !== 0) {
+      await removeTemp();
+      throw new FileTransferError(
+        `${put.action} failed (mv exit ${result.status}): ${result.message || 'no error output'}`,
+      );
     }
   }
 

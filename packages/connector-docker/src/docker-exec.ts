@@ -10,6 +10,7 @@ import {
 } from '@infra/core';
 import type { Container, Exec } from 'dockerode';
 import { ContainerStoppedError, DockerApiError, reasonOf, statusOf } from './docker-errors.js';
+import { canUseExitMarker, ExitMarkerFilter, withExitMarker } from './exit-marker.js';
 import { StreamDemuxer } from './stream-demuxer.js';
 
 /**
@@ -145,11 +146,15 @@ export async function runExec(request: ExecRequest): Promise<CommandOutput> {
   const env = [`${EXEC_ID_ENV}=${execId}`];
   if (request.hideScript) env.push(`${HIDDEN_SCRIPT_ENV}=${request.script}`);
   const attachStdin = stdin !== undefined;
+  // Without a TTY (one stream, \r\n) or a raw sink (a file's bytes), the shell
+  // reports its own exit code: no `GET /exec/{id}/json` after the stream.
+  const useMarker = !request.tty && !request.stdoutSink && canUseExitMarker(request.shell);
+  const script = request.hideScript ? RUN_HIDDEN_SCRIPT : request.script;
   let exec: Exec;
   let stream: Duplex;
   try {
     exec = await container.exec({
-      Cmd: [request.shell, '-c', request.hideScript ? RUN_HIDDEN_SCRIPT : request.script],
+      Cmd: [request.shell, '-c', useMarker ? withExitMarker(script, execId) : script],
       AttachStdin: attachStdin,
       AttachStdout: true,
       AttachStderr: true,
@@ -177,7 +182,18 @@ export async function runExec(request: ExecRequest): Promise<CommandOutput> {
       }
     : (chunk: Buffer) => collector.stdout.push(chunk);
   const onStderr = (chunk: Buffer) => collector.stderr.push(chunk);
-  const demuxer = request.tty ? undefined : new StreamDemuxer(onStdout, onStderr);
+  // `exec 2>&1` in a script sends the marker to stdout: look for it on both.
+  const markers = useMarker
+    ? [new ExitMarkerFilter(execId, onStdout), new ExitMarkerFilter(execId, onStderr)]
+    : undefined;
+  const demuxer = request.tty
+    ? undefined
+    : markers
+      ? new StreamDemuxer(
+          (chunk) => markers[0]?.push(chunk),
+          (chunk) => markers[1]?.push(chunk),
+        )
+      : new StreamDemuxer(onStdout, onStderr);
   stream.on('data', (chunk: Buffer) => (demuxer ? demuxer.push(chunk) : onStdout(chunk)));
 
   let stopReason: 'timeout' | 'abort' | undefined;
@@ -230,11 +246,14 @@ export async function runExec(request: ExecRequest): Promise<CommandOutput> {
     throw request.signal?.reason ?? new Error(`Aborted: ${request.shownCommand}`);
   }
 
-  let exitCode: number | null;
-  try {
-    exitCode = await exitCodeOf(exec);
-  } catch (error) {
-    throw containerFailure(request, error);
+  for (const marker of markers ?? []) marker.end();
+  let exitCode: number | null | undefined = markers?.[1]?.exitCode ?? markers?.[0]?.exitCode;
+  if (exitCode === undefined) {
+    try {
+      exitCode = await exitCodeOf(exec);
+    } catch (error) {
+      throw containerFailure(request, error);
+    }
   }
   // 128 + a signal: the process was killed, maybe with the whole container.
   if (exitCode === null || exitCode >= 128 || demuxer?.incomplete) {

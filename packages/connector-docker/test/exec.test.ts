@@ -30,6 +30,32 @@ describe.skipIf(skip !== undefined)('exec through the Engine API', () => {
     expect(missing.output.stderr).toContain('no-such-program-here');
   });
 
+  it('gives the right exit code and clean output however the script moves its streams', async () => {
+    // The shell reports its exit code at the end of its stderr (no inspect call):
+    // scripts that move stderr, kill themselves or exec must still be right.
+    const cases: [string, number, string[], string[]][] = [
+      ['echo out; echo err >&2; exit 3', 3, ['out'], ['err']],
+      ['exec 2>&1; echo err >&2; exit 4', 4, ['err'], []],
+      ['exec 2>/tmp/stderr-file; echo hidden >&2; exit 5', 5, [], []],
+      ['trap "echo own-trap" EXIT; exit 6', 6, ['own-trap'], []],
+      ['exec sh -c "echo replaced; exit 7"', 7, ['replaced'], []],
+      ['kill -KILL $$', 137, [], []],
+      ['printf "no newline" >&2; false', 1, [], ['no newline']],
+    ];
+    for (const [script, code, stdout, stderr] of cases) {
+      const result = await connector.runShellCommand(script);
+      expect(result.output.exitCode, script).toBe(code);
+      expect(result.output.stdoutLines, script).toEqual(stdout);
+      expect(result.output.stderrLines, script).toEqual(stderr);
+    }
+    // What the trap checks: an exec's stderr is a pipe (else the exit code comes from inspect).
+    const pipe = await connector.runShellCommand('[ -p /proc/self/fd/2 ] && echo pipe');
+    expect(pipe.output.stdout).toBe('pipe');
+    // The file the script sent its stderr to holds only what the script wrote.
+    const file = await connector.runShellCommand('cat /tmp/stderr-file');
+    expect(file.output.stdout).toBe('hidden');
+  });
+
   it('demultiplexes stdout and stderr, and streams lines as they come', async () => {
     const seen: { line: OutputLine; done: boolean }[] = [];
     let done = false;

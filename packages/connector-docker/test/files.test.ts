@@ -40,6 +40,41 @@ describe.skipIf(skip !== undefined)('files through the archive API', () => {
     expect((await readFile(back)).equals(bytes)).toBe(true);
   });
 
+  it('renames through a helper loop that survives odd paths and being killed', async () => {
+    // Names `read` and `$(...)` would mangle: a trailing newline, backslashes, a leading dash.
+    const names = ['trailing-newline\n', 'back\\slash \\n', '-dash', 'percent %s %d'];
+    await connector.runShellCommand('mkdir -p /tmp/odd');
+    for (const name of names) {
+      await connector.putFile(Buffer.from(name), `/tmp/odd/${name}`);
+    }
+    const listed = await connector.runShellCommand(
+      'cd /tmp/odd && for f in *; do printf "[%s]" "$f"; cat -- "$f"; echo; done',
+    );
+    expect(listed.output.stdout.split('\n').filter(Boolean).sort()).toEqual(
+      names
+        .map((name) => `[${name}]${name}`)
+        .join('\n')
+        .split('\n')
+        .filter(Boolean)
+        .sort(),
+    );
+    // One helper loop runs; kill it: the next put starts a new one.
+    const helpers =
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
+      'for p in /proc/[0-9]*; do if grep -q "while IFS= rea[d] -r t" "$p/cmdline" 2>/dev/null; then echo "${p#/proc/}"; fi; done';
+    const running = await connector.runShellCommand(helpers);
+    expect(running.output.stdoutLines).toHaveLength(1);
+    await connector.runShellCommand(`kill -9 ${running.output.stdout}`);
+    await connector.putFile(Buffer.from('after'), '/tmp/odd/after-kill.txt');
+    const after = await connector.runShellCommand(
+      'cat /tmp/odd/after-kill.txt; echo; ls -A /tmp/odd | grep -c infra || true',
+    );
+    expect(after.output.stdoutLines).toEqual(['after', '0']);
+    const again = await connector.runShellCommand(helpers);
+    expect(again.output.stdoutLines).toHaveLength(1);
+    expect(again.output.stdout).not.toBe(running.output.stdout);
+  });
+
   it('keeps the mode of the file it replaces, and sets a new file to 0644', async () => {
     await connector.putFile(Buffer.from('#!/bin/sh\necho one\n'), '/tmp/script.sh', {
       mode: 0o750,

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { Container } from 'dockerode';
+import { EXEC_ID_ENV, killExec } from './docker-exec.js';
+import { StreamDemuxer } from './stream-demuxer.js';
+
+/**
+ * The loop of the rename helper: two lines in (the temp path and the target, each
+ * byte as a `\ooo` octal escape, so any path survives `read`), one line out
+ * (`0:` or `STATUS:mv's error`). `$(...; echo x)` then `${v%x}` keeps a trailing
+ * newline of a path that `$(...)` alone would strip.
+ */
+const HELPER_SCRIPT = `while IFS= read -r t && IFS= read -r d; do
+t=$(printf "$t"; echo x); t=\${t%x}; d=$(printf "$d"; echo x); d=\${d%x}
+if e=$(mv -f -- "$t" "$d" 2>&1); then echo 0:; else s=$?; printf '%s:%s\\n' "$s" "$(printf '%s' "$e" | tr '\\n' ' ')"; fi
+done`;
+
+/** A path as `printf` format text: every byte an octal escape. */
+export function encodeForPrintf(path: string): string {
+  let out = '';
+  for (const byte of Buffer.from(path, 'utf8')) out += `\\${byte.toString(8).padStart(3, '0')}`;
+  return out;
+}
+
+export interface RenameResult {
+  /** mv's exit status: 0 when the file is in place. */
+  readonly status: number;
+  readonly message: string;
+}
+
+/**
+ * One long-lived exec per connection, as the exec user, that renames the files
+ * `putArchive` dropped under a temporary name over their targets (`mv -f`,
+ * atomic in one directory). A put then costs no exec of its own: starting an
+ * exec (runc) costs tens of milliseconds, a rename in a running loop about one.
+ * Its stdin is this connection: when the connection ends, so does the loop.
+ */
+export class RenameHelper {
+  readonly #container: Container;
+  readonly #execId: string;
+  readonly #stream: Duplex;
+  readonly #pending: { resolve(result: RenameResult): void; reject(error: Error): void }[] = [];
+  #stdout = '';
+  #stderr = '';
+  #ended: Error | undefined;
+
+  private constructor(container: Container, execId: string, stream: Duplex) {
+    this.#container = container;
+    this.#execId = execId;
+    this.#stream = stream;
+    const demuxer = new StreamDemuxer(
+      (chunk) => this.#onStdout(chunk),
+      (chunk) => {
+        this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-2000);
+      },
+    );
+    stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
+    const end = () =>
+      this.#end(
+        new Error(
+          `the rename helper in the container ended${this.#stderr ? `: ${this.#stderr.trim()}` : ''}`,
+        ),
+      );
+    stream.once('end', end);
+    stream.once('close', end);
+    stream.on('error', (error: Error) => this.#end(error));
+  }
+
+  /** Start the loop as `user` (the exec user). Rejects when the daemon cannot start it. */
+  static async start(container: Container, user: string | undefined): Promise<RenameHelper> {
+    const execId = randomBytes(12).toString('hex');
+    const exec = await container.exec({
+      Cmd: ['sh', '-c', HELPER_SCRIPT],
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      Env: [`${EXEC_ID_ENV}=${execId}`],
+      ...(user !== undefined ? { User: user } : {}),
+    });
+    const stream = (await exec.start({ hijack: true, stdin: true, Tty: false })) as Duplex;
+    return new RenameHelper(container, execId, stream);
+  }
+
+  /** False once the loop has ended (the container stopped, a timeout killed it, `close()`). */
+  get alive(): boolean {
+    return this.#ended === undefined;
+  }
+
+  /** Rename `tempPath` over `destPath`; an abort kills the loop (a new one starts next time). */
+  rename(tempPath: string, destPath: string, signal?: AbortSignal): Promise<RenameResult> {
+    if (this.#ended) return Promise.reject(this.#ended);
+    return new Promise<RenameResult>((resolve, reject) => {
+      const reasonOf = () =>
+        signal?.reason instanceof Error ? signal.reason : new Error('the rename was aborted');
+      if (signal?.aborted) {
+        reject(reasonOf());
+        return;
+      }
+      const onAbort = () => {
+        this.#end(reasonOf());
+        void killExec(this.#container, this.#execId);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle =
+        <T>(next: (value: T) => void) =>
+        (value: T) => {
+          signal?.removeEventListener('abort', onAbort);
+          next(value);
+        };
+      this.#pending.push({ resolve: settle(resolve), reject: settle(reject) });
+      this.#stream.write(`${encodeForPrintf(tempPath)}\n${encodeForPrintf(destPath)}\n`);
+    });
+  }
+
+  /** End the loop (its stdin closes). */
+  close(): void {
+    this.#end(new Error('the rename helper was closed'));
+  }
+
+  #onStdout(chunk: Buffer): void {
+    this.#stdout += chunk.toString('utf8');
+    for (let newline = this.#stdout.indexOf('\n'); newline !== -1; ) {
+      const line = this.#stdout.slice(0, newline);
+      this.#stdout = this.#stdout.slice(newline + 1);
+      const colon = line.indexOf(':');
+      this.#pending.shift()?.resolve({
+        status: Number(line.slice(0, colon)),
+        message: line.slice(colon + 1).trim(),
+      });
+      newline = this.#stdout.indexOf('\n');
+    }
+  }
+
+  #end(error: Error): void {
+    if (this.#ended) return;
+    this.#ended = error;
+    for (const pending of this.#pending.splice(0)) pending.reject(error);
+    this.#stream.end();
+    // A stream still open after a while is held by nothing we need.
+    setTimeout(() => this.#stream.destroy(), 2000).unref();
+  }
+}

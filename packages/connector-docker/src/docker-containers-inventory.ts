@@ -1,10 +1,4 @@
-import {
-  BaseConnector,
-  type CommandResult,
-  ConnectorSpecError,
-  InventoryError,
-  type NamesData,
-} from '@infra/core';
+import { InventoryConnector, InventoryError, type NamesData } from '@infra/core';
 import Docker from 'dockerode';
 import { reasonOf } from './docker-errors.js';
 import { type DockerDaemonAddress, DockerHostError, resolveDockerHost } from './docker-host.js';
@@ -156,8 +150,7 @@ async function listMatchingContainers(
  * match a filter, each yielded as `@docker:ID` (so `@docker` runs the commands),
  * in the group of its Docker Compose service when it has one.
  */
-export class DockerContainersInventoryConnector extends BaseConnector {
-  static override readonly handlesExecution = false;
+export class DockerContainersInventoryConnector extends InventoryConnector {
   static override readonly dataMeta = {
     docker_container_name: {
       description: 'Name of the container (set by @docker-containers)',
@@ -185,23 +178,5 @@ export class DockerContainersInventoryConnector extends BaseConnector {
       const service = container.Labels?.[COMPOSE_SERVICE_LABEL];
       return [`@docker:${container.Id.slice(0, 12)}`, data, service ? [service] : []];
     });
-  }
-
-  #inventoryOnly(): never {
-    throw new ConnectorSpecError(
-      `@docker-containers only generates inventory (${this.host.name}); its hosts run through @docker.`,
-    );
-  }
-
-  override runShellCommand(): Promise<CommandResult> {
-    this.#inventoryOnly();
-  }
-
-  override putFile(): Promise<void> {
-    this.#inventoryOnly();
-  }
-
-  override getFile(): Promise<void> {
-    this.#inventoryOnly();
   }
 }

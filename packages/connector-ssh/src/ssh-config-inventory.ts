@@ -1,11 +1,5 @@
 import { resolve } from 'node:path';
-import {
-  BaseConnector,
-  type CommandResult,
-  ConnectorSpecError,
-  InventoryError,
-  type NamesData,
-} from '@infra/core';
+import { InventoryConnector, InventoryError, type NamesData } from '@infra/core';
 import {
   defaultSshConfigFile,
   listSshConfigHosts,
@@ -67,8 +61,7 @@ export function sshConfigInventoryFile(env: NodeJS.ProcessEnv = process.env): st
  * ssh connector resolves the alias in the same file. Entries with wildcards or
  * negations (`Host *`, `Host !db*`) are patterns, not hosts.
  */
-export class SshConfigInventoryConnector extends BaseConnector {
-  static override readonly handlesExecution = false;
+export class SshConfigInventoryConnector extends InventoryConnector {
   static override readonly dataMeta = {};
   static override readonly description =
     'Inventory: the Host entries of ~/.ssh/config (or $INFRA_SSH_CONFIG_FILE) that match a pattern, as ssh hosts';
@@ -88,23 +81,5 @@ export class SshConfigInventoryConnector extends BaseConnector {
     return entries
       .filter((entry) => matchPatternList(patterns, entry.name))
       .map((entry): NamesData => [`@ssh:${entry.name}`, { ssh_config_file: file }, [arg!]]);
-  }
-
-  #inventoryOnly(): never {
-    throw new ConnectorSpecError(
-      `@ssh-config only generates inventory (${this.host.name}); its hosts run through @ssh.`,
-    );
-  }
-
-  override runShellCommand(): Promise<CommandResult> {
-    this.#inventoryOnly();
-  }
-
-  override putFile(): Promise<void> {
-    this.#inventoryOnly();
-  }
-
-  override getFile(): Promise<void> {
-    this.#inventoryOnly();
   }
 }

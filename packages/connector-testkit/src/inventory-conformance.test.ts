@@ -5,6 +5,7 @@ import {
   BaseConnector,
   type CommandInput,
   type CommandResult,
+  InventoryConnector,
   InventoryError,
   isSuccess,
   OutputCollector,
@@ -45,19 +46,13 @@ class ShellConnector extends BaseConnector {
 }
 
 /** `@fleet:a+b` yields `@shell:a` and `@shell:b` in group `fleet`. */
-class FleetInventory extends BaseConnector {
+class FleetInventory extends InventoryConnector {
   static override async *makeNamesData(arg: string | undefined) {
     if (!arg || !/^[a-z+]+$/.test(arg)) {
       throw new InventoryError(`@fleet needs names joined by +, such as @fleet:a+b (got ${arg}).`);
     }
     for (const name of arg.split('+')) yield [`@shell:${name}`, {}, ['fleet']] as const;
   }
-
-  override async runShellCommand(): Promise<CommandResult> {
-    throw new Error('inventory only');
-  }
-  override async putFile(): Promise<void> {}
-  override async getFile(): Promise<void> {}
 }
 
 describeInventoryConnector({

@@ -3,10 +3,12 @@ import {
   assertConnectorClass,
   BaseConnector,
   collectNamesData,
+  InventoryConnector,
   type NamesData,
 } from './connector.js';
 import { ConnectorSpecError } from './errors.js';
 import { CommandOutput } from './output.js';
+import { noSudoPassword } from './sudo-password.js';
 
 class EchoConnector extends BaseConnector {
   static override handlesExecution = true;
@@ -78,5 +80,43 @@ describe('the connector contract', () => {
     expect(() => BaseConnector.makeNamesData('x')).toThrow(
       /does not implement static makeNamesData/,
     );
+  });
+});
+
+describe('InventoryConnector', () => {
+  class Fleet extends InventoryConnector {
+    static override makeNamesData(arg: string | undefined) {
+      return (arg ?? '').split('+').map((name) => [`@ssh:${name}`, {}, ['fleet']] as const);
+    }
+  }
+
+  it('is an inventory-only connector class that yields hosts', async () => {
+    expect(() => assertConnectorClass(Fleet, 'Fleet')).not.toThrow();
+    expect(Fleet.handlesExecution).toBe(false);
+    expect(await collectNamesData(Fleet, 'a+b')).toEqual([
+      ['@ssh:a', {}, ['fleet']],
+      ['@ssh:b', {}, ['fleet']],
+    ]);
+  });
+
+  it('refuses to run commands or move files, naming the class and the host', async () => {
+    const fleet = new Fleet({
+      name: '@fleet:a',
+      data: {},
+      hostData: {},
+      log: { debug() {}, info() {}, warn() {} },
+      sudoPassword: noSudoPassword,
+    });
+    for (const call of [
+      () => fleet.runShellCommand('true'),
+      () => fleet.putFile(Buffer.from(''), '/tmp/x'),
+      () => fleet.getFile('/tmp/x', '/tmp/y'),
+    ]) {
+      const error = await call().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ConnectorSpecError);
+      expect((error as Error).message).toMatch(
+        /^Fleet\.(runShellCommand|putFile|getFile)\(\) was called for @fleet:a, but it only generates inventory/,
+      );
+    }
   });
 });

@@ -127,6 +127,38 @@ export abstract class BaseConnector<TData = Record<string, unknown>> implements 
   abstract getFile(remotePath: string, dest: FileDestination, options?: FileOptions): Promise<void>;
 }
 
+/**
+ * The base class of inventory connectors (`handlesExecution` false, as pyinfra's
+ * terraform connector): they only yield hosts from `makeNamesData`, whose names
+ * are connection strings of connectors that run commands. Their instance methods
+ * refuse with a `ConnectorSpecError`, since nothing should call them.
+ */
+export abstract class InventoryConnector<
+  TData = Record<string, unknown>,
+> extends BaseConnector<TData> {
+  static override readonly handlesExecution: boolean = false;
+
+  #inventoryOnly(method: string): Promise<never> {
+    return Promise.reject(
+      new ConnectorSpecError(
+        `${this.constructor.name}.${method}() was called for ${this.host.name}, but it only generates inventory: its hosts run through the connectors their names give.`,
+      ),
+    );
+  }
+
+  override runShellCommand(): Promise<CommandResult> {
+    return this.#inventoryOnly('runShellCommand');
+  }
+
+  override putFile(): Promise<void> {
+    return this.#inventoryOnly('putFile');
+  }
+
+  override getFile(): Promise<void> {
+    return this.#inventoryOnly('getFile');
+  }
+}
+
 const INSTANCE_METHODS = [
   'connect',
   'disconnect',

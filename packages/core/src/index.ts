@@ -38,6 +38,7 @@ export {
   type FileDestination,
   type FileOptions,
   type FileSource,
+  InventoryConnector,
   type NamesData,
   type NamesDataResult,
   type RunShellCommandOptions,

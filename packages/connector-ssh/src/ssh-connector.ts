@@ -397,10 +397,7 @@ export class SshConnector extends BaseConnector<SshData> {
       );
     } finally {
       await sftpUnlink(sftp, upload).catch(() => {});
-      if (stop.signal?.aborted) {
-        // SIGKILL skips the install script's trap: remove what it may have left.
-        await this.runShellCommand(sh`rm -f ${staged}`, become).catch(() => undefined);
-      }
+      await this.#removeStagedAfterStop(staged, become, stop);
     }
   }
 
@@ -431,10 +428,18 @@ export class SshConnector extends BaseConnector<SshData> {
         );
       }
     } finally {
-      if (stop.signal?.aborted) {
-        await this.runShellCommand(sh`rm -f ${staged}`, become).catch(() => undefined);
-      }
+      await this.#removeStagedAfterStop(staged, become, stop);
     }
+  }
+
+  /** A stopped transfer's install script was killed (SIGKILL skips its trap): remove what it may have left. */
+  async #removeStagedAfterStop(
+    staged: string,
+    become: BecomeArguments,
+    stop: TransferStop,
+  ): Promise<void> {
+    if (!stop.signal?.aborted) return;
+    await this.runShellCommand(sh`rm -f ${staged}`, become).catch(() => undefined);
   }
 
   /** The become install step through runWithSudoRetry (sudo may want a password). */

@@ -23,6 +23,8 @@ export interface ExecOptions extends OutputOptions {
   readonly data: Readonly<Record<string, DataOverride>>;
   /** How many hosts run at once; undefined means all of them. */
   readonly parallel: number | undefined;
+  /** Groups or host-name globs to run on (repeatable). */
+  readonly limit: readonly string[];
 }
 
 /** The options of deploys, ad hoc operations, facts and debug-inventory (pyinfra's names). */
@@ -33,8 +35,6 @@ export interface DeployOptions extends ExecOptions {
   readonly dry: boolean;
   /** Show file content changes. */
   readonly diff: boolean;
-  /** Groups or host-name globs to run on (repeatable). */
-  readonly limit: readonly string[];
   /** One host at a time. */
   readonly serial: boolean;
   /** Stop the run once more than this percentage of hosts has failed. */
@@ -127,7 +127,7 @@ const FLAGS: Readonly<
   yes: { execOnly: true, deployOnly: true },
   dry: { execOnly: true, deployOnly: true },
   diff: { execOnly: true, deployOnly: true },
-  limit: { value: 'a group name or a host-name glob', execOnly: true, deployOnly: true },
+  limit: { value: 'a group name or a host-name glob', execOnly: true },
   serial: { execOnly: true, deployOnly: true },
   'fail-percent': { value: 'a percentage from 0 to 100', execOnly: true, deployOnly: true },
 };
@@ -243,6 +243,14 @@ function dataOption(values: readonly string[]): Record<string, DataOverride> {
   return data;
 }
 
+function limitOption(flags: RawFlags): string[] {
+  const limit = flags.seen.get('limit') ?? [];
+  if (limit.some((value) => value === '')) {
+    throw new UsageError(`--limit expects ${FLAGS.limit.value}, got an empty value.`);
+  }
+  return limit;
+}
+
 function execOptions(flags: RawFlags): ExecOptions {
   const parallelText = single(flags, 'parallel');
   if (parallelText !== undefined && !POSITIVE_INTEGER.test(parallelText)) {
@@ -263,6 +271,7 @@ function execOptions(flags: RawFlags): ExecOptions {
     env: envOption(flags.seen.get('env') ?? []),
     data: dataOption(flags.seen.get('data') ?? []),
     parallel: parallelText === undefined ? undefined : Number(parallelText),
+    limit: limitOption(flags),
   };
   if (options.sudoUser !== undefined && !options.sudo) {
     throw new UsageError('--sudo-user needs --sudo (it says which user sudo switches to).');
@@ -283,16 +292,11 @@ function deployOptions(flags: RawFlags): DeployOptions {
       `--fail-percent expects ${FLAGS['fail-percent'].value}, got ${JSON.stringify(percentText)}.`,
     );
   }
-  const limit = flags.seen.get('limit') ?? [];
-  if (limit.some((value) => value === '')) {
-    throw new UsageError(`--limit expects ${FLAGS.limit.value}, got an empty value.`);
-  }
   return {
     ...execOptions(flags),
     yes: flags.seen.has('yes'),
     dry: flags.seen.has('dry'),
     diff: flags.seen.has('diff'),
-    limit,
     serial: flags.seen.has('serial'),
     failPercent: percentText === undefined ? undefined : Number(percentText),
   };
@@ -382,6 +386,28 @@ function helpTopic(positionals: readonly string[]): HelpTopic {
 }
 
 /**
+ * `infra @local exec uname -a`: `-a` is the command's, not infra's. Say so, with
+ * the command line that works, instead of only "Unknown option -a".
+ */
+function readFlagsWithExecHint(
+  before: readonly string[],
+  after: readonly string[] | undefined,
+): ReturnType<typeof readFlags> {
+  try {
+    return readFlags(before);
+  } catch (error) {
+    const at = before.indexOf('exec');
+    const unknownOption = error instanceof UsageError && error.message.startsWith('Unknown option');
+    if (!unknownOption || after !== undefined || at <= 0) throw error;
+    const inventory = before.slice(0, at).find((word) => !word.startsWith('-')) ?? 'INVENTORY';
+    const command = before.slice(at + 1).join(' ');
+    throw new UsageError(
+      `${error.message.split('. Run')[0]}: exec takes the command after --, so its options are not read as infra's. Put the command after --, e.g. infra ${inventory} exec -- ${command || 'uname -a'}.`,
+    );
+  }
+}
+
+/**
  * Read the CLI's arguments. Flags may stand anywhere before `--`; the words after
  * `--` are the command to run, untouched. Throws `UsageError` naming the flag and
  * what it expects.
@@ -397,7 +423,7 @@ export function parseArgs(argv: readonly string[]): CliCommand {
   }
   if (before.includes('--version')) return { kind: 'version' };
 
-  const { flags, positionals } = readFlags(before);
+  const { flags, positionals } = readFlagsWithExecHint(before, after);
   const [first, second, ...rest] = positionals;
 
   if (first === undefined) {

@@ -3,9 +3,8 @@ import type { Connector } from '@infra/core';
 import { ConnectorResolver } from '@infra/core/resolver';
 import {
   deployContext,
-  FACTS,
+  type FactDefinition,
   type GlobalArguments,
-  HostSession,
   type HostTask,
   type InventoryHost,
   limitHosts,
@@ -13,10 +12,6 @@ import {
   loadInventory,
   maskedData,
   OPERATIONS,
-  type OperationResult,
-  type ResultsRow,
-  RunCoordinator,
-  type RunEvent,
   type RunHost,
   resultsTable,
   runHosts,
@@ -32,8 +27,10 @@ import {
   sharedSudoPassword,
 } from './exec-command.js';
 import { EXIT, errorCode, errorMessage, exitCodeForError } from './exit-codes.js';
+import { DeployPrinter, endingText, formatResultsTable } from './deploy-printer.js';
+import { checkFactArguments, factNamed, runFact } from './fact-command.js';
 import { LiveProgressView, type TerminalSink } from './live-progress.js';
-import { colourEnabled, formatOutputLine, paint } from './output-format.js';
+import { colourEnabled } from './output-format.js';
 import { Reporter } from './reporter.js';
 import { SecretRedactor } from './secret-redactor.js';
 import { UsageError } from './usage-error.js';
@@ -50,124 +47,6 @@ export function defaultArgumentsFor(options: DeployOptions): GlobalArguments {
     out[`_${key}`] = value;
   }
   return out as GlobalArguments;
-}
-
-/** The results table as text: operation / hosts / success / changed / no change / error. */
-export function formatResultsTable(rows: readonly ResultsRow[]): string {
-  const header = ['Operation', 'Hosts', 'Success', 'Changed', 'No change', 'Error'];
-  const body = rows.map((row) => [
-    row.operation,
-    String(row.hosts),
-    String(row.success),
-    String(row.changed),
-    String(row.noChange),
-    String(row.error),
-  ]);
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...body.map((cells) => (cells[i] as string).length)),
-  );
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) =>
-        i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number),
-      )
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...body.map(line)].join('\n');
-}
-
-function describeResult(result: OperationResult): string {
-  switch (result.status) {
-    case 'changed':
-      return result.dry ? 'would change' : 'changed';
-    case 'no-change':
-      return 'no change';
-    case 'skipped':
-      return `skipped (${result.skippedBecause ?? 'condition'})`;
-    case 'error':
-      return `error: ${result.error?.message ?? 'failed'}`;
-  }
-}
-
-/** Prints a run's events: plain `[host]` lines, or NDJSON with --json. */
-class DeployPrinter {
-  readonly #options: DeployOptions;
-  readonly #reporter: Reporter;
-  readonly #colour: boolean;
-
-  constructor(options: DeployOptions, reporter: Reporter, colour: boolean) {
-    this.#options = options;
-    this.#reporter = reporter;
-    this.#colour = colour;
-  }
-
-  #line(text: string): void {
-    this.#reporter.line(text);
-  }
-
-  #host(host: string, text: string, tone?: 'green' | 'yellow' | 'red' | 'dim'): void {
-    this.#line(
-      `${paint(`[${host}]`, 'cyan', this.#colour)} ${tone ? paint(text, tone, this.#colour) : text}`,
-    );
-  }
-
-  event(event: RunEvent): void {
-    if (this.#reporter.json) {
-      this.#reporter.event(event as never);
-      return;
-    }
-    const verbose = this.#options.verbosity >= 1 || this.#options.debug;
-    switch (event.type) {
-      case 'phase':
-        if (event.phase === 'plan')
-          this.#line(paint('--> Planning: what would change', 'bold', this.#colour));
-        if (event.phase === 'execute')
-          this.#line(paint('--> Applying changes', 'bold', this.#colour));
-        if (event.phase === 'connect' && verbose) this.#line('--> Connecting');
-        return;
-      case 'connect':
-        if (!event.success)
-          this.#host(event.host, `could not connect: ${event.error?.message}`, 'red');
-        else if (verbose) this.#host(event.host, 'connected', 'dim');
-        return;
-      case 'command':
-        if (this.#options.debug) this.#host(event.host, `$ ${event.command}`, 'dim');
-        return;
-      case 'output':
-        if (this.#options.verbosity >= 1) {
-          this.#line(formatOutputLine(event.host, event.stream, event.line, this.#colour));
-        }
-        return;
-      case 'operation': {
-        const { result } = event;
-        const quiet = result.status === 'no-change' || result.status === 'skipped';
-        if (quiet && !verbose) return;
-        const tone =
-          result.status === 'error' ? 'red' : result.status === 'changed' ? 'yellow' : 'green';
-        this.#host(result.host, `${result.name}: ${describeResult(result)}`, tone);
-        if (event.phase === 'plan' && result.changed && verbose) {
-          for (const command of result.commands) this.#host(result.host, `  ${command}`, 'dim');
-        }
-        if (event.phase === 'plan' && this.#options.diff && result.diff) {
-          for (const line of result.diff.split('\n')) {
-            const lineTone = line.startsWith('+')
-              ? 'green'
-              : line.startsWith('-')
-                ? 'red'
-                : undefined;
-            this.#host(result.host, `  ${line}`, lineTone);
-          }
-        }
-        return;
-      }
-      case 'host-failed':
-        this.#host(event.host, `failed (${event.phase}): ${event.error.message}`, 'red');
-        return;
-      case 'stopped':
-        this.#reporter.log('warn', undefined, `stopping: ${event.reason}`);
-        return;
-    }
-  }
 }
 
 async function askToApply(): Promise<boolean> {
@@ -216,16 +95,19 @@ export async function runDeployCommand(
   const { options } = command;
   const redactor = new SecretRedactor();
   const reporter = new Reporter(context.streams, options, redactor);
+  const connectors = new Map<string, string>();
   const printer = new DeployPrinter(
     options,
     reporter,
     !options.json && colourEnabled(context.streams.stdout, context.streams.env),
+    connectors,
   );
 
   let hosts: InventoryHost[];
   let runHostsList: RunHost[];
   let task: HostTask | undefined;
   let defaults: Record<string, unknown> = {};
+  let fact: { definition: FactDefinition<never, unknown>; args: Record<string, string> } | undefined;
   try {
     const changes = command.kind === 'deploy' || command.kind === 'operation';
     if (changes && !options.yes && !options.dry && process.stdin.isTTY !== true) {
@@ -239,9 +121,12 @@ export async function runDeployCommand(
       packageHint: connectorPackageFor,
     });
     hosts = limitHosts(
-      await loadInventory(command.inventory, options.data, resolver, redactor),
+      await loadInventory(command.inventory, options.data, resolver, redactor, {
+        warn: (message) => reporter.log('warn', undefined, message),
+      }),
       options.limit,
     );
+    for (const host of hosts) connectors.set(host.name, host.connector.info.name);
     if (command.kind === 'debug-inventory') {
       reporter.line(debugInventoryText(hosts));
       return EXIT.ok;
@@ -259,8 +144,9 @@ export async function runDeployCommand(
       task = async (session) => {
         await session.execute(spec, command.args as never);
       };
-    } else if (!FACTS[command.fact]) {
-      throw new UnknownNameError('fact', command.fact, Object.keys(FACTS));
+    } else {
+      const definition = factNamed(command.fact);
+      fact = { definition, args: checkFactArguments(definition, command.args) };
     }
     const sudoPassword = sharedSudoPassword(redactor);
     runHostsList = hosts.map((host) => ({
@@ -314,8 +200,8 @@ export async function runDeployCommand(
   const live = liveViewFor(command, options, context, runHostsList);
   reporter.setLiveView(live);
   try {
-    if (command.kind === 'fact') {
-      return await runFact(command, runHostsList, reporter, options, {
+    if (fact) {
+      return await runFact(fact.definition, fact.args, runHostsList, reporter, options, {
         signal: controller.signal,
         killSignal: killer.signal,
       });
@@ -365,19 +251,12 @@ export async function runDeployCommand(
         failedHosts: [...outcome.failedHosts.keys()],
       } as never);
     } else {
-      const endings: Record<typeof outcome.ending, string> = {
-        dry: '--dry: nothing was changed.',
-        'nothing-to-do': 'Every host is already in state: nothing to do.',
-        declined: 'Not applied: nothing was changed.',
-        executed: 'Done.',
-        stopped: `Stopped${outcome.stopped ? ` (${outcome.stopped})` : ''}: the table shows what ran.`,
-      };
       reporter.line('');
-      reporter.line(formatResultsTable(rows));
-      reporter.line('');
-      reporter.line(
-        `${endings[outcome.ending]}${outcome.failedHosts.size > 0 ? ` ${outcome.failedHosts.size} of ${runHostsList.length} hosts failed: ${[...outcome.failedHosts.keys()].join(', ')}.` : ''}`,
-      );
+      if (rows.length > 0) {
+        reporter.line(formatResultsTable(rows, options.dry));
+        reporter.line('');
+      }
+      reporter.line(endingText(outcome, runHostsList.length));
     }
     return exitCode;
   } finally {
@@ -406,55 +285,4 @@ function liveViewFor(
     hosts.map((host) => host.name),
     colourEnabled(stderr, env),
   );
-}
-
-async function runFact(
-  command: Extract<DeployCliCommand, { kind: 'fact' }>,
-  hosts: readonly RunHost[],
-  reporter: Reporter,
-  options: DeployOptions,
-  stop: { signal: AbortSignal; killSignal: AbortSignal },
-): Promise<number> {
-  const definition = FACTS[command.fact];
-  if (!definition) throw new UnknownNameError('fact', command.fact, Object.keys(FACTS));
-  const coordinator = new RunCoordinator();
-  const values: Record<string, unknown> = {};
-  let failed = 0;
-  const { mapBounded } = await import('@infra/deploy');
-  await mapBounded(hosts, options.parallel, async (host) => {
-    try {
-      await host.connector.connect();
-      const session = new HostSession(
-        { name: host.name, groups: host.groups, data: host.hostData },
-        host.connector,
-        {
-          dry: true,
-          diff: false,
-          phase: 'plan',
-          ...stop,
-          coordinator,
-          emit: () => {},
-        },
-      );
-      values[host.name] = await session.fact(
-        definition,
-        command.args as never,
-        connectorArguments(options),
-      );
-      if (options.json)
-        reporter.event({
-          type: 'fact',
-          host: host.name,
-          fact: command.fact,
-          value: values[host.name],
-        } as never);
-    } catch (error) {
-      failed++;
-      reporter.fatal({ code: errorCode(error), message: `[${host.name}] ${errorMessage(error)}` });
-    } finally {
-      await host.connector.disconnect().catch(() => {});
-    }
-  });
-  if (!options.json) reporter.line(JSON.stringify(values, null, 2));
-  return failed > 0 ? EXIT.hostFailed : EXIT.ok;
 }

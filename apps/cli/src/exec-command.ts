@@ -17,7 +17,7 @@ import { mapBounded } from '@infra/deploy/bounded-parallel';
 import type { ExecOptions } from './args.js';
 import { connectorPackageFor } from './connector-packages.js';
 import { EXIT, errorCode, errorMessage, exitCodeForError } from './exit-codes.js';
-import { type InventoryHost, loadInventory } from './inventory.js';
+import { type InventoryHost, limitHosts, loadInventory } from './inventory.js';
 import type { HostOutcome } from './output-format.js';
 import { summarize } from './output-format.js';
 import { type CliStreams, Reporter } from './reporter.js';
@@ -111,7 +111,12 @@ export async function runExec(request: ExecRequest, context: ExecContext): Promi
       fallbackDirs: [context.cliDir],
       packageHint: connectorPackageFor,
     });
-    hosts = await loadInventory(request.inventory, options.data, resolver, redactor);
+    hosts = limitHosts(
+      await loadInventory(request.inventory, options.data, resolver, redactor, {
+        warn: (message) => reporter.log('warn', undefined, message),
+      }),
+      options.limit,
+    );
     userCommand = quoteCommandWords(request.command);
     args = connectorArguments(options);
     // Check env names, users and quoting once, before any host runs anything.

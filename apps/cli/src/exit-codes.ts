@@ -25,6 +25,7 @@ const USAGE_ERROR_CODES = new Set([
   'COMMAND_ARGUMENT_INVALID',
   'QUOTE_INVALID',
   'SUDO_PASSWORD_REQUIRED',
+  'DEPLOY_FILE_INVALID',
 ]);
 
 /** The error's code when it has one (read by shape: errors may come from another copy of core). */
@@ -38,6 +39,4 @@ export function exitCodeForError(error: unknown): number {
   return USAGE_ERROR_CODES.has(errorCode(error)) ? EXIT.usage : EXIT.hostFailed;
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export { errorMessage } from '@infra/deploy/errors';

@@ -38,7 +38,13 @@ describe('LiveProgressView', () => {
     }
     view.update({ type: 'phase', phase: 'execute' });
     view.update({ type: 'operation', phase: 'execute', result: result('web1', 'changed') });
-    view.update({ type: 'command', host: 'web1', operation: 'server.shell', command: 'true' });
+    view.update({
+      type: 'command',
+      host: 'web1',
+      operation: 'server.shell',
+      name: 'restart web',
+      command: 'true',
+    });
     view.update({
       type: 'host-failed',
       host: 'db1',
@@ -51,7 +57,7 @@ describe('LiveProgressView', () => {
       /^. Applying changes · 3 hosts: 1 running, 1 failed · 1 changed, 0 no change, 0 errors · 0:00$/,
     );
     expect(lines.slice(1)).toEqual([
-      '  web1    1/2  running server.shell',
+      '  web1    1/2  running restart web',
       '  db1     0/2  failed',
     ]);
   });
@@ -62,7 +68,7 @@ describe('LiveProgressView', () => {
     const view = new LiveProgressView(sink, names, false);
     view.update({ type: 'phase', phase: 'execute' });
     for (const host of names) {
-      view.update({ type: 'command', host, operation: 'files.template', command: 'x' });
+      view.update({ type: 'command', host, operation: 'files.template', name: 'x', command: 'x' });
     }
     const lines = view.render();
     view.stop();

@@ -16,7 +16,7 @@ interface HostProgress {
   planned: number;
   /** Operations finished in the current pass. */
   finished: number;
-  /** What runs now: the operation of the last command sent. */
+  /** What runs now: the name (or label) of the operation that sent the last command. */
   current: string | undefined;
 }
 
@@ -90,7 +90,7 @@ export class LiveProgressView {
         const host = this.#hosts.get(event.host);
         if (host && host.state !== 'failed') {
           host.state = 'running';
-          host.current = event.operation;
+          host.current = event.name;
         }
         return;
       }

@@ -6,7 +6,12 @@ export const SSH_DATA_META = {
     description: 'Host name or address to connect to (an ssh_config Host alias works too)',
     type: 'string',
   },
-  ssh_port: { description: 'TCP port of sshd (ssh_config Port, else 22)', type: 'integer' },
+  ssh_port: {
+    description: 'TCP port of sshd (ssh_config Port, else 22)',
+    type: 'integer',
+    minimum: 1,
+    maximum: 65535,
+  },
   ssh_user: {
     description: 'User to log in as (ssh_config User, else the local user)',
     type: 'string',

@@ -44,6 +44,17 @@ describe('buildConnectorData', () => {
     );
   });
 
+  it('refuses a number outside the range of the key, naming the range', () => {
+    const ranged = {
+      ssh_port: { description: 'port', type: 'integer', minimum: 1, maximum: 65535 },
+    } as const satisfies DataMetaMap;
+    expect(buildConnectorData('ssh', ranged, { ssh_port: 65535 }).ssh_port).toBe(65535);
+    expect(() => buildConnectorData('ssh', ranged, { ssh_port: -5 })).toThrow(
+      'Host data ssh_port is -5, expected from 1 to 65535 (port).',
+    );
+    expect(() => buildConnectorData('ssh', ranged, { ssh_port: 70000 })).toThrow(ConnectorDataError);
+  });
+
   it('never shows a secret value in the error', () => {
     try {
       buildConnectorData('ssh', meta, { ssh_password: 12345678 });

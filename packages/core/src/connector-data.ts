@@ -12,6 +12,10 @@ export interface DataMeta {
   readonly secret?: boolean;
   /** The only values allowed (for strings). */
   readonly values?: readonly string[];
+  /** The smallest value allowed (for numbers). */
+  readonly minimum?: number;
+  /** The largest value allowed (for numbers). */
+  readonly maximum?: number;
   readonly required?: boolean;
 }
 
@@ -94,6 +98,22 @@ export function buildConnectorData<M extends DataMetaMap>(
       throw new ConnectorDataError(
         key,
         `Host data ${key} is ${describeType(value)}${shown}, expected ${meta.type === 'string[]' ? 'a list of strings' : `${meta.type === 'integer' ? 'an' : 'a'} ${meta.type}`} (${meta.description}).`,
+      );
+    } else if (
+      typeof value === 'number' &&
+      ((meta.minimum !== undefined && value < meta.minimum) ||
+        (meta.maximum !== undefined && value > meta.maximum))
+    ) {
+      const shown = meta.secret ? 'out of range' : String(value);
+      const range =
+        meta.maximum === undefined
+          ? `at least ${meta.minimum}`
+          : meta.minimum === undefined
+            ? `at most ${meta.maximum}`
+            : `from ${meta.minimum} to ${meta.maximum}`;
+      throw new ConnectorDataError(
+        key,
+        `Host data ${key} is ${shown}, expected ${range} (${meta.description}).`,
       );
     } else if (meta.values && !meta.values.includes(value as string)) {
       throw new ConnectorDataError(

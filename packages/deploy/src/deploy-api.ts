@@ -143,19 +143,26 @@ export interface LoadedDeploy {
  * `export default deploy(...)` (a plain function is accepted too).
  */
 export async function loadDeployFiles(files: readonly string[]): Promise<LoadedDeploy[]> {
-  const { importUserModule } = await import('./module-loader.js');
+  const { importUserModule, loadErrorMessage } = await import('./module-loader.js');
   const { resolve } = await import('node:path');
+  const { stat } = await import('node:fs/promises');
   const loaded: LoadedDeploy[] = [];
   for (const file of files) {
-    let module: Record<string, unknown>;
-    try {
-      module = await importUserModule(resolve(file));
-    } catch (error) {
+    const path = resolve(file);
+    const found = await stat(path).catch(() => undefined);
+    if (!found?.isFile()) {
       throw new DeployFileError(
         file,
-        `could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
+        found ? `${path} is not a file.` : `there is no such file (looked for ${path}).`,
       );
+    }
+    let module: Record<string, unknown>;
+    try {
+      module = await importUserModule(path);
+    } catch (error) {
+      throw new DeployFileError(file, `could not be loaded: ${loadErrorMessage(error)}`, {
+        cause: error,
+      });
     }
     const value = module.default;
     if (isDeploy(value)) loaded.push({ file, deploy: value });

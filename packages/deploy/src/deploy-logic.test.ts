@@ -98,6 +98,36 @@ describe('small pieces', () => {
         { ...base, host: 'b', status: 'no-change', changed: false, success: true },
         { ...base, host: 'c', status: 'error', changed: false, success: false },
       ]),
-    ).toEqual([{ operation: 'op', hosts: 3, success: 2, changed: 1, noChange: 1, error: 1 }]);
+    ).toEqual([
+      { operation: 'op', hosts: 3, success: 2, changed: 1, noChange: 1, skipped: 0, error: 1 },
+    ]);
+  });
+
+  it('counts an operation skipped by _if as skipped, not as no change', () => {
+    const base = { operation: 'x', name: 'op', dry: false, commands: [], stdout: '', stderr: '' };
+    expect(
+      resultsTable([
+        { ...base, host: 'a', status: 'skipped', changed: false, success: true },
+        { ...base, host: 'b', status: 'no-change', changed: false, success: true },
+      ]),
+    ).toEqual([
+      { operation: 'op', hosts: 2, success: 2, changed: 0, noChange: 1, skipped: 1, error: 0 },
+    ]);
+  });
+
+  it('keeps rows in deploy order when a name differs per host', () => {
+    const base = { operation: 'x', dry: false, commands: [], stdout: '', stderr: '' };
+    const ok = { status: 'no-change', changed: false, success: true } as const;
+    const rows = resultsTable([
+      { ...base, ...ok, host: 'a', name: 'files.line /srv/a.conf' },
+      { ...base, ...ok, host: 'a', name: 'restart' },
+      { ...base, ...ok, host: 'b', name: 'files.line /srv/b.conf' },
+      { ...base, ...ok, host: 'b', name: 'restart' },
+    ]);
+    expect(rows.map((row) => row.operation)).toEqual([
+      'files.line /srv/a.conf',
+      'files.line /srv/b.conf',
+      'restart',
+    ]);
   });
 });

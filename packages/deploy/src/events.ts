@@ -25,7 +25,10 @@ export type RunEvent =
   | {
       readonly type: 'command';
       readonly host: string;
+      /** The operation's type (`server.shell`), or `fact NAME`. */
       readonly operation: string;
+      /** The operation's name as the deploy gave it (`name:`) or its label; the type when it has neither. */
+      readonly name: string;
       /** The full command line as sent, secrets masked. */
       readonly command: string;
     }

@@ -101,12 +101,14 @@ export class HostSession {
     command: StringCommand,
     args: ConnectorArguments,
     operation: string,
+    name: string = operation,
   ): Promise<CommandResult> {
     this.#checkNotStopped();
     this.options.emit({
       type: 'command',
       host: this.host.name,
       operation,
+      name,
       command: String(makeUnixCommand(command, args)),
     });
     return this.connector.runShellCommand(command, {
@@ -166,11 +168,11 @@ export class HostSession {
     return Buffer.concat(chunks);
   }
 
-  async #runStep(step: OperationStep, args: ConnectorArguments, operation: string) {
+  async #runStep(step: OperationStep, args: ConnectorArguments, operation: string, name: string) {
     this.#checkNotStopped();
     switch (step.kind) {
       case 'command': {
-        const result = await this.runCommand(step.command, args, operation);
+        const result = await this.runCommand(step.command, args, operation, name);
         return { command: String(step.command), result };
       }
       case 'upload':
@@ -270,7 +272,7 @@ export class HostSession {
       for (const step of plan.steps) {
         const attempts = 1 + Math.max(0, global._retries ?? 0);
         for (let attempt = 1; ; attempt++) {
-          const { command, result } = await this.#runStep(step, commandArgs, spec.name);
+          const { command, result } = await this.#runStep(step, commandArgs, spec.name, base.name);
           if (attempt === 1) commands.push(command);
           if (result) {
             stdout.push(...result.output.stdoutLines);

@@ -1,4 +1,5 @@
 export { mapBounded } from './bounded-parallel.js';
+export { closestName, editDistance } from './closest-name.js';
 export {
   createFacts,
   type Deploy,
@@ -14,6 +15,7 @@ export {
 } from './deploy-api.js';
 export {
   DeployFileError,
+  errorMessage,
   FactError,
   OperationArgumentError,
   OperationError,
@@ -36,6 +38,7 @@ export {
   type InventoryGroup,
   type InventoryHost,
   type InventoryHostEntry,
+  type InventoryLoadOptions,
   inventory,
   isInventoryFile,
   limitHosts,

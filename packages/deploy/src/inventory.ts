@@ -1,13 +1,20 @@
-import { readFile } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
 import {
   buildConnectorData,
+  ConnectorDataError,
   collectNamesData,
   type DataMetaMap,
   InventoryError,
   parseConnectionString,
 } from '@infra/core';
 import type { ConnectorResolver, LoadedConnector } from '@infra/core/resolver';
+import { bareNameHint, withConnectorSuggestion } from './connector-hints.js';
+import {
+  DATA_FLAG_SOURCE,
+  findUnknownDataKeys,
+  hostDataError,
+  sourceOfKey,
+  suggestionText,
+} from './data-key-check.js';
 import {
   type DataOverride,
   hostDataFor,
@@ -15,6 +22,7 @@ import {
   type SecretSink,
   secretKeysOf,
 } from './host-data.js';
+import { type PlannedHost, planInventorySource } from './inventory-plan.js';
 
 /** One host in an inventory file: a connection string, `[name, data]`, or an object. */
 export type InventoryHostEntry =
@@ -65,187 +73,6 @@ export interface InventoryHost {
   readonly secretKeys: readonly string[];
 }
 
-const INVENTORY_FILE = /\.(ts|mts|cts|js|mjs|cjs|json|ya?ml)$/;
-
-/** True when INVENTORY names an inventory file rather than connection strings. */
-export function isInventoryFile(inventory: string): boolean {
-  return !inventory.includes(',') && INVENTORY_FILE.test(inventory) && !inventory.startsWith('@');
-}
-
-/** `@ssh:a,@ssh:b` -> the entries; an empty entry is an `InventoryError`. */
-export function splitInventory(inventory: string): string[] {
-  const entries = inventory.split(',').map((entry) => entry.trim());
-  if (entries.some((entry) => entry === '')) {
-    throw new InventoryError(
-      `Inventory ${JSON.stringify(inventory)} has an empty entry: expected connection strings separated by commas, such as @local or @ssh:web1,@ssh:web2.`,
-    );
-  }
-  return entries;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function invalid(source: string, where: string, expected: string, got: unknown): InventoryError {
-  const shown = got === undefined ? 'nothing' : JSON.stringify(got);
-  return new InventoryError(`Inventory ${source}: ${where} should be ${expected}, got ${shown}.`);
-}
-
-interface FlatHost {
-  readonly name: string;
-  readonly connection: string;
-  readonly data: Record<string, unknown>;
-}
-
-function readHostEntry(entry: unknown, source: string, where: string): FlatHost {
-  if (typeof entry === 'string' && entry !== '')
-    return { name: entry, connection: entry, data: {} };
-  if (Array.isArray(entry) && typeof entry[0] === 'string' && entry.length <= 2) {
-    const data = entry[1] ?? {};
-    if (!isRecord(data)) throw invalid(source, `${where} data`, 'an object', data);
-    return { name: entry[0], connection: entry[0], data };
-  }
-  if (isRecord(entry) && typeof entry.name === 'string' && entry.name !== '') {
-    const data = entry.data ?? {};
-    if (!isRecord(data)) throw invalid(source, `${where} data`, 'an object', data);
-    const connection = entry.connection ?? entry.name;
-    if (typeof connection !== 'string') {
-      throw invalid(source, `${where}.connection`, 'a connection string', connection);
-    }
-    return { name: entry.name, connection, data };
-  }
-  throw invalid(
-    source,
-    where,
-    'a connection string, [name, data] or { name, connection?, data? }',
-    entry,
-  );
-}
-
-/** One host of an inventory with its data layers, before any connector is loaded. */
-export interface PlannedHost {
-  readonly name: string;
-  readonly connection: string;
-  /** Groups in the order the inventory declares them. */
-  readonly groups: string[];
-  /** `all`, then each group's data in order, then the host's own data. */
-  readonly layers: Record<string, unknown>[];
-}
-
-/**
- * Check an inventory definition (whatever a file held) and flatten it to hosts with
- * their data layers. A host listed in several groups is one host in all of them.
- */
-export function planInventory(definition: unknown, source: string): PlannedHost[] {
-  if (!isRecord(definition)) {
-    throw invalid(source, 'the inventory', 'an object with hosts, groups and all', definition);
-  }
-  const known = new Set(['hosts', 'groups', 'all']);
-  for (const key of Object.keys(definition)) {
-    if (!known.has(key)) {
-      throw invalid(source, `key ${JSON.stringify(key)}`, 'one of hosts, groups, all', key);
-    }
-  }
-  const all = definition.all ?? {};
-  if (!isRecord(all)) throw invalid(source, 'all', 'an object of data', all);
-  const hosts = new Map<
-    string,
-    {
-      connection: string;
-      own: Record<string, unknown>;
-      groups: string[];
-      groupData: Record<string, unknown>[];
-    }
-  >();
-  const addHost = (
-    entry: FlatHost,
-    group: string | undefined,
-    groupData: Record<string, unknown>,
-  ) => {
-    let host = hosts.get(entry.name);
-    if (!host) {
-      host = { connection: entry.connection, own: {}, groups: [], groupData: [] };
-      hosts.set(entry.name, host);
-    } else if (host.connection !== entry.connection) {
-      throw new InventoryError(
-        `Inventory ${source}: host ${JSON.stringify(entry.name)} is given two connections (${host.connection} and ${entry.connection}): give one.`,
-      );
-    }
-    Object.assign(host.own, entry.data);
-    if (group !== undefined && !host.groups.includes(group)) {
-      host.groups.push(group);
-      host.groupData.push(groupData);
-    }
-  };
-  const ungrouped = definition.hosts ?? [];
-  if (!Array.isArray(ungrouped)) throw invalid(source, 'hosts', 'a list of hosts', ungrouped);
-  ungrouped.forEach((entry, i) => {
-    addHost(readHostEntry(entry, source, `hosts[${i}]`), undefined, {});
-  });
-  const groups = definition.groups ?? {};
-  if (!isRecord(groups)) throw invalid(source, 'groups', 'an object of groups', groups);
-  for (const [groupName, group] of Object.entries(groups)) {
-    const list = Array.isArray(group) ? group : isRecord(group) ? group.hosts : undefined;
-    const data = Array.isArray(group) ? {} : isRecord(group) ? (group.data ?? {}) : undefined;
-    if (!Array.isArray(list)) {
-      throw invalid(source, `groups.${groupName}`, 'a list of hosts or { hosts, data }', group);
-    }
-    if (!isRecord(data)) throw invalid(source, `groups.${groupName}.data`, 'an object', data);
-    list.forEach((entry, i) => {
-      addHost(readHostEntry(entry, source, `groups.${groupName}.hosts[${i}]`), groupName, data);
-    });
-  }
-  return [...hosts].map(([name, host]) => ({
-    name,
-    connection: host.connection,
-    groups: host.groups,
-    layers: [all, ...host.groupData, host.own],
-  }));
-}
-
-/** Read an inventory file: TypeScript/JavaScript (default export) through jiti, JSON, or YAML. */
-export async function readInventoryFile(file: string): Promise<unknown> {
-  const path = resolve(file);
-  const ext = extname(path);
-  let text: string;
-  try {
-    if (ext === '.json' || ext === '.yaml' || ext === '.yml') text = await readFile(path, 'utf8');
-    else {
-      const { importUserModule } = await import('./module-loader.js');
-      const module = await importUserModule(path);
-      const value = module.default ?? module.inventory;
-      return typeof value === 'function' ? await (value as () => unknown)() : value;
-    }
-  } catch (error) {
-    throw new InventoryError(
-      `Could not read the inventory file ${file}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
-  }
-  try {
-    if (ext === '.json') return JSON.parse(text) as unknown;
-    const { parse } = await import('yaml');
-    return parse(text) as unknown;
-  } catch (error) {
-    throw new InventoryError(
-      `Inventory file ${file} is not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-}
-
-/** INVENTORY as typed on the command line: an inventory file, or connection strings. */
-export async function planInventorySource(inventory: string): Promise<PlannedHost[]> {
-  if (isInventoryFile(inventory)) {
-    return planInventory(await readInventoryFile(inventory), inventory);
-  }
-  return splitInventory(inventory).map((entry) => ({
-    name: entry,
-    connection: entry,
-    groups: [],
-    layers: [],
-  }));
-}
 
 /** One executing target reached from an inventory entry, with what the chain yielded. */
 interface ResolvedTarget {
@@ -253,6 +80,8 @@ interface ResolvedTarget {
   readonly connector: LoadedConnector;
   /** Yielded data, deepest first: an executing connector's own, then each inventory connector's. */
   readonly layers: readonly Record<string, unknown>[];
+  /** Where each of `layers` came from: the connection string that yielded it. */
+  readonly sources: readonly string[];
   /** Every connector's data keys along the chain, so secrets anywhere on it are masked. */
   readonly dataMeta: DataMetaMap;
   readonly groups: readonly string[];
@@ -292,6 +121,7 @@ async function resolveTargets(
       name,
       connector: source,
       layers: [data],
+      sources: [`connection string ${JSON.stringify(connection)}`],
       dataMeta: source.connectorClass.dataMeta,
       groups,
       via: [],
@@ -306,6 +136,7 @@ async function resolveTargets(
         // A yielded name behind which one executing host stands names that host.
         name: reachedAll.length === 1 && reached.via.length === 0 ? name : reached.name,
         layers: [...reached.layers, data],
+        sources: [...reached.sources, `what ${key} yielded`],
         dataMeta: { ...source.connectorClass.dataMeta, ...reached.dataMeta },
         groups: [...groups, ...reached.groups],
         via: [key, ...reached.via],
@@ -315,33 +146,56 @@ async function resolveTargets(
   return out;
 }
 
+/** What loading an inventory may say that is not an error (`--data` keys no connector reads, ...). */
+export interface InventoryLoadOptions {
+  readonly warn?: (message: string) => void;
+}
+
 /**
  * Turn planned hosts into hosts of the run: parse each connection string, load
  * its connector, collect `makeNamesData` (following inventory connectors), merge
  * the data layers (all < groups < what the connectors yielded < host < `--data`)
- * and build every host's connector data up front.
+ * and build every host's connector data up front. A key in the inventory that
+ * starts like a connector's keys (`ssh_prot`) but is none of them is an error; in
+ * `--data`, a warning.
  */
 export async function resolveHosts(
   planned: readonly PlannedHost[],
   overrides: Readonly<Record<string, DataOverride>>,
   resolver: ConnectorResolver,
   secrets: SecretSink,
+  options: InventoryLoadOptions = {},
 ): Promise<InventoryHost[]> {
   const loading = new Map<string, Promise<LoadedConnector>>();
   const load = (name: string): Promise<LoadedConnector> => {
     let promise = loading.get(name);
     if (!promise) {
-      promise = resolver.load(name);
+      promise = resolver.load(name).catch(async (error: unknown) => {
+        throw await withConnectorSuggestion(error, name, resolver);
+      });
       loading.set(name, promise);
     }
     return promise;
   };
+  const overrideLayer = {
+    data: Object.fromEntries(Object.keys(overrides).map((key) => [key, true])),
+    source: DATA_FLAG_SOURCE,
+  };
+  const flagWarnings = new Map<string, { text: string; hosts: string[] }>();
 
   const hosts: InventoryHost[] = [];
   const seen = new Set<string>();
   for (const entry of planned) {
+    if (options.warn) {
+      const hint = await bareNameHint(entry.connection, resolver);
+      if (hint) options.warn(hint);
+    }
     const targets = await resolveTargets(entry.connection, load, []);
     const aliased = entry.name !== entry.connection && targets.length === 1;
+    const inventoryLayers = entry.layers.map((data, i) => ({
+      data,
+      source: entry.sources?.[i] ?? `the inventory entry ${JSON.stringify(entry.name)}`,
+    }));
     for (const target of targets) {
       const name = aliased ? entry.name : target.name;
       if (seen.has(name)) {
@@ -350,15 +204,36 @@ export async function resolveHosts(
         );
       }
       seen.add(name);
-      const own = entry.layers.at(-1) ?? {};
-      const merged = mergeDataLayers([...entry.layers.slice(0, -1), ...target.layers, own]);
-      const hostData = hostDataFor(merged, overrides, target.dataMeta, secrets);
       const { connector } = target;
-      const data = buildConnectorData(
-        connector.info.name,
-        connector.connectorClass.dataMeta,
-        hostData,
-      );
+      const layers = [
+        ...inventoryLayers.slice(0, -1),
+        ...target.layers.map((data, i) => ({ data, source: target.sources[i] ?? 'a connector' })),
+        ...inventoryLayers.slice(-1),
+      ];
+      const readers = [...target.via, `@${connector.info.name}`].join(', ');
+      for (const unknown of findUnknownDataKeys(
+        [...inventoryLayers, overrideLayer],
+        target.dataMeta,
+      )) {
+        const text = `${suggestionText(unknown)} No connector of the host (${readers}) reads ${unknown.key}, so it would be ignored.`;
+        if (unknown.source !== DATA_FLAG_SOURCE) {
+          throw new InventoryError(
+            `Host ${JSON.stringify(name)}: unknown data key ${unknown.key} (set in ${unknown.source}): ${text}`,
+          );
+        }
+        const warning = flagWarnings.get(unknown.key) ?? { text, hosts: [] };
+        warning.hosts.push(name);
+        flagWarnings.set(unknown.key, warning);
+      }
+      const merged = mergeDataLayers(layers.map((layer) => layer.data));
+      const hostData = hostDataFor(merged, overrides, target.dataMeta, secrets);
+      let data: Record<string, unknown>;
+      try {
+        data = buildConnectorData(connector.info.name, connector.connectorClass.dataMeta, hostData);
+      } catch (error) {
+        if (!(error instanceof ConnectorDataError)) throw error;
+        throw hostDataError(error, name, sourceOfKey(error.key, [...layers, overrideLayer]));
+      }
       const groups = [...entry.groups];
       for (const group of target.groups) if (!groups.includes(group)) groups.push(group);
       hosts.push({
@@ -372,6 +247,11 @@ export async function resolveHosts(
       });
     }
   }
+  for (const [key, warning] of flagWarnings) {
+    options.warn?.(
+      `--data ${key} on ${warning.hosts.map((host) => JSON.stringify(host)).join(', ')}: ${warning.text}`,
+    );
+  }
   return hosts;
 }
 
@@ -384,41 +264,20 @@ export async function loadInventory(
   overrides: Readonly<Record<string, DataOverride>>,
   resolver: ConnectorResolver,
   secrets: SecretSink,
+  options: InventoryLoadOptions = {},
 ): Promise<InventoryHost[]> {
-  return resolveHosts(await planInventorySource(inventory), overrides, resolver, secrets);
+  return resolveHosts(await planInventorySource(inventory), overrides, resolver, secrets, options);
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
-
-/**
- * `--limit`: the hosts in a named group or whose name matches a glob (`web*`);
- * several limits are a union. A limit that matches nothing is an error.
- */
-export function limitHosts<T extends { name: string; groups: readonly string[] }>(
-  hosts: readonly T[],
-  limits: readonly string[],
-): T[] {
-  if (limits.length === 0) return [...hosts];
-  const keep = new Set<T>();
-  for (const limit of limits) {
-    const pattern = globToRegExp(limit);
-    const matched = hosts.filter((host) => host.groups.includes(limit) || pattern.test(host.name));
-    if (matched.length === 0) {
-      throw new InventoryError(
-        `--limit ${JSON.stringify(limit)} matches no group and no host name: the groups are ${[...new Set(hosts.flatMap((h) => h.groups))].join(', ') || '(none)'}, the hosts ${hosts.map((h) => h.name).join(', ')}.`,
-      );
-    }
-    for (const host of matched) keep.add(host);
-  }
-  return hosts.filter((host) => keep.has(host));
-}
-
+export {
+  isInventoryFile,
+  type PlannedHost,
+  planInventory,
+  planInventorySource,
+  readInventoryFile,
+  splitInventory,
+} from './inventory-plan.js';
+export { limitHosts } from './limit-hosts.js';
 export {
   type DataOverride,
   dataValueFor,

@@ -22,3 +22,16 @@ export async function importUserModule(file: string): Promise<Record<string, unk
   });
   return (await jiti.import(file)) as Record<string, unknown>;
 }
+
+/**
+ * Why a user's file could not be imported, in words: the error's message without
+ * Node's internal "Require stack" (which lists infra's own files, not the user's).
+ */
+export function loadErrorMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text
+    .replace(/\n\s*Require stack:[\s\S]*$/, '')
+    .replace(/[ \t]+\n/g, '\n')
+    .replace(/\n\s+/g, ' ')
+    .trim();
+}

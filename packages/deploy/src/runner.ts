@@ -56,8 +56,12 @@ export interface RunOutcome {
   readonly failedHosts: ReadonlyMap<string, ErrorInfo & { readonly phase: string }>;
   /** Why the run stopped early (Ctrl-C, `--fail-percent`), if it did. */
   readonly stopped: string | undefined;
-  /** The reached end: 'dry', 'nothing-to-do', 'declined', 'executed', 'stopped'. */
-  readonly ending: 'dry' | 'nothing-to-do' | 'declined' | 'executed' | 'stopped';
+  /**
+   * The reached end: 'dry', 'nothing-to-do' (on the hosts that did not fail),
+   * 'declined', 'executed', 'stopped', or 'failed' (every host failed to connect
+   * or to plan: nothing was applied).
+   */
+  readonly ending: 'dry' | 'nothing-to-do' | 'declined' | 'executed' | 'stopped' | 'failed';
 }
 
 /**
@@ -169,11 +173,17 @@ export async function runHosts(options: RunOptions): Promise<RunOutcome> {
         fail(host.name, 'connect', error);
       }
     });
-    if (!controller.signal.aborted) {
+    const everyHostFailed = () => total > 0 && failed.size === total;
+    if (controller.signal.aborted) ending = 'stopped';
+    else if (everyHostFailed()) ending = 'failed';
+    else {
       planned = await pass('plan');
+      // What a host that failed its plan would change is never applied.
+      const applicable = planned.filter((result) => !failed.has(result.host));
       if (controller.signal.aborted) ending = 'stopped';
+      else if (everyHostFailed()) ending = 'failed';
       else if (options.dry) ending = 'dry';
-      else if (!planned.some((result) => result.changed)) ending = 'nothing-to-do';
+      else if (!applicable.some((result) => result.changed)) ending = 'nothing-to-do';
       else if (options.confirm && !(await options.confirm(planned))) ending = 'declined';
       else {
         executed = await pass('execute');
@@ -197,33 +207,66 @@ export interface ResultsRow {
   readonly success: number;
   readonly changed: number;
   readonly noChange: number;
+  /** Not run: `_if` was false, or `_runOnce` ran it on another host. */
+  readonly skipped: number;
   readonly error: number;
 }
 
-/** The results table: one row per operation name, in the order they first ran. */
+/**
+ * The results table: one row per operation name. Rows follow the deploy's order:
+ * an operation whose name differs per host (`files.line /srv/web1.conf`) gets a
+ * row per host, all of them where that line of the deploy stands, not interleaved
+ * with the operations after it.
+ */
 export function resultsTable(results: readonly OperationResult[]): ResultsRow[] {
   const rows = new Map<
     string,
-    { hosts: Set<string>; success: number; changed: number; noChange: number; error: number }
+    {
+      position: number;
+      first: number;
+      hosts: Set<string>;
+      success: number;
+      changed: number;
+      noChange: number;
+      skipped: number;
+      error: number;
+    }
   >();
-  for (const result of results) {
+  const positions = new Map<string, number>();
+  results.forEach((result, index) => {
+    const position = positions.get(result.host) ?? 0;
+    positions.set(result.host, position + 1);
     let row = rows.get(result.name);
     if (!row) {
-      row = { hosts: new Set(), success: 0, changed: 0, noChange: 0, error: 0 };
+      row = {
+        position,
+        first: index,
+        hosts: new Set(),
+        success: 0,
+        changed: 0,
+        noChange: 0,
+        skipped: 0,
+        error: 0,
+      };
       rows.set(result.name, row);
     }
+    row.position = Math.min(row.position, position);
     row.hosts.add(result.host);
     if (result.success) row.success++;
     if (result.status === 'changed') row.changed++;
-    if (result.status === 'no-change' || result.status === 'skipped') row.noChange++;
+    if (result.status === 'no-change') row.noChange++;
+    if (result.status === 'skipped') row.skipped++;
     if (result.status === 'error') row.error++;
-  }
-  return [...rows].map(([operation, row]) => ({
-    operation,
-    hosts: row.hosts.size,
-    success: row.success,
-    changed: row.changed,
-    noChange: row.noChange,
-    error: row.error,
-  }));
+  });
+  return [...rows]
+    .sort(([, a], [, b]) => a.position - b.position || a.first - b.first)
+    .map(([operation, row]) => ({
+      operation,
+      hosts: row.hosts.size,
+      success: row.success,
+      changed: row.changed,
+      noChange: row.noChange,
+      skipped: row.skipped,
+      error: row.error,
+    }));
 }

@@ -48,6 +48,12 @@ export type CliCommand =
   | { readonly kind: 'version' }
   | { readonly kind: 'connectors'; readonly options: OutputOptions }
   | {
+      readonly kind: 'check';
+      /** Deploy and inventory files to type-check. */
+      readonly files: readonly string[];
+      readonly options: OutputOptions;
+    }
+  | {
       readonly kind: 'exec';
       readonly inventory: string;
       /** The words after `--`, each to be quoted on its own. */
@@ -450,6 +456,21 @@ export function parseArgs(argv: readonly string[]): CliCommand {
       }
     }
     return { kind: 'connectors', options: outputOptions(flags) };
+  }
+
+  if (first === 'check') {
+    const files = positionals.slice(1);
+    if (files.length === 0 || after !== undefined) {
+      throw new UsageError(
+        'check: name the deploy and inventory files to type-check, e.g. infra check inventory.ts deploy.ts.',
+      );
+    }
+    for (const name of flags.seen.keys()) {
+      if (FLAGS[name].execOnly) {
+        throw new UsageError(`--${name} is an option of exec and deploys; "infra check" does not take it.`);
+      }
+    }
+    return { kind: 'check', files, options: outputOptions(flags) };
   }
 
   if (first === 'exec') {

@@ -37,6 +37,17 @@ async function runCommand(command: CliCommand, streams: CliStreams): Promise<num
         cliDir: CLI_PACKAGE_DIR,
       });
     }
+    case 'check': {
+      const [{ runCheck }, { CLI_PACKAGE_DIR }] = await Promise.all([
+        import('./check-command.js'),
+        import('./package-dir.js'),
+      ]);
+      return runCheck(command.files, command.options, {
+        streams,
+        projectDir: process.cwd(),
+        cliDir: CLI_PACKAGE_DIR,
+      });
+    }
     case 'exec': {
       const [{ runExec }, { CLI_PACKAGE_DIR }] = await Promise.all([
         import('./exec-command.js'),

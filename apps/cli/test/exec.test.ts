@@ -455,7 +455,7 @@ describe('secrets never appear in output', () => {
       { cwd: fakeProject },
     );
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('Host data fake_pin is string, expected an integer');
+    expect(result.stderr).toContain('Host "m2": data fake_pin is string, expected an integer');
     expect(`${result.stdout}${result.stderr}`).not.toContain(token);
   });
 

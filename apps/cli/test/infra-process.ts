@@ -95,6 +95,7 @@ export default class FakeConnector extends LocalConnector {
     fake_pin: { description: 'A PIN', type: 'integer', secret: true },
     fake_greeting: { description: 'Said on connect', type: 'string', default: 'hello' },
     fake_unreachable: { description: 'Fail to connect', type: 'boolean', default: false },
+    fake_connect_delay: { description: 'Milliseconds connect() takes', type: 'integer', default: 0 },
   };
 
   static makeNamesData(arg) {
@@ -102,6 +103,7 @@ export default class FakeConnector extends LocalConnector {
   }
 
   async connect() {
+    await new Promise((resolve) => setTimeout(resolve, this.host.data.fake_connect_delay));
     if (this.host.data.fake_unreachable) {
       throw Object.assign(new Error(\`Could not connect to \${this.host.name}: unreachable on purpose\`), {
         code: 'CONNECT_FAILED',

@@ -467,7 +467,9 @@ export function parseArgs(argv: readonly string[]): CliCommand {
     }
     for (const name of flags.seen.keys()) {
       if (FLAGS[name].execOnly) {
-        throw new UsageError(`--${name} is an option of exec and deploys; "infra check" does not take it.`);
+        throw new UsageError(
+          `--${name} is an option of exec and deploys; "infra check" does not take it.`,
+        );
       }
     }
     return { kind: 'check', files, options: outputOptions(flags) };

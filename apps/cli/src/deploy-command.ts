@@ -19,6 +19,7 @@ import {
 } from '@infra/deploy';
 import type { CliCommand, DeployOptions } from './args.js';
 import { connectorPackageFor } from './connector-packages.js';
+import { DeployPrinter, endingText, formatResultsTable } from './deploy-printer.js';
 import {
   connectorArguments,
   type ExecContext,
@@ -27,7 +28,6 @@ import {
   sharedSudoPassword,
 } from './exec-command.js';
 import { EXIT, errorCode, errorMessage, exitCodeForError } from './exit-codes.js';
-import { DeployPrinter, endingText, formatResultsTable } from './deploy-printer.js';
 import { checkFactArguments, factNamed, runFact } from './fact-command.js';
 import { LiveProgressView, type TerminalSink } from './live-progress.js';
 import { colourEnabled } from './output-format.js';
@@ -107,7 +107,9 @@ export async function runDeployCommand(
   let runHostsList: RunHost[];
   let task: HostTask | undefined;
   let defaults: Record<string, unknown> = {};
-  let fact: { definition: FactDefinition<never, unknown>; args: Record<string, string> } | undefined;
+  let fact:
+    | { definition: FactDefinition<never, unknown>; args: Record<string, string> }
+    | undefined;
   try {
     const changes = command.kind === 'deploy' || command.kind === 'operation';
     if (changes && !options.yes && !options.dry && process.stdin.isTTY !== true) {
@@ -248,7 +250,9 @@ export async function runDeployCommand(
         type: 'summary',
         exitCode,
         ending: outcome.ending,
-        failedHosts: [...outcome.failedHosts.keys()],
+        failedHosts: runHostsList
+          .map((host) => host.name)
+          .filter((name) => outcome.failedHosts.has(name)),
       } as never);
     } else {
       reporter.line('');
@@ -256,7 +260,12 @@ export async function runDeployCommand(
         reporter.line(formatResultsTable(rows, options.dry));
         reporter.line('');
       }
-      reporter.line(endingText(outcome, runHostsList.length));
+      reporter.line(
+        endingText(
+          outcome,
+          runHostsList.map((host) => host.name),
+        ),
+      );
     }
     return exitCode;
   } finally {

@@ -39,9 +39,10 @@ export function formatResultsTable(rows: readonly ResultsRow[], dry = false): st
   return [line(header), ...body.map(line)].join('\n');
 }
 
-/** The run's last line: how it ended, and which hosts failed, said once. */
-export function endingText(outcome: RunOutcome, hostCount: number): string {
-  const failed = [...outcome.failedHosts.keys()];
+/** The run's last line: how it ended, and which hosts failed (in inventory order), said once. */
+export function endingText(outcome: RunOutcome, hostNames: readonly string[]): string {
+  const hostCount = hostNames.length;
+  const failed = hostNames.filter((name) => outcome.failedHosts.has(name));
   const failedText =
     failed.length > 0 ? `${failed.length} of ${hostCount} hosts failed: ${failed.join(', ')}.` : '';
   const all = failed.length > 0 && failed.length === hostCount;
@@ -53,7 +54,11 @@ export function endingText(outcome: RunOutcome, hostCount: number): string {
         : 'Every host is already in state: nothing to do.',
     declined: 'Not applied: nothing was changed.',
     executed:
-      failed.length === 0 ? 'Done.' : all ? 'The table shows what ran.' : 'Done on the other hosts.',
+      failed.length === 0
+        ? 'Done.'
+        : all
+          ? 'The table shows what ran.'
+          : 'Done on the other hosts.',
     stopped: `Stopped${outcome.stopped ? ` (${outcome.stopped})` : ''}: the table shows what ran.`,
     failed: 'Nothing was applied.',
   };

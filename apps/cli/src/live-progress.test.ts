@@ -56,10 +56,7 @@ describe('LiveProgressView', () => {
     expect(lines[0]).toMatch(
       /^. Applying changes · 3 hosts: 1 running, 1 failed · 1 changed, 0 no change, 0 errors · 0:00$/,
     );
-    expect(lines.slice(1)).toEqual([
-      '  web1    1/2  running restart web',
-      '  db1     0/2  failed',
-    ]);
+    expect(lines.slice(1)).toEqual(['  web1    1/2  running restart web', '  db1     0/2  failed']);
   });
 
   it('never writes a line wider than the terminal, and says how many hosts it left out', () => {

@@ -105,7 +105,10 @@ describe('deploy files that cannot be loaded', () => {
     const cases: [string, RegExp][] = [
       ['missing.ts', /Deploy file missing\.ts: there is no such file/],
       ['syntax.ts', /Deploy file syntax\.ts: could not be loaded: .*syntax\.ts:2/],
-      ['import.ts', /Deploy file import\.ts: could not be loaded: Cannot find module 'no-such-package-here'/],
+      [
+        'import.ts',
+        /Deploy file import\.ts: could not be loaded: Cannot find module 'no-such-package-here'/,
+      ],
       ['nodefault.ts', /Deploy file nodefault\.ts: has no default export from deploy\(\)/],
     ];
     for (const [file, message] of cases) {
@@ -150,7 +153,9 @@ describe('typos', () => {
     const result = await infra(['@local', 'exec', 'uname', '-a']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('Unknown option -a');
-    expect(result.stderr).toContain('Put the command after --, e.g. infra @local exec -- uname -a.');
+    expect(result.stderr).toContain(
+      'Put the command after --, e.g. infra @local exec -- uname -a.',
+    );
   });
 
   it('@sssh:host suggests @ssh', async () => {

@@ -52,7 +52,9 @@ describe('buildConnectorData', () => {
     expect(() => buildConnectorData('ssh', ranged, { ssh_port: -5 })).toThrow(
       'Host data ssh_port is -5, expected from 1 to 65535 (port).',
     );
-    expect(() => buildConnectorData('ssh', ranged, { ssh_port: 70000 })).toThrow(ConnectorDataError);
+    expect(() => buildConnectorData('ssh', ranged, { ssh_port: 70000 })).toThrow(
+      ConnectorDataError,
+    );
   });
 
   it('never shows a secret value in the error', () => {

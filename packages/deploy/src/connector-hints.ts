@@ -18,10 +18,7 @@ export async function withConnectorSuggestion(
   if ((error as { code?: unknown } | null)?.code !== 'CONNECTOR_NOT_FOUND') return error;
   const nearest = closestName(name, await installedNames(resolver), 2);
   if (nearest === undefined) return error;
-  const message = (error as Error).message.replace(
-    /^([^.]*\.)/,
-    `$1 Did you mean @${nearest}?`,
-  );
+  const message = (error as Error).message.replace(/^([^.]*\.)/, `$1 Did you mean @${nearest}?`);
   return new ConnectorNotFoundError(name, message);
 }
 

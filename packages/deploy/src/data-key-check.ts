@@ -34,7 +34,10 @@ export interface UnknownDataKey {
  * Each key is reported once, under the source that wins.
  */
 export function findUnknownDataKeys(
-  layers: readonly { readonly data: Readonly<Record<string, unknown>>; readonly source: DataSource }[],
+  layers: readonly {
+    readonly data: Readonly<Record<string, unknown>>;
+    readonly source: DataSource;
+  }[],
   dataMeta: DataMetaMap,
 ): UnknownDataKey[] {
   const prefixes = keyPrefixes(dataMeta);
@@ -68,7 +71,10 @@ export function suggestionText(unknown: UnknownDataKey): string {
 /** The source that set `key` last: `--data` when it was overridden, else the highest layer holding it. */
 export function sourceOfKey(
   key: string,
-  layers: readonly { readonly data: Readonly<Record<string, unknown>>; readonly source: DataSource }[],
+  layers: readonly {
+    readonly data: Readonly<Record<string, unknown>>;
+    readonly source: DataSource;
+  }[],
 ): DataSource | undefined {
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i];

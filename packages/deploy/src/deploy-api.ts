@@ -65,7 +65,7 @@ export function createFacts(session: HostSession): Facts {
 }
 
 /** What a deploy function is given for one host. */
-export interface DeployContext<TData extends Record<string, unknown> = Record<string, unknown>> {
+export interface DeployContext<TData extends object = Record<string, unknown>> {
   readonly host: DeployHost & { readonly data: Readonly<TData> };
   readonly ops: Operations;
   readonly facts: Facts;
@@ -73,13 +73,13 @@ export interface DeployContext<TData extends Record<string, unknown> = Record<st
   readonly dry: boolean;
 }
 
-export type DeployFunction<TData extends Record<string, unknown> = Record<string, unknown>> = (
+export type DeployFunction<TData extends object = Record<string, unknown>> = (
   context: DeployContext<TData>,
 ) => Promise<void> | void;
 
 const DEPLOY_BRAND = Symbol.for('@infra/deploy.deploy');
 
-export interface Deploy<TData extends Record<string, unknown> = Record<string, unknown>> {
+export interface Deploy<TData extends object = Record<string, unknown>> {
   readonly [DEPLOY_BRAND]: true;
   /** Shown in output; the file name when not given. */
   readonly name: string | undefined;
@@ -88,7 +88,7 @@ export interface Deploy<TData extends Record<string, unknown> = Record<string, u
   readonly run: DeployFunction<TData>;
 }
 
-export interface DeployOptions<TData extends Record<string, unknown>> {
+export interface DeployOptions<TData extends object> {
   name?: string;
   defaults?: Partial<TData>;
 }
@@ -98,14 +98,14 @@ export interface DeployOptions<TData extends Record<string, unknown>> {
  * or `deploy({ name, defaults }, fn)`. Operations are awaited in order; each
  * returns its result (changed, outputs) for the next line to use.
  */
-export function deploy<TData extends Record<string, unknown> = Record<string, unknown>>(
+export function deploy<TData extends object = Record<string, unknown>>(
   fn: DeployFunction<TData>,
 ): Deploy<TData>;
-export function deploy<TData extends Record<string, unknown> = Record<string, unknown>>(
+export function deploy<TData extends object = Record<string, unknown>>(
   options: DeployOptions<TData>,
   fn: DeployFunction<TData>,
 ): Deploy<TData>;
-export function deploy<TData extends Record<string, unknown>>(
+export function deploy<TData extends object>(
   first: DeployFunction<TData> | DeployOptions<TData>,
   second?: DeployFunction<TData>,
 ): Deploy<TData> {

@@ -73,7 +73,6 @@ export interface InventoryHost {
   readonly secretKeys: readonly string[];
 }
 
-
 /** One executing target reached from an inventory entry, with what the chain yielded. */
 interface ResolvedTarget {
   readonly name: string;
@@ -270,6 +269,13 @@ export async function loadInventory(
 }
 
 export {
+  type DataOverride,
+  dataValueFor,
+  hostDataFor,
+  maskedData,
+  type SecretSink,
+} from './host-data.js';
+export {
   isInventoryFile,
   type PlannedHost,
   planInventory,
@@ -278,10 +284,3 @@ export {
   splitInventory,
 } from './inventory-plan.js';
 export { limitHosts } from './limit-hosts.js';
-export {
-  type DataOverride,
-  dataValueFor,
-  hostDataFor,
-  maskedData,
-  type SecretSink,
-} from './host-data.js';

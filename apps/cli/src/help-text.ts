@@ -11,6 +11,7 @@ const GENERAL = `Usage: infra INVENTORY exec [OPTIONS] -- CMD [ARGS...]
        infra INVENTORY DEPLOY.ts [DEPLOY2.ts...] [-y] [--dry] [--diff] [OPTIONS]
        infra INVENTORY OPERATION key=value... | fact NAME [key=value...] | debug-inventory
        infra connectors [--json]
+       infra check FILE... [--json]
        infra --help | --version
 
 Run a command on many hosts at once through installed connectors.
@@ -25,6 +26,7 @@ Commands:
   INVENTORY exec -- CMD   run CMD on every host (infra exec --help)
   INVENTORY deploy.ts     run deploy files: plan, confirm, apply (infra deploy --help)
   connectors              list the installed connectors and their data keys
+  check FILE...           type-check deploy and inventory files (needs typescript)
 
 ${OUTPUT_OPTIONS}
 
@@ -54,6 +56,7 @@ Command options:
   --data KEY=VALUE        set host data for every host, e.g. --data ssh_port=2222
                           (repeatable; true/false, integers and JSON are parsed)
   --parallel N            run at most N hosts at once (default: all)
+  --limit GROUP|GLOB      run on a group or host-name glob only (repeatable)
 
 ${OUTPUT_OPTIONS}
 
@@ -83,7 +86,8 @@ Deploy files are TypeScript or JavaScript, run without a build step:
   export default deploy(async ({ host, ops, facts }) => { ... })
 
 A run connects, plans (showing what would change), asks before applying, then
-applies. Without a terminal, pass -y or --dry.
+applies. Without a terminal, pass -y or --dry. infra check DEPLOY.ts INVENTORY.ts
+type-checks the files first, without connecting to anything.
 
 Deploy options:
   -y, --yes               apply without asking

@@ -121,7 +121,27 @@ describe('parseArgs', () => {
     expect(usageMessage(['connectors', 'extra'])).toMatch(/takes no arguments/);
   });
 
+  it('reads check FILES and exec --limit', () => {
+    expect(parseArgs(['check', 'inventory.ts', 'deploy.ts'])).toEqual({
+      kind: 'check',
+      files: ['inventory.ts', 'deploy.ts'],
+      options: { verbosity: 0, debug: false, json: false },
+    });
+    expect(usageMessage(['check'])).toMatch(/check: name the deploy and inventory files/);
+    expect(
+      exec(['web', 'exec', '--limit', 'db*', '--limit=app', '--', 'true']).options.limit,
+    ).toEqual(['db*', 'app']);
+    expect(usageMessage(['@local', 'exec', '--serial', '--', 'true'])).toMatch(
+      /--serial is an option of deploys/,
+    );
+  });
+
   it.each([
+    [
+      ['@local', 'exec', 'uname', '-a'],
+      /Unknown option -a: .*Put the command after --, e\.g\. infra @local exec -- uname -a\./,
+    ],
+    [['@local', 'exec', 'ls', '--all'], /Unknown option --all: .*infra @local exec -- ls --all\./],
     [['@local', 'exec', '--bogus', '--', 'true'], /Unknown option --bogus/],
     [['@local', 'exec', '-x', '--', 'true'], /Unknown option -x/],
     [['@local', 'exec', '--parallel', '0', '--', 'true'], /--parallel expects a whole number.*"0"/],

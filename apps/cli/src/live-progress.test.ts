@@ -59,6 +59,15 @@ describe('LiveProgressView', () => {
     expect(lines.slice(1)).toEqual(['  web1    1/2  running restart web', '  db1     0/2  failed']);
   });
 
+  it('counts an operation skipped by _if as skipped, not as no change', () => {
+    const view = new LiveProgressView(terminal(120), ['web1'], false);
+    view.update({ type: 'phase', phase: 'plan' });
+    view.update({ type: 'operation', phase: 'plan', result: result('web1', 'skipped') });
+    const [head] = view.render();
+    view.stop();
+    expect(head).toContain('0 to change, 0 no change, 1 skipped, 0 errors');
+  });
+
   it('never writes a line wider than the terminal, and says how many hosts it left out', () => {
     const sink = terminal(30, 8);
     const names = Array.from({ length: 10 }, (_, i) => `host-with-a-long-name-${i}`);

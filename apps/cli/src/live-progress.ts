@@ -50,7 +50,7 @@ export class LiveProgressView {
   readonly #hosts = new Map<string, HostProgress>();
   readonly #started = Date.now();
   #phase: keyof typeof PHASE_TITLE = 'connect';
-  #counts = { changed: 0, noChange: 0, error: 0 };
+  #counts = { changed: 0, noChange: 0, skipped: 0, error: 0 };
   #drawn = 0;
   #frame = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -72,7 +72,7 @@ export class LiveProgressView {
       case 'phase':
         this.#phase = event.phase;
         if (event.phase === 'plan' || event.phase === 'execute') {
-          this.#counts = { changed: 0, noChange: 0, error: 0 };
+          this.#counts = { changed: 0, noChange: 0, skipped: 0, error: 0 };
           for (const host of this.#hosts.values()) {
             if (host.state === 'failed') continue;
             host.state = 'waiting';
@@ -104,6 +104,7 @@ export class LiveProgressView {
         if (host.state !== 'failed') host.state = 'running';
         if (result.status === 'changed') this.#counts.changed++;
         else if (result.status === 'error') this.#counts.error++;
+        else if (result.status === 'skipped') this.#counts.skipped++;
         else this.#counts.noChange++;
         return;
       }
@@ -154,7 +155,7 @@ export class LiveProgressView {
       `${hosts.length} hosts: ${count('running')} running, ${count('failed')} failed`,
       ...(pass
         ? [
-            `${this.#counts.changed} ${this.#phase === 'plan' ? 'to change' : 'changed'}, ${this.#counts.noChange} no change, ${this.#counts.error} errors`,
+            `${this.#counts.changed} ${this.#phase === 'plan' ? 'to change' : 'changed'}, ${this.#counts.noChange} no change, ${this.#counts.skipped > 0 ? `${this.#counts.skipped} skipped, ` : ''}${this.#counts.error} errors`,
           ]
         : []),
       `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`,

@@ -39,4 +39,4 @@ export function exitCodeForError(error: unknown): number {
   return USAGE_ERROR_CODES.has(errorCode(error)) ? EXIT.usage : EXIT.hostFailed;
 }
 
-export { errorMessage } from '@infra/deploy/errors';
+export { errorMessage } from '@infra/deploy/error-message';

@@ -120,6 +120,26 @@ describe('deploy files that cannot be loaded', () => {
   });
 });
 
+describe('inventory files that cannot be loaded', () => {
+  it('exit 2 naming the file, without Node\'s "Require stack"', async () => {
+    await writeFile(
+      join(dir, 'bad-import.ts'),
+      "import x from 'no-such-package-here';\nexport default x;\n",
+    );
+    const missing = await infra(['no-such-inventory.yaml', 'exec', '--', 'true']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(
+      'Inventory file no-such-inventory.yaml: there is no such file',
+    );
+    const broken = await infra(['bad-import.ts', 'exec', '--', 'true']);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain(
+      "Could not read the inventory file bad-import.ts: Cannot find module 'no-such-package-here'",
+    );
+    expect(broken.stderr).not.toContain('Require stack');
+  });
+});
+
 describe('infra INVENTORY fact', () => {
   it('refuses a missing or misspelled argument with exit 2, naming it', async () => {
     const missing = await infra(['@local', 'fact', 'files.file']);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { InventoryError } from '@infra/core';
 
@@ -152,6 +152,12 @@ export function planInventory(definition: unknown, source: string): PlannedHost[
 export async function readInventoryFile(file: string): Promise<unknown> {
   const path = resolve(file);
   const ext = extname(path);
+  const found = await stat(path).catch(() => undefined);
+  if (!found?.isFile()) {
+    throw new InventoryError(
+      `Inventory file ${file}: ${found ? `${path} is not a file` : `there is no such file (looked for ${path})`}. INVENTORY is an inventory file (.ts, .js, .json, .yaml) or connection strings such as @local or @ssh:web1.`,
+    );
+  }
   let text: string;
   try {
     if (ext === '.json' || ext === '.yaml' || ext === '.yml') text = await readFile(path, 'utf8');

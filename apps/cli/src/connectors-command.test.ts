@@ -29,7 +29,13 @@ describe('infra connectors listing', () => {
       handlesExecution: true,
       description: 'Hosts over SSH.',
       dataKeys: [
-        dataKeyListing('ssh_port', { description: 'The port', type: 'integer', default: 22 }),
+        dataKeyListing('ssh_port', {
+          description: 'The port',
+          type: 'integer',
+          default: 22,
+          minimum: 1,
+          maximum: 65535,
+        }),
         dataKeyListing('ssh_password', {
           description: 'The password',
           type: 'string',
@@ -41,7 +47,7 @@ describe('infra connectors listing', () => {
       'ssh  @infra/connector-ssh@1.2.0  (executes commands)',
       '  Hosts over SSH.',
       '  data keys:',
-      '    ssh_port      integer  The port [default 22]',
+      '    ssh_port      integer  The port [default 22; 1..65535]',
       '    ssh_password  string   The password [secret]',
     ]);
   });

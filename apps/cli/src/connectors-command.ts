@@ -15,6 +15,8 @@ export interface DataKeyListing {
   readonly secret: boolean;
   readonly required: boolean;
   readonly values?: readonly string[];
+  readonly minimum?: number;
+  readonly maximum?: number;
 }
 
 export interface ConnectorListing {
@@ -39,6 +41,8 @@ export function dataKeyListing(key: string, meta: DataMeta): DataKeyListing {
     secret: meta.secret === true,
     required: meta.required === true,
     ...(meta.values ? { values: meta.values } : {}),
+    ...(meta.minimum === undefined ? {} : { minimum: meta.minimum }),
+    ...(meta.maximum === undefined ? {} : { maximum: meta.maximum }),
   };
 }
 
@@ -63,6 +67,9 @@ export function formatConnectorListing(listing: ConnectorListing): string[] {
       if (key.secret) notes.push('secret');
       if (key.required) notes.push('required');
       if (key.values) notes.push(`one of ${key.values.join(', ')}`);
+      if (key.minimum !== undefined || key.maximum !== undefined) {
+        notes.push(`${key.minimum ?? ''}..${key.maximum ?? ''}`);
+      }
       const suffix = notes.length > 0 ? ` [${notes.join('; ')}]` : '';
       lines.push(
         `    ${key.key.padEnd(width)}  ${key.type.padEnd(typeWidth)}  ${key.description}${suffix}`,

@@ -76,8 +76,12 @@ function describeResult(result: OperationResult): string {
       return 'no change';
     case 'skipped':
       return `skipped (${result.skippedBecause ?? 'condition'})`;
-    case 'error':
-      return `error: ${result.error?.message ?? 'failed'}`;
+    case 'error': {
+      // The line already says the host and the operation: not again from the error's message.
+      const message = result.error?.message ?? 'failed';
+      const said = `${result.name} failed on ${result.host}: `;
+      return `error: ${message.startsWith(said) ? message.slice(said.length) : message}`;
+    }
   }
 }
 

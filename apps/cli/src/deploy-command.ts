@@ -3,8 +3,10 @@ import type { Connector } from '@infra/core';
 import { ConnectorResolver } from '@infra/core/resolver';
 import {
   deployContext,
+  FACTS,
   type FactDefinition,
   type GlobalArguments,
+  HostSession,
   type HostTask,
   type InventoryHost,
   limitHosts,
@@ -12,6 +14,7 @@ import {
   loadInventory,
   maskedData,
   OPERATIONS,
+  RunCoordinator,
   type RunHost,
   resultsTable,
   runHosts,
@@ -28,7 +31,7 @@ import {
   sharedSudoPassword,
 } from './exec-command.js';
 import { EXIT, errorCode, errorMessage, exitCodeForError } from './exit-codes.js';
-import { checkFactArguments, factNamed, runFact } from './fact-command.js';
+import { checkFactArguments } from './fact-arguments.js';
 import { LiveProgressView, type TerminalSink } from './live-progress.js';
 import { colourEnabled } from './output-format.js';
 import { Reporter } from './reporter.js';
@@ -107,9 +110,7 @@ export async function runDeployCommand(
   let runHostsList: RunHost[];
   let task: HostTask | undefined;
   let defaults: Record<string, unknown> = {};
-  let fact:
-    | { definition: FactDefinition<never, unknown>; args: Record<string, string> }
-    | undefined;
+  let factArgs: Record<string, string> = {};
   try {
     const changes = command.kind === 'deploy' || command.kind === 'operation';
     if (changes && !options.yes && !options.dry && process.stdin.isTTY !== true) {
@@ -146,9 +147,13 @@ export async function runDeployCommand(
       task = async (session) => {
         await session.execute(spec, command.args as never);
       };
+    } else if (!FACTS[command.fact]) {
+      throw new UnknownNameError('fact', command.fact, Object.keys(FACTS));
     } else {
-      const definition = factNamed(command.fact);
-      fact = { definition, args: checkFactArguments(definition, command.args) };
+      factArgs = checkFactArguments(
+        FACTS[command.fact] as FactDefinition<never, unknown>,
+        command.args,
+      );
     }
     const sudoPassword = sharedSudoPassword(redactor);
     runHostsList = hosts.map((host) => ({
@@ -202,8 +207,8 @@ export async function runDeployCommand(
   const live = liveViewFor(command, options, context, runHostsList);
   reporter.setLiveView(live);
   try {
-    if (fact) {
-      return await runFact(fact.definition, fact.args, runHostsList, reporter, options, {
+    if (command.kind === 'fact') {
+      return await runFact({ ...command, args: factArgs }, runHostsList, reporter, options, {
         signal: controller.signal,
         killSignal: killer.signal,
       });
@@ -294,4 +299,61 @@ function liveViewFor(
     hosts.map((host) => host.name),
     colourEnabled(stderr, env),
   );
+}
+
+async function runFact(
+  command: Extract<DeployCliCommand, { kind: 'fact' }>,
+  hosts: readonly RunHost[],
+  reporter: Reporter,
+  options: DeployOptions,
+  stop: { signal: AbortSignal; killSignal: AbortSignal },
+): Promise<number> {
+  const definition = FACTS[command.fact];
+  if (!definition) throw new UnknownNameError('fact', command.fact, Object.keys(FACTS));
+  const coordinator = new RunCoordinator();
+  const values = new Map<string, unknown>();
+  let failed = 0;
+  const { mapBounded } = await import('@infra/deploy');
+  await mapBounded(hosts, options.parallel, async (host) => {
+    try {
+      await host.connector.connect();
+      const session = new HostSession(
+        { name: host.name, groups: host.groups, data: host.hostData },
+        host.connector,
+        {
+          dry: true,
+          diff: false,
+          phase: 'plan',
+          ...stop,
+          coordinator,
+          emit: () => {},
+        },
+      );
+      values.set(
+        host.name,
+        await session.fact(definition, command.args as never, connectorArguments(options)),
+      );
+    } catch (error) {
+      failed++;
+      reporter.fatal({
+        code: errorCode(error),
+        message: `[${host.name}] ${errorMessage(error)}`,
+        stack: (error as Error | undefined)?.stack,
+      });
+    } finally {
+      await host.connector.disconnect().catch(() => {});
+    }
+  });
+  // In inventory order, whichever host answered first.
+  const done = hosts.filter((host) => values.has(host.name));
+  if (options.json) {
+    for (const host of done) {
+      const value = values.get(host.name);
+      reporter.event({ type: 'fact', host: host.name, fact: command.fact, value } as never);
+    }
+  } else if (done.length > 0) {
+    const ordered = Object.fromEntries(done.map((host) => [host.name, values.get(host.name)]));
+    reporter.line(JSON.stringify(ordered, null, 2));
+  }
+  return failed > 0 ? EXIT.hostFailed : EXIT.ok;
 }

@@ -114,4 +114,11 @@ describe('the published packages, installed with npm', () => {
       /^stale {2}infra-connector-stale@9\.9\.9 {2}\(cannot be used\)$/m,
     );
   });
+
+  it('say how to get TypeScript for infra check when the project has none', async () => {
+    await writeFile(join(project, 'deploy.ts'), 'export default () => {};\n');
+    const result = await npx(['check', 'deploy.ts']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('npm install --save-dev typescript');
+  });
 });

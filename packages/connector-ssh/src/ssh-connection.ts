@@ -54,6 +54,8 @@ export interface SshConnectionOptions {
 
 export interface ExecOptions {
   readonly getPty?: boolean;
+  /** With `getPty`: the terminal does not echo stdin (it starts with a sudo password). */
+  readonly ptyNoEcho?: boolean;
   readonly stdin?: CommandStdin;
   /** Seconds. */
   readonly timeout?: number;
@@ -473,7 +475,16 @@ export class SshConnection {
     const channel = await this.#openChannel<ClientChannel>(display, (callback) =>
       this.client.exec(
         raw,
-        options.getPty ? { pty: { term: 'dumb', rows: 24, cols: 200 } } : {},
+        options.getPty
+          ? {
+              pty: {
+                term: 'dumb',
+                rows: 24,
+                cols: 200,
+                ...(options.ptyNoEcho ? { modes: { ECHO: 0 } } : {}),
+              },
+            }
+          : {},
         (error, opened) => {
           if (!error) attach(opened);
           callback(error, opened);

@@ -449,6 +449,32 @@ describe('secrets never appear in output', () => {
     expect(`${result.stdout}${result.stderr}`).not.toContain(token);
   });
 
+  it('takes a secret from the environment with --data-env, off the command line', async () => {
+    const args = [
+      '@fake:m3',
+      'exec',
+      '--data-env',
+      'fake_token=FAKE_TOKEN_FROM_ENV',
+      '--debug',
+      '--',
+      'echo',
+      'done',
+    ];
+    const result = await runInfra(args, {
+      cwd: fakeProject,
+      env: cleanEnv({ FAKE_TOKEN_FROM_ENV: token }),
+    });
+    expect(result.code).toBe(0);
+    // The connector got the token (it logs it raw; the CLI masks it), and no argument held it.
+    expect(result.stderr).toContain('raw token ***');
+    expect(args.join(' ')).not.toContain(token);
+    expect(`${result.stdout}${result.stderr}`).not.toContain(token);
+
+    const unset = await runInfra(args, { cwd: fakeProject, env: cleanEnv() });
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toContain('the environment variable FAKE_TOKEN_FROM_ENV is not set');
+  });
+
   it('keeps a secret out of a data error', async () => {
     const result = await runInfra(
       ['@fake:m2', 'exec', '--data', `fake_pin=${token}`, '--', 'true'],

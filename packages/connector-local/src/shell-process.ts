@@ -39,7 +39,7 @@ export interface ShellProcessOptions {
 }
 
 /** The controller's own secrets (the run's sudo password) never reach a command. */
-const CONTROLLER_SECRETS = ['INFRA_SUDO_PASSWORD', 'INFRA_API_KEY'];
+const CONTROLLER_SECRETS = ['INFRA_SUDO_PASSWORD'];
 
 function childEnvironment(hiddenScript: string | undefined): NodeJS.ProcessEnv {
   const env = { ...process.env };

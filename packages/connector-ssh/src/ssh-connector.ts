@@ -150,7 +150,10 @@ export class SshConnector extends BaseConnector<SshData> {
     let delay = settings.retryMinDelayMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const connection = await SshConnection.open(settings.connection);
+        const connection = await SshConnection.open({
+          ...settings.connection,
+          onWarning: (message) => this.host.log.warn(`${this.#label}: ${message}`),
+        });
         this.host.log.debug(
           `${this.#label}: connected to ${connection.endpoint.host}:${connection.endpoint.port}`,
         );

@@ -323,8 +323,9 @@ export async function runDeployCommand(
     reporter.log(
       'warn',
       undefined,
-      `an error escaped the deploy code outside any host's work: ${errorMessage(error)}; stopping the run and killing running commands.`,
+      `an error escaped the deploy code outside any host's work (module code, or a callback infra could not tie to a host): ${errorMessage(error)}; stopping the run and killing running commands.`,
     );
+    if (error instanceof Error && error.stack) reporter.log('debug', undefined, error.stack);
     controller.abort('an error escaped the deploy code');
     killer.abort('an error escaped the deploy code');
   };

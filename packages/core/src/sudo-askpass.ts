@@ -7,14 +7,15 @@ import type { CommandStdin, UnixCommandArguments } from './unix-command.js';
  * environment another user can read (`/proc/PID/cmdline`, `/proc/PID/environ`).
  *
  * The connector sends the password as the first line of the command's stdin,
- * ahead of the command's own input (`sudoPasswordStdin`). The command the builder
+ * ahead of the command's own input (`withSudoPasswordStdin`). The command the builder
  * makes reads that line into a shell variable (the shell's `read` takes exactly one
  * line, so the rest of stdin is the command's), writes it into a FIFO it holds open
  * in a private `mktemp -d` directory (mode 0700, the login user's), and runs
- * `sudo -A` with `/bin/sh` as the askpass program and a two-line script in that
- * directory as the "prompt": the script reads the one line from the FIFO, removes
- * the FIFO and prints the line to sudo; asked again (a wrong password), it fails, and
- * sudo gives up after one attempt.
+ * `sudo -A` with `/bin/sh` as the askpass program and a one-line script in that
+ * directory as the "prompt" (sudo runs `ASKPASS PROMPT`): the script reads the
+ * one line from the FIFO, removes the FIFO and prints the line to sudo; asked
+ * again (a wrong password), it fails, and sudo gives up after one attempt. (A
+ * TMPDIR holding `%` would be mangled by sudo's prompt escapes.)
  *
  * Nothing is stored on disk: the line lives in the pipe's kernel buffer, freed
  * when the shell exits, however it exits. When sudo does not ask (a NOPASSWD rule,

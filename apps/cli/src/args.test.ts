@@ -28,6 +28,29 @@ describe('parseArgs', () => {
     expect(command.options.verbosity).toBe(0);
   });
 
+  it('reads --data-env KEY=VAR from the environment, typed like --data', () => {
+    process.env.INFRA_TEST_DATA_ENV = 'tok=en 42';
+    process.env.INFRA_TEST_DATA_PORT = '2222';
+    try {
+      const command = exec([
+        '@rest:a',
+        'exec',
+        '--data-env',
+        'api_key=INFRA_TEST_DATA_ENV',
+        '--data-env=ssh_port=INFRA_TEST_DATA_PORT',
+        '--',
+        'true',
+      ]);
+      expect(command.options.data).toEqual({
+        api_key: { text: 'tok=en 42', value: 'tok=en 42' },
+        ssh_port: { text: '2222', value: 2222 },
+      });
+    } finally {
+      delete process.env.INFRA_TEST_DATA_ENV;
+      delete process.env.INFRA_TEST_DATA_PORT;
+    }
+  });
+
   it('takes flags before or after the inventory, in both --flag value and --flag=value forms', () => {
     const command = exec([
       '--sudo',
@@ -159,6 +182,18 @@ describe('parseArgs', () => {
     [['@local', 'exec', '--env', '1X=y', '--', 'true'], /"1X" is not an environment variable name/],
     [['@local', 'exec', '--data', '=v', '--', 'true'], /--data expects KEY=VALUE.*key is empty/],
     [['@local', 'exec', '--data', 'a-b=v', '--', 'true'], /"a-b" is not a data key/],
+    [
+      ['@local', 'exec', '--data-env', 'api_key=INFRA_TEST_UNSET_VARIABLE', '--', 'true'],
+      /--data-env api_key=INFRA_TEST_UNSET_VARIABLE: the environment variable INFRA_TEST_UNSET_VARIABLE is not set/,
+    ],
+    [
+      ['@local', 'exec', '--data-env', 'api_key=not-a-name', '--', 'true'],
+      /"not-a-name" is not an environment variable name/,
+    ],
+    [
+      ['@local', 'exec', '--data', 'api_key=a', '--data-env', 'api_key=HOME', '--', 'true'],
+      /the data key api_key is given twice/,
+    ],
     [['@local', 'exec', '--sudo=yes', '--', 'true'], /--sudo takes no value/],
     [
       ['@local', 'exec', '--chdir', '/a', '--chdir', '/b', '--', 'true'],

@@ -1,4 +1,9 @@
-import { type DataOverride, parseDataValue, splitKeyValue } from './data-value.js';
+import {
+  type DataOverride,
+  dataFromEnvironment,
+  parseDataValue,
+  splitKeyValue,
+} from './data-value.js';
 import { UsageError } from './usage-error.js';
 
 /** How much the CLI says and in what form; every command takes these. */
@@ -99,6 +104,7 @@ type FlagName =
   | 'chdir'
   | 'env'
   | 'data'
+  | 'data-env'
   | 'parallel'
   | 'debug'
   | 'json'
@@ -125,6 +131,7 @@ const FLAGS: Readonly<
   chdir: { value: 'a directory', execOnly: true },
   env: { value: 'KEY=VALUE', execOnly: true },
   data: { value: 'KEY=VALUE', execOnly: true },
+  'data-env': { value: 'KEY=ENV_VAR', execOnly: true },
   parallel: { value: 'a whole number of hosts, at least 1', execOnly: true },
   debug: { execOnly: false },
   json: { execOnly: false },
@@ -235,16 +242,26 @@ function envOption(values: readonly string[]): Record<string, string> {
   return env;
 }
 
-function dataOption(values: readonly string[]): Record<string, DataOverride> {
+function dataOption(
+  values: readonly string[],
+  fromEnv: readonly string[],
+): Record<string, DataOverride> {
   const data: Record<string, DataOverride> = {};
-  for (const text of values) {
-    const [key, value] = splitKeyValue('--data', text);
+  const add = (flag: string, key: string, value: string) => {
     if (!DATA_KEY.test(key)) {
       throw new UsageError(
-        `--data: ${JSON.stringify(key)} is not a data key (expected snake_case such as ssh_user).`,
+        `${flag}: ${JSON.stringify(key)} is not a data key (expected snake_case such as ssh_user).`,
       );
     }
+    if (Object.hasOwn(data, key)) {
+      throw new UsageError(`${flag}: the data key ${key} is given twice (--data / --data-env).`);
+    }
     data[key] = { text: value, value: parseDataValue(value) };
+  };
+  for (const text of values) add('--data', ...splitKeyValue('--data', text));
+  for (const text of fromEnv) {
+    const [key, name] = splitKeyValue('--data-env', text);
+    add('--data-env', key, dataFromEnvironment(key, name));
   }
   return data;
 }
@@ -275,7 +292,7 @@ function execOptions(flags: RawFlags): ExecOptions {
     shellExecutable: single(flags, 'shell-executable'),
     chdir: single(flags, 'chdir'),
     env: envOption(flags.seen.get('env') ?? []),
-    data: dataOption(flags.seen.get('data') ?? []),
+    data: dataOption(flags.seen.get('data') ?? [], flags.seen.get('data-env') ?? []),
     parallel: parallelText === undefined ? undefined : Number(parallelText),
     limit: limitOption(flags),
   };

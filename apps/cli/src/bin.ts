@@ -1,4 +1,8 @@
 #!/usr/bin/env node
 import { main } from './main.js';
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Done: timers or sockets that deploy code left behind do not keep infra running.
+const flushed = (stream: NodeJS.WriteStream) => new Promise((done) => stream.write('', done));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(code);

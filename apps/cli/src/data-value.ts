@@ -43,4 +43,30 @@ export function splitKeyValue(flag: string, text: string): [key: string, value: 
   return [text.slice(0, at), text.slice(at + 1)];
 }
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `--data-env KEY=VAR`: the value of the controller's environment variable VAR,
+ * so a secret (an API token, a password) is never on the command line, where `ps`
+ * shows it to every user.
+ */
+export function dataFromEnvironment(
+  key: string,
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  if (!ENV_NAME.test(name)) {
+    throw new UsageError(
+      `--data-env ${key}=${name}: ${JSON.stringify(name)} is not an environment variable name (expected letters, digits and _).`,
+    );
+  }
+  const value = env[name];
+  if (value === undefined || value === '') {
+    throw new UsageError(
+      `--data-env ${key}=${name}: the environment variable ${name} is not set (export ${name}=... first, or use --data ${key}=VALUE).`,
+    );
+  }
+  return value;
+}
+
 export { type DataOverride, dataValueFor } from '@infra/deploy/inventory';

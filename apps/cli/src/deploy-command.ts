@@ -5,6 +5,7 @@ import {
   deployContext,
   FACTS,
   type FactDefinition,
+  failHostOfStrayError,
   type GlobalArguments,
   HostSession,
   type HostTask,
@@ -204,6 +205,40 @@ export async function runDeployCommand(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // An error that escaped deploy code (a promise nobody awaited, a throw in a
+  // timer) fails the host whose code raised it; one that no host's code raised
+  // fails the run: every command is killed, every host disconnected, the summary printed.
+  let strayError: unknown;
+  const onStray = (error: unknown): void => {
+    if (failHostOfStrayError(error) !== undefined) return;
+    if (strayError !== undefined) return;
+    strayError = error;
+    reporter.log(
+      'warn',
+      undefined,
+      `an error escaped the deploy code outside any host's work (module code, or a callback infra could not tie to a host): ${errorMessage(error)}; stopping the run and killing running commands.`,
+    );
+    if (error instanceof Error && error.stack) reporter.log('debug', undefined, error.stack);
+    controller.abort('an error escaped the deploy code');
+    killer.abort('an error escaped the deploy code');
+  };
+  // Nothing left that could ever settle what the run waits for (deploy code awaiting
+  // a promise nobody resolves, with no timer, command or connection left): Node
+  // would exit 13 with no summary. Stop the run instead.
+  const onIdle = (): void => {
+    if (strayError !== undefined) return;
+    strayError = new Error('the deploy code waits for something that can never happen');
+    reporter.log(
+      'warn',
+      undefined,
+      'the deploy code waits for a promise nothing can settle any more (no timer, command or connection is left): stopping the run.',
+    );
+    controller.abort('the deploy code can never finish');
+    killer.abort('the deploy code can never finish');
+  };
+  process.on('unhandledRejection', onStray);
+  process.on('uncaughtException', onStray);
+  process.on('beforeExit', onIdle);
   const live = liveViewFor(command, options, context, runHostsList);
   reporter.setLiveView(live);
   try {
@@ -246,7 +281,7 @@ export async function runDeployCommand(
     const exitCode =
       stoppedBy !== undefined
         ? (SIGNAL_EXIT[stoppedBy] ?? EXIT.interrupted)
-        : outcome.failedHosts.size > 0 || outcome.ending === 'stopped'
+        : outcome.failedHosts.size > 0 || outcome.ending === 'stopped' || strayError !== undefined
           ? EXIT.hostFailed
           : EXIT.ok;
     if (options.json) {
@@ -278,6 +313,9 @@ export async function runDeployCommand(
     reporter.setLiveView(undefined);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('unhandledRejection', onStray);
+    process.off('uncaughtException', onStray);
+    process.off('beforeExit', onIdle);
   }
 }
 

@@ -55,6 +55,9 @@ Command options:
   --env KEY=VALUE         set an environment variable (repeatable)
   --data KEY=VALUE        set host data for every host, e.g. --data ssh_port=2222
                           (repeatable; true/false, integers and JSON are parsed)
+  --data-env KEY=VAR      host data KEY from the environment variable VAR, for
+                          secrets: --data-env api_key=INFRA_AGENT_TOKEN keeps the
+                          token off the command line (which ps shows to everyone)
   --parallel N            run at most N hosts at once (default: all)
   --limit GROUP|GLOB      run on a group or host-name glob only (repeatable)
 
@@ -98,6 +101,7 @@ Deploy options:
   --parallel N            at most N hosts at once (default: all)
   --fail-percent N        stop everything once more than N% of hosts failed
   --data KEY=VALUE        host data for every host (wins over the inventory)
+  --data-env KEY=VAR      host data KEY from the environment variable VAR (secrets)
   --sudo, --sudo-user, --su-user, --doas, --doas-user, --shell-executable,
   --chdir, --env          defaults for every operation (see infra exec --help)
 

@@ -449,6 +449,32 @@ describe('secrets never appear in output', () => {
     expect(`${result.stdout}${result.stderr}`).not.toContain(token);
   });
 
+  it('takes a secret from the environment with --data-env, off the command line', async () => {
+    const args = [
+      '@fake:m3',
+      'exec',
+      '--data-env',
+      'fake_token=FAKE_TOKEN_FROM_ENV',
+      '--debug',
+      '--',
+      'echo',
+      'done',
+    ];
+    const result = await runInfra(args, {
+      cwd: fakeProject,
+      env: cleanEnv({ FAKE_TOKEN_FROM_ENV: token }),
+    });
+    expect(result.code).toBe(0);
+    // The connector got the token (it logs it raw; the CLI masks it), and no argument held it.
+    expect(result.stderr).toContain('raw token ***');
+    expect(args.join(' ')).not.toContain(token);
+    expect(`${result.stdout}${result.stderr}`).not.toContain(token);
+
+    const unset = await runInfra(args, { cwd: fakeProject, env: cleanEnv() });
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toContain('the environment variable FAKE_TOKEN_FROM_ENV is not set');
+  });
+
   it('keeps a secret out of a data error', async () => {
     const result = await runInfra(
       ['@fake:m2', 'exec', '--data', `fake_pin=${token}`, '--', 'true'],
@@ -459,14 +485,16 @@ describe('secrets never appear in output', () => {
     expect(`${result.stdout}${result.stderr}`).not.toContain(token);
   });
 
-  it('masks the sudo password (INFRA_SUDO_PASSWORD) in the --debug command and --json', async () => {
+  it('keeps the sudo password (INFRA_SUDO_PASSWORD) out of the --debug command and --json', async () => {
     const password = 'pw-SECRET-0815-value';
     const result = await runInfra(
       ['@local', 'exec', '--sudo', '--use-sudo-password', '--debug', '--json', '--', 'echo', 'ok'],
       { cwd: emptyDir, env: cleanEnv({ INFRA_SUDO_PASSWORD: password }) },
     );
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/command: INFRA_SUDO_PASSWORD='\*\*\*' .*sudo -H -A/);
+    // The password goes on stdin: the command line holds only the askpass plumbing.
+    expect(result.stderr).toMatch(/command: IFS= read -r __infra_pw/);
+    expect(result.stderr).toMatch(/sudo -H -A -p /);
     expect(`${result.stdout}${result.stderr}`).not.toContain(password);
   });
 });

@@ -37,6 +37,7 @@ import {
   timeoutSignal,
   toStringCommand,
   usesBecome,
+  withSudoPasswordStdin,
 } from '@infra/core';
 import Docker, { type Container, type ContainerInspectInfo } from 'dockerode';
 import {
@@ -511,6 +512,14 @@ export class DockerConnector extends BaseConnector<DockerData> {
       script = makeUnixCommand(command, args);
       program = 'sh';
     }
+    // A sudo password goes first on stdin, never in the exec's command or environment.
+    const stdin = withSudoPasswordStdin(args, args.stdin);
+    const withPassword = stdin !== args.stdin;
+    if (withPassword && args.getPty) {
+      this.host.log.debug(
+        `${this.host.name}: running without a terminal: a terminal would echo the sudo password sent on stdin.`,
+      );
+    }
     const output = await runExec({
       container: session.container,
       containerName: session.containerName,
@@ -519,8 +528,8 @@ export class DockerConnector extends BaseConnector<DockerData> {
       hideScript,
       shownCommand: String(toStringCommand(command)),
       user: extra.user ?? this.host.data.docker_user,
-      tty: args.getPty,
-      stdin: args.stdin,
+      tty: withPassword ? false : args.getPty,
+      stdin,
       timeout: args.timeout,
       signal: options.signal,
       onOutput: options.onOutput,

@@ -16,6 +16,17 @@ describeConnector({
     await connector.connect();
     return connector;
   },
+  connectAsSudoPasswordUser: dockerd?.images.busyboxSudo
+    ? async () => {
+        const { connector } = dockerConnector(dockerd!, {
+          docker_identifier: image,
+          docker_commit: false,
+          docker_user: TEST_USERS.sudoPassword.name,
+        });
+        await connector.connect();
+        return connector;
+      }
+    : undefined,
   capabilities: {
     become: dockerd?.images.busyboxSudo ? ['sudo', 'su'] : ['su'],
     becomeUser: TEST_USERS.plain.name,

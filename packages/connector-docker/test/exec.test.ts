@@ -200,5 +200,25 @@ describe.skipIf(skip !== undefined || dockerd?.images.busyboxSudo === undefined)
         await connector.disconnect();
       }
     });
+
+    it('with getPty and a sudo password, runs without a terminal so nothing echoes the password', async () => {
+      const { connector, log } = dockerConnector(dockerd!, {
+        docker_identifier: dockerd!.images.busyboxSudo!,
+        docker_user: TEST_USERS.sudoPassword.name,
+      });
+      await connector.connect();
+      try {
+        const result = await connector.runShellCommand('id -un', {
+          sudo: true,
+          sudoPassword: new MaskString(TEST_USERS.sudoPassword.password),
+          getPty: true,
+        });
+        expect(result.output.stdout).toBe('root');
+        expect(result.output.combined).not.toContain(TEST_USERS.sudoPassword.password);
+        expect(log.text()).toContain('running without a terminal');
+      } finally {
+        await connector.disconnect();
+      }
+    });
   },
 );

@@ -33,6 +33,7 @@ import {
   timeoutSignal,
   toStringCommand,
   usesBecome,
+  withSudoPasswordStdin,
 } from '@infra/core';
 import {
   defaultFileMode,
@@ -115,19 +116,21 @@ export class LocalConnector extends BaseConnector<LocalConnectorData> {
     const { shell: program, script } = makeShellInvocation(command, args);
     // A secret goes to the shell through its environment, never in an argv:
     // without a user switch the shell itself evaluates it (the hidden path).
+    // A sudo password goes first on stdin.
     const hideScript = script.hasSecrets();
+    const stdin = withSudoPasswordStdin(args, extra.stdin ?? args.stdin);
     return runShellProcess(
       {
         shell: program,
         script: script.getRawValue(),
         shownCommand: String(toStringCommand(command)),
         hideScript,
-        stdin: args.stdin,
         timeout: args.timeout,
         signal: options.signal,
         successExitCodes: args.successExitCodes,
         onOutput: options.onOutput,
         ...extra,
+        stdin,
       },
       this.#running,
     );

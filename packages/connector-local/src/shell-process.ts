@@ -38,6 +38,16 @@ export interface ShellProcessOptions {
   stdoutSink?: Writable | undefined;
 }
 
+/** The controller's own secrets (the run's sudo password) never reach a command. */
+const CONTROLLER_SECRETS = ['INFRA_SUDO_PASSWORD'];
+
+function childEnvironment(hiddenScript: string | undefined): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of CONTROLLER_SECRETS) delete env[name];
+  if (hiddenScript !== undefined) env[HIDDEN_COMMAND_ENV] = hiddenScript;
+  return env;
+}
+
 function isStream(stdin: CommandStdin): stdin is NodeJS.ReadableStream {
   return typeof stdin === 'object' && !Buffer.isBuffer(stdin);
 }
@@ -72,9 +82,7 @@ export function runShellProcess(
       {
         detached: true,
         stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-        ...(options.hideScript
-          ? { env: { ...process.env, [HIDDEN_COMMAND_ENV]: options.script } }
-          : {}),
+        env: childEnvironment(options.hideScript ? options.script : undefined),
       },
     );
     running.add(child);

@@ -28,6 +28,7 @@ import {
   runWithSudoRetry,
   sh,
   toStringCommand,
+  withSudoPasswordStdin,
 } from '@infra/core';
 import {
   makeBase64DumpScript,
@@ -320,12 +321,17 @@ export class RestConnector extends BaseConnector<RestConnectorData> {
     const built = makeUnixCommand(command, { ...options, env: envOutOfBand ? undefined : env });
     const shown = String(toStringCommand(command));
     const timeoutSeconds = options.timeout ?? this.host.data.api_timeout;
-    const stdin = options.stdin as Buffer | undefined;
+    // A sudo password goes first on stdin, never in the command the agent runs.
+    const stdin = withSudoPasswordStdin(options, options.stdin) as Buffer | undefined;
     if (stdin !== undefined && !this.#has('execStdin')) {
+      const what =
+        stdin === options.stdin
+          ? `stdin to ${shown}`
+          : `the sudo password to ${shown} (it goes on stdin, never on the command line)`;
       throw new RestRequestError(
         'REST_BAD_REQUEST',
         `POST ${this.#requireClient().urlOf(`${this.#resourcePath}/exec`)}`,
-        `cannot send stdin to ${shown}: the server does not advertise the exec-stdin extension (the base protocol has no stdin).`,
+        `cannot send ${what}: the server does not advertise the exec-stdin extension (the base protocol has no stdin).`,
       );
     }
     const collector = new OutputCollector(options.onOutput);

@@ -16,7 +16,7 @@ import {
   startAgent,
   TEST_USERS,
 } from '@infra/connector-testkit';
-import { sh } from '@infra/core';
+import { MaskString, sh } from '@infra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RestConnector } from '../src/index.js';
 import { type BaseProtocolServer, startBaseProtocolServer } from './base-protocol-server.js';
@@ -386,6 +386,18 @@ describe.skipIf(skip !== undefined)('rest connector against a base-protocol-only
   it('says stdin needs the exec-stdin extension', async () => {
     const error = await errorOf(connector.runShellCommand('cat', { stdin: 'x' }));
     expect(error.message).toContain('does not advertise the exec-stdin extension');
+  });
+
+  it('refuses to put a sudo password on the command line: it needs exec-stdin', async () => {
+    const secret = 'base-sudo-secret-42';
+    const execsBefore = server.seen.get('POST exec') ?? 0;
+    const error = await errorOf(
+      connector.runShellCommand('id -un', { sudo: true, sudoPassword: new MaskString(secret) }),
+    );
+    expect(error.code).toBe('REST_BAD_REQUEST');
+    expect(error.message).toContain('cannot send the sudo password to id -un');
+    expect(error.message).not.toContain(secret);
+    expect(server.seen.get('POST exec') ?? 0).toBe(execsBefore);
   });
 
   it('retries a GET on a dropped connection, but never an exec', async () => {

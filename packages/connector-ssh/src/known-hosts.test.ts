@@ -118,9 +118,15 @@ describe('verifyHostKey and appendKnownHost', () => {
     expect((error as Error).message).toContain(fingerprintSha256(presented));
     expect((error as Error).message).toContain(`line 2 of ${file}`);
     expect(readFileSync(file, 'utf8')).toBe(before);
+    const warnings: string[] = [];
     expect(
-      await verifyHostKey({ files: [file], strict: 'no', host: 'h', port: 22 }, presented),
-    ).toBe('accepted');
+      await verifyHostKey({ files: [file], strict: 'no', host: 'h', port: 22 }, presented, (m) =>
+        warnings.push(m),
+      ),
+    ).toBe('changed');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(fingerprintSha256(old));
+    expect(warnings[0]).toContain(fingerprintSha256(presented));
   });
 
   it('refuses an unknown host under "yes" with the fingerprint and how to add it', async () => {

@@ -170,12 +170,16 @@ function describeEntry(entry: KnownHostsEntry): string {
 /**
  * Decide on a server's host key: resolves when it may be used (appending it under
  * accept-new), throws `HostKeyChangedError` / `HostKeyRejectedError` with both
- * fingerprints and the file and line to fix otherwise.
+ * fingerprints and the file and line to fix otherwise. A changed key under
+ * `ssh_strict_host_key_checking: no` resolves `'changed'` after `warn` got
+ * OpenSSH's warning (both fingerprints): the caller must then refuse password and
+ * keyboard-interactive authentication, as OpenSSH does.
  */
 export async function verifyHostKey(
   policy: HostKeyPolicy,
   key: Buffer,
-): Promise<'known' | 'added' | 'accepted'> {
+  warn: (message: string) => void = () => {},
+): Promise<'known' | 'added' | 'accepted' | 'changed'> {
   const name = knownHostsName(policy.host, policy.port);
   const presented = fingerprintSha256(key);
   const check = checkHostKey(readKnownHosts(policy.files), name, key);
@@ -187,13 +191,21 @@ export async function verifyHostKey(
         `the host key of ${name} (${keyTypeOf(key)} ${presented}) is marked @revoked in ${describeEntry(check.entry)}; refusing to connect.`,
       );
     case 'changed': {
-      if (policy.strict === 'no') return 'accepted';
       const expected = check.entries
         .map(
           (entry) => `${entry.keyType} ${fingerprintSha256(entry.key)} (${describeEntry(entry)})`,
         )
         .join(', ');
       const first = check.entries[0]!;
+      if (policy.strict === 'no') {
+        warn(
+          `WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for ${name}! The server offered ${keyTypeOf(key)} ${presented}, known_hosts expects ${expected}. ` +
+            `Someone could be intercepting the connection (man in the middle), or the host was reinstalled. ssh_strict_host_key_checking is "no", so the connection goes on, ` +
+            `but password and keyboard-interactive authentication are disabled to avoid man-in-the-middle attacks (keys and the agent may still log in). ` +
+            `If the change is expected, remove line ${first.line} of ${first.file} (ssh-keygen -R '${name}' -f ${first.file}).`,
+        );
+        return 'changed';
+      }
       throw new HostKeyChangedError(
         `the host key of ${name} has CHANGED: the server offered ${keyTypeOf(key)} ${presented}, known_hosts expects ${expected}. ` +
           `Someone could be intercepting the connection, or the host was reinstalled. If the change is expected, remove line ${first.line} of ${first.file} ` +

@@ -137,12 +137,14 @@ export async function buildAuthAttempts(
 
 /**
  * An ssh2 `authHandler` that offers the attempts in order, skipping methods the
- * server does not accept, and records what it tried for the error message.
+ * server does not accept (and password and keyboard-interactive once
+ * `passwordBlock.reason` is set), and records what it tried for the error message.
  */
 export function makeAuthHandler(
   attempts: readonly AuthAttempt[],
   tried: string[],
   serverMethods: { value: AuthenticationType[] | null },
+  passwordBlock: { readonly reason?: string } = {},
 ): AuthHandlerMiddleware {
   let index = 0;
   return (methodsLeft, _partialSuccess, next) => {
@@ -150,6 +152,9 @@ export function makeAuthHandler(
     while (index < attempts.length) {
       const attempt = attempts[index++]!;
       const type = attempt.method.type;
+      // A server whose host key changed gets no password (OpenSSH's rule).
+      if (passwordBlock.reason && (type === 'password' || type === 'keyboard-interactive'))
+        continue;
       const accepted =
         !methodsLeft ||
         methodsLeft.includes(type) ||

@@ -39,6 +39,8 @@ export interface SshLogin {
 }
 
 export interface SshConnectionOptions {
+  /** Where loud warnings go (a changed host key accepted under `ssh_strict_host_key_checking: no`). */
+  readonly onWarning?: (message: string) => void;
   /** The target, then how to reach it. */
   readonly login: SshLogin;
   /** Jump hosts, first to last (ProxyJump). */
@@ -54,6 +56,8 @@ export interface SshConnectionOptions {
 
 export interface ExecOptions {
   readonly getPty?: boolean;
+  /** With `getPty`: the terminal does not echo stdin (it starts with a sudo password). */
+  readonly ptyNoEcho?: boolean;
   readonly stdin?: CommandStdin;
   /** Seconds. */
   readonly timeout?: number;
@@ -140,6 +144,8 @@ function login(sock: Readable, target: SshLogin, options: SshConnectionOptions):
   const tried: string[] = [];
   const serverMethods: { value: AuthenticationType[] | null } = { value: null };
   let hostKeyError: unknown;
+  /** Set when the host key changed and was let through: no password may go to this server. */
+  const passwordBlock: { reason?: string } = {};
   return new Promise<Client>((resolve, reject) => {
     const fail = (error: Error) => {
       client.removeAllListeners('ready');
@@ -149,7 +155,12 @@ function login(sock: Readable, target: SshLogin, options: SshConnectionOptions):
         const offered = serverMethods.value ? serverMethods.value.join(', ') : 'unknown';
         const triedText =
           tried.length > 0 ? tried.join(', ') : 'nothing (no key, agent or password)';
-        const problems = target.problems.length > 0 ? `; ${target.problems.join('; ')}` : '';
+        const problems = [
+          ...target.problems,
+          ...(passwordBlock.reason ? [passwordBlock.reason] : []),
+        ]
+          .map((problem) => `; ${problem}`)
+          .join('');
         return reject(
           new SshAuthError(
             `login as ${describeEndpoint(target.endpoint)} failed: tried ${triedText}; the server accepts ${offered}${problems}. Set ssh_key, ssh_password or load the key into ssh-agent.`,
@@ -171,15 +182,21 @@ function login(sock: Readable, target: SshLogin, options: SshConnectionOptions):
       sock,
       username: target.endpoint.username,
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
-        verifyHostKey(target.hostKeyPolicy, key).then(
-          () => verify(true),
+        verifyHostKey(target.hostKeyPolicy, key, (message) => options.onWarning?.(message)).then(
+          (outcome) => {
+            if (outcome === 'changed') {
+              passwordBlock.reason =
+                'password and keyboard-interactive authentication were not tried: the host key changed (see the warning)';
+            }
+            verify(true);
+          },
           (error: unknown) => {
             hostKeyError = error;
             verify(false);
           },
         );
       },
-      authHandler: makeAuthHandler(target.attempts, tried, serverMethods),
+      authHandler: makeAuthHandler(target.attempts, tried, serverMethods, passwordBlock),
       readyTimeout: options.connectTimeoutMs,
       keepaliveInterval: options.keepaliveIntervalMs,
       keepaliveCountMax: 3,
@@ -473,7 +490,16 @@ export class SshConnection {
     const channel = await this.#openChannel<ClientChannel>(display, (callback) =>
       this.client.exec(
         raw,
-        options.getPty ? { pty: { term: 'dumb', rows: 24, cols: 200 } } : {},
+        options.getPty
+          ? {
+              pty: {
+                term: 'dumb',
+                rows: 24,
+                cols: 200,
+                ...(options.ptyNoEcho ? { modes: { ECHO: 0 } } : {}),
+              },
+            }
+          : {},
         (error, opened) => {
           if (!error) attach(opened);
           callback(error, opened);

@@ -22,7 +22,6 @@ import {
   makeUnixCommand,
   type NamesData,
   openFileSource,
-  QuoteString,
   type RunShellCommandOptions,
   runWithRetries,
   runWithSudoRetry,
@@ -31,7 +30,9 @@ import {
   sh,
   sleep,
   type UnixCommandArguments,
+  type UnixCommandOptions,
   usesBecome,
+  withSudoPasswordStdin,
 } from '@infra/core';
 import type { SFTPWrapper } from 'ssh2';
 import { HostKeyChangedError, HostKeyRejectedError } from './known-hosts.js';
@@ -149,7 +150,10 @@ export class SshConnector extends BaseConnector<SshData> {
     let delay = settings.retryMinDelayMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const connection = await SshConnection.open(settings.connection);
+        const connection = await SshConnection.open({
+          ...settings.connection,
+          onWarning: (message) => this.host.log.warn(`${this.#label}: ${message}`),
+        });
         this.host.log.debug(
           `${this.#label}: connected to ${connection.endpoint.host}:${connection.endpoint.port}`,
         );
@@ -222,18 +226,25 @@ export class SshConnector extends BaseConnector<SshData> {
     command: CommandInput,
     args: RunShellCommandOptions,
     stdout?: Writable,
+    unixOptions: UnixCommandOptions = {},
   ): Promise<CommandResult> {
     const suPrompt = this.#suPrompt(args);
     const unix = makeUnixCommand(
       suPrompt ? afterSuMarker(command, suPrompt.marker) : command,
       args,
+      unixOptions,
     );
-    const display = suPrompt ? makeUnixCommand(command, args).toString() : unix.toString();
+    const display = suPrompt
+      ? makeUnixCommand(command, args, unixOptions).toString()
+      : unix.toString();
+    // A sudo password goes first on stdin, never on the command line.
+    const stdin = withSudoPasswordStdin(args, args.stdin);
     const connection = await this.#live();
     const output = await connection.exec(unix.getRawValue(), display, {
       ...(suPrompt ? { suPrompt } : {}),
       ...(args.getPty === undefined ? {} : { getPty: args.getPty }),
-      ...(args.stdin === undefined ? {} : { stdin: args.stdin }),
+      ...(stdin === args.stdin ? {} : { ptyNoEcho: true }),
+      ...(stdin === undefined ? {} : { stdin }),
       ...(args.timeout === undefined ? {} : { timeout: args.timeout }),
       ...(args.signal === undefined ? {} : { signal: args.signal }),
       ...(args.onOutput === undefined ? {} : { onOutput: args.onOutput }),
@@ -453,11 +464,11 @@ export class SshConnector extends BaseConnector<SshData> {
     stop: TransferStop,
   ): Promise<void> {
     const script = installScript(staged, remotePath, mode);
+    // The uploaded file is the install script's stdin, opened as the login user.
     const result = await runWithSudoRetry(script, become, this.#sudoPasswordSource(), (_cmd, a) =>
-      this.#runOnce(
-        StringCommand.of('cat', new QuoteString(upload), '|', makeUnixCommand(script, a)),
-        { shellExecutable: 'sh', ...(stop.signal ? { signal: stop.signal } : {}) },
-      ),
+      this.#runOnce(script, stop.signal ? { ...a, signal: stop.signal } : a, undefined, {
+        stdinPath: upload,
+      }),
     );
     if (!result.success) {
       throw new FileTransferError(

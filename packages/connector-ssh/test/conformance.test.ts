@@ -31,6 +31,12 @@ describeConnector({
     await connector.connect();
     return connector;
   },
+  async connectAsSudoPasswordUser() {
+    if (!sshd) throw new Error('sshd fixture did not start');
+    const { connector } = sshConnector(sshd, { user: TEST_USERS.sudoPassword.name });
+    await connector.connect();
+    return connector;
+  },
   capabilities: { become: ['sudo', 'doas'], pty: true },
   connectFailure: {
     async connect() {

@@ -7,7 +7,7 @@ import {
   startSshd,
   TEST_USERS,
 } from '@infra/connector-testkit';
-import { type OutputLine, SudoPasswordPrompt, sh } from '@infra/core';
+import { MaskString, type OutputLine, SudoPasswordPrompt, sh } from '@infra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SshConnector } from '../src/index.js';
 import { errorOf, sshConnector } from './ssh-host.js';
@@ -298,6 +298,21 @@ describe.skipIf(skip !== undefined)('ssh exec against OpenSSH sshd', () => {
       });
       try {
         const result = await connector.runShellCommand('id -un', { sudo: true });
+        expect(result.output.stdout).toBe('root');
+        expect(result.output.combined).not.toContain(TEST_USERS.sudoPassword.password);
+      } finally {
+        await connector.disconnect();
+      }
+    });
+
+    it('with getPty, the terminal does not echo the password sent on stdin', async () => {
+      const { connector } = sshConnector(sshd, { user: TEST_USERS.sudoPassword.name });
+      try {
+        const result = await connector.runShellCommand('tty >/dev/null && id -un', {
+          sudo: true,
+          sudoPassword: new MaskString(TEST_USERS.sudoPassword.password),
+          getPty: true,
+        });
         expect(result.output.stdout).toBe('root');
         expect(result.output.combined).not.toContain(TEST_USERS.sudoPassword.password);
       } finally {

@@ -13,6 +13,7 @@ import {
   sh,
 } from '@infra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeSudoSecretScan } from './secret-scan-conformance.js';
 import { TEST_USERS } from './test-users.js';
 
 /** The ways a connector can run things as another user. */
@@ -35,6 +36,12 @@ export interface ConformanceOptions {
   capabilities?: ConformanceCapabilities;
   /** A connect that must fail, and what its message must say. Its error must be a `ConnectError` (`CONNECT_FAILED`). */
   connectFailure?: { connect(): Promise<unknown>; message: RegExp };
+  /**
+   * A fresh, connected connector logged in as `TEST_USERS.sudoPassword` (whose sudo
+   * asks for a password), for the "no secret in any process" check with a password
+   * sudo really reads. The suite disconnects it.
+   */
+  connectAsSudoPasswordUser?: () => Promise<Connector>;
   /** Skip the whole suite with this reason (what `peerMissing` returned), e.g. when the peer is missing. */
   skip?: string | undefined;
 }
@@ -453,6 +460,12 @@ export function describeConnector(options: ConformanceOptions): void {
           );
 
           if (method === 'sudo') {
+            describeSudoSecretScan({
+              connector: () => connector,
+              sudoArgs: becomeArgs,
+              connectAsSudoPasswordUser: options.connectAsSudoPasswordUser,
+            });
+
             it('never shows a sudo password given as an argument', async () => {
               const secretText = `infra-sudo-secret-${Math.random().toString(36).slice(2)}`;
               const error = await errorOf(

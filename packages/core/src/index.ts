@@ -76,6 +76,7 @@ export {
   type OutputLine,
   type OutputStream,
 } from './output.js';
+export { sudoPasswordOf, withSudoPasswordStdin } from './sudo-askpass.js';
 export {
   askHidden,
   noSudoPassword,
@@ -92,6 +93,6 @@ export {
   type CommandStdin,
   type ConnectorArguments,
   makeUnixCommand,
-  SUDO_PASSWORD_ENV,
   type UnixCommandArguments,
+  type UnixCommandOptions,
 } from './unix-command.js';

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type CommandInput, MaskString, toStringCommand } from './command.js';
 import { SudoPasswordError } from './errors.js';
 import { CommandOutput, type CommandResult, LineSplitter, type OutputLine } from './output.js';
+import { withSudoPasswordStdin } from './sudo-askpass.js';
 import { runWithSudoRetry, SudoPasswordPrompt, sudoNeedsPassword } from './sudo-password.js';
 import { type ConnectorArguments, makeUnixCommand } from './unix-command.js';
 
@@ -18,14 +19,12 @@ function runAsPasswordUser(commands: string[]) {
   return async (command: CommandInput, args: ConnectorArguments): Promise<CommandResult> => {
     const built = makeUnixCommand(toStringCommand(command), args);
     commands.push(String(built));
-    const result = spawnSync('runuser', [
-      '-u',
-      SUDO_PW.name,
-      '--',
-      'sh',
-      '-c',
-      built.getRawValue(),
-    ]);
+    const stdin = withSudoPasswordStdin(args, args.stdin);
+    const result = spawnSync(
+      'runuser',
+      ['-u', SUDO_PW.name, '--', 'sh', '-c', built.getRawValue()],
+      typeof stdin === 'string' || Buffer.isBuffer(stdin) ? { input: stdin } : {},
+    );
     const lines: OutputLine[] = [];
     const out = new LineSplitter((line) => lines.push({ stream: 'stdout', line }));
     const err = new LineSplitter((line) => lines.push({ stream: 'stderr', line }));
@@ -126,7 +125,8 @@ describe.skipIf(!canSudo)('runWithSudoRetry with real sudo', () => {
       runAsPasswordUser(commands),
     );
     expect(commands[0]).toMatch(/sudo -H -n sh -c true$/);
-    expect(commands[1]).toMatch(/INFRA_SUDO_PASSWORD='\*\*\*'/);
+    expect(commands[1]).toMatch(/sudo -H -A -p /);
+    expect(commands[1]).not.toContain(SUDO_PW.password);
   });
 
   it('sudoNeedsPassword reads the real sudo message', async () => {

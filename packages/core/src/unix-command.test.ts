@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MaskString, type StringCommand, sh } from './command.js';
+import { withSudoPasswordStdin } from './sudo-askpass.js';
 import {
   CommandArgumentError,
   makeUnixCommand,
@@ -30,11 +31,24 @@ if (!canBecome && process.env.CI) {
   );
 }
 
-/** Run a built command the way a connector does: the login shell gets the whole string. */
-function run(command: StringCommand, asUser?: string, cwd?: string) {
+/**
+ * Run a built command the way a connector does: the login shell gets the whole
+ * string, stdin gets the sudo password line (when `args` has one) and `input`.
+ */
+function run(
+  command: StringCommand,
+  asUser?: string,
+  options: { args?: UnixCommandArguments; input?: string; env?: Record<string, string> } = {},
+) {
   const raw = command.getRawValue();
   const argv = asUser ? ['runuser', '-u', asUser, '--', 'sh', '-c', raw] : ['sh', '-c', raw];
-  const result = spawnSync(argv[0]!, argv.slice(1), { cwd: cwd ?? tmpdir(), encoding: 'utf8' });
+  const input = withSudoPasswordStdin(options.args ?? {}, options.input);
+  const result = spawnSync(argv[0]!, argv.slice(1), {
+    cwd: tmpdir(),
+    encoding: 'utf8',
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    ...(input === undefined ? {} : { input: input as Buffer | string }),
+  });
   return { stdout: result.stdout, stderr: result.stderr, status: result.status };
 }
 
@@ -73,13 +87,23 @@ describe('makeUnixCommand: the command line', () => {
     );
   });
 
-  it('masks the sudo password everywhere but the raw command', () => {
-    const command = makeUnixCommand('id', { sudo: true, sudoPassword: 'pa$$ word' });
-    expect(String(command)).not.toContain('pa$$');
-    expect(String(command)).toContain('***');
-    expect(JSON.stringify({ command })).not.toContain('pa$$');
-    expect(command.getRawValue()).toContain(`INFRA_SUDO_PASSWORD='pa$$ word'`);
-    expect(command.hasSecrets()).toBe(true);
+  it('keeps the sudo password out of the command: it goes first on stdin', () => {
+    const args = { sudo: true, sudoPassword: 'pa$$ word' };
+    const command = makeUnixCommand('id', args);
+    expect(command.getRawValue()).not.toContain('pa$$');
+    expect(command.getRawValue()).toContain('sudo -H -A -p "$__infra_d/a" sh -c id 3>&-');
+    expect(command.hasSecrets()).toBe(false);
+    expect(withSudoPasswordStdin(args, 'input')).toEqual(Buffer.from('pa$$ word\ninput'));
+    expect(withSudoPasswordStdin({ sudoPassword: 'pa$$ word' }, 'input')).toBe('input');
+    expect(() => makeUnixCommand('id', { sudo: true, sudoPassword: 'two\nlines' })).toThrow(
+      /sudoPassword: a password cannot contain a line break/,
+    );
+  });
+
+  it('reads stdin from a file before any user switch', () => {
+    expect(makeUnixCommand('cat', { sudo: true }, { stdinPath: "/tmp/a b'" }).getRawValue()).toBe(
+      `sudo -H -n sh -c cat < '/tmp/a b'"'"''`,
+    );
   });
 
   it('masks MaskString env values and sends them raw', () => {
@@ -108,7 +132,9 @@ describe('makeUnixCommand through a real shell', () => {
   });
 
   it('changes into a directory with spaces', () => {
-    const result = run(makeUnixCommand('pwd', { chdir: dir }));
+    const result = spawnSync('sh', ['-c', makeUnixCommand('pwd', { chdir: dir }).getRawValue()], {
+      encoding: 'utf8',
+    });
     expect(result.stdout.trim()).toBe(dir);
   });
 
@@ -141,27 +167,62 @@ describe.skipIf(!canBecome)('makeUnixCommand with real sudo, su and doas', () =>
     expect(result.stderr).toMatch(/a password is required/);
   });
 
-  it('sudo with the password through the masked askpass path', () => {
-    const password = new MaskString(SUDO_PW.password);
-    const result = become({ sudo: true, sudoPassword: password }, SUDO_PW.name);
+  it('sudo with the password from stdin through the askpass FIFO, stdin left to the command', () => {
+    const args = { sudo: true, sudoPassword: new MaskString(SUDO_PW.password) };
+    const command = makeUnixCommand(`printf '%s:' "$(id -un)"; cat`, args);
+    const result = run(command, SUDO_PW.name, { args, input: 'line 1\nline 2\n' });
     expect(result.stderr).toBe('');
-    expect(result.stdout).toBe('root:a b');
+    expect(result.stdout).toBe('root:line 1\nline 2\n');
   });
 
-  it('keeps the password out of the command environment, with -E too', () => {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
-    const command = makeUnixCommand('printf "[%s]" "${INFRA_SUDO_PASSWORD-unset}"', {
+  it('leaves nothing in TMPDIR, after a wrong password too', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'infra-askpass-'));
+    chmodSync(tmp, 0o1777);
+    try {
+      for (const password of [SUDO_PW.password, 'wrong-password']) {
+        const args = { sudo: true, sudoPassword: password };
+        run(makeUnixCommand('true', args), SUDO_PW.name, { args, env: { TMPDIR: tmp } });
+      }
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves stdin alone when sudo does not ask (NOPASSWD), with -E to another user too', () => {
+    const args = {
       sudo: true,
+      sudoUser: PLAIN,
       preserveSudoEnv: true,
-      sudoPassword: SUDO_PW.password,
-    });
-    expect(run(command, SUDO_PW.name).stdout).toBe('[unset]');
+      sudoPassword: 'not-asked-for',
+    };
+    const command = makeUnixCommand(
+      `id -un; cat; env | grep -c "$(printf 'not-asked''-for')"`,
+      args,
+    );
+    const result = run(command, SUDO, { args, input: 'mine\n' });
+    expect(result.stdout).toBe(`${PLAIN}\nmine\n0\n`);
   });
 
-  it('sudo with a wrong password fails without printing it', () => {
-    const result = become({ sudo: true, sudoPassword: 'wrong-password-xyz' }, SUDO_PW.name);
+  it('keeps the password out of the command environment with -E', () => {
+    const args = { sudo: true, preserveSudoEnv: true, sudoPassword: SUDO_PW.password };
+    const command = makeUnixCommand(`env | grep -c -e "$(printf 'infra-sudopw''-pw')"`, args);
+    expect(run(command, SUDO_PW.name, { args }).stdout).toBe('0\n');
+  });
+
+  it('sudo with a wrong password fails at once without printing it', () => {
+    const args = { sudo: true, sudoPassword: 'wrong-password-xyz' };
+    const result = run(makeUnixCommand('id -un', args), SUDO_PW.name, { args });
     expect(result.status).not.toBe(0);
     expect(result.stdout + result.stderr).not.toContain('wrong-password-xyz');
+    expect(result.stderr).toMatch(/incorrect password|Sorry, try again/);
+  });
+
+  it('fails with a clear message when the password line was not sent', () => {
+    const args = { sudo: true, sudoPassword: SUDO_PW.password };
+    const result = run(makeUnixCommand('id -un', args), SUDO_PW.name);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('the sudo password was not sent on stdin');
   });
 
   it('su to a plain user (as root), with login shell', () => {

@@ -7,6 +7,7 @@ import {
   toStringCommand,
 } from './command.js';
 import { InfraError } from './errors.js';
+import { SUDO_ASKPASS_PROMPT, sudoPasswordOf, wrapSudoWithPassword } from './sudo-askpass.js';
 
 /** What a command's stdin is fed from. */
 export type CommandStdin = string | Buffer | NodeJS.ReadableStream;
@@ -19,7 +20,10 @@ export interface ConnectorArguments {
   sudo?: boolean;
   sudoUser?: string;
   useSudoLogin?: boolean;
-  /** A sudo password; sent masked through SUDO_ASKPASS, never on a command line as text you can see. */
+  /**
+   * A sudo password: sent as the first line of the command's stdin and handed to
+   * `sudo -A` through a private FIFO, never on a command line or in an environment.
+   */
   sudoPassword?: string | MaskString;
   preserveSudoEnv?: boolean;
   suUser?: string;
@@ -63,13 +67,14 @@ export type UnixCommandArguments = Pick<
   | 'env'
 >;
 
-/**
- * The environment variable that carries the sudo password to the askpass helper.
- * `printenv` is the askpass program: sudo runs `ASKPASS PROMPT`, and with the
- * prompt set to this name, `printenv` prints the password. No file, nothing to
- * clean up, and sudo's `env_reset` keeps it from the command.
- */
-export const SUDO_PASSWORD_ENV = 'INFRA_SUDO_PASSWORD';
+/** How the built command is run, beyond the connector arguments. */
+export interface UnixCommandOptions {
+  /**
+   * A file on the target (read as the login user, before any user switch) that
+   * becomes the command's stdin: `sudo ... < FILE`.
+   */
+  stdinPath?: string;
+}
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -110,6 +115,7 @@ function userArg(name: string, value: string): QuoteString {
 export function makeUnixCommand(
   command: CommandInput,
   args: UnixCommandArguments = {},
+  options: UnixCommandOptions = {},
 ): StringCommand {
   let inner = toStringCommand(command);
 
@@ -125,15 +131,11 @@ export function makeUnixCommand(
     }
     inner = StringCommand.of('cd', new QuoteString(args.chdir), '&&', inner);
   }
-  const sudoPassword =
-    args.sudo && args.sudoPassword !== undefined && args.sudoPassword !== ''
-      ? args.sudoPassword instanceof MaskString
-        ? args.sudoPassword
-        : new MaskString(args.sudoPassword)
-      : undefined;
-  if (sudoPassword && args.preserveSudoEnv) {
-    // With -E the password variable would reach the command: drop it first.
-    inner = StringCommand.of('unset', SUDO_PASSWORD_ENV, ';', inner);
+  const sudoPassword = sudoPasswordOf(args);
+  if (sudoPassword?.getRawValue().includes('\n')) {
+    throw new CommandArgumentError(
+      'sudoPassword: a password cannot contain a line break (it is sent as one line).',
+    );
   }
 
   const shell = args.shellExecutable === undefined ? 'sh' : args.shellExecutable;
@@ -149,20 +151,7 @@ export function makeUnixCommand(
     if (args.doasUser !== undefined) bits.push('-u', userArg('doasUser', args.doasUser));
   }
   if (args.sudo) {
-    if (sudoPassword) {
-      // VAR=value prefix: the shell sets it for sudo only; printenv is the askpass.
-      bits.push(
-        new StringCommand([`${SUDO_PASSWORD_ENV}=`, new QuoteString(sudoPassword)], ''),
-        'SUDO_ASKPASS="$(command -v printenv)"',
-        'sudo',
-        '-H',
-        '-A',
-        '-p',
-        SUDO_PASSWORD_ENV,
-      );
-    } else {
-      bits.push('sudo', '-H', '-n');
-    }
+    bits.push('sudo', '-H', ...(sudoPassword ? ['-A', '-p', SUDO_ASKPASS_PROMPT] : ['-n']));
     if (args.useSudoLogin) bits.push('-i');
     if (args.preserveSudoEnv) bits.push('-E');
     if (args.sudoUser !== undefined) bits.push('-u', userArg('sudoUser', args.sudoUser));
@@ -186,5 +175,8 @@ export function makeUnixCommand(
   } else {
     bits.push(inner);
   }
-  return new StringCommand(bits);
+  const become = new StringCommand(bits);
+  if (sudoPassword) return wrapSudoWithPassword(become, options.stdinPath);
+  if (options.stdinPath === undefined) return become;
+  return StringCommand.of(become, '<', new QuoteString(options.stdinPath));
 }

@@ -73,6 +73,9 @@ export class HostSession {
   readonly results: OperationResult[] = [];
   readonly #facts = new Map<string, Promise<unknown>>();
   #operationIndex = 0;
+  /** Operations and fact reads in flight, and who waits for none to be. */
+  #busy = 0;
+  #idleWaiters: (() => void)[] = [];
 
   constructor(host: DeployHost, connector: Connector, options: HostSessionOptions) {
     this.host = host;
@@ -82,6 +85,26 @@ export class HostSession {
 
   get dry(): boolean {
     return this.options.dry;
+  }
+
+  /**
+   * Resolves once no operation or fact read is in flight (its result recorded):
+   * after a kill, what was running has ended and the deploy code may be waiting
+   * on something else, which nobody needs to wait for.
+   */
+  whenIdle(): Promise<void> {
+    if (this.#busy === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#busy++;
+    return work.finally(() => {
+      if (--this.#busy > 0) return;
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const wake of waiters) wake();
+    });
   }
 
   /** What running commands and transfers are given: they are killed when it aborts. */
@@ -134,7 +157,7 @@ export class HostSession {
     const key = factKey(definition.name, args, become);
     let value = this.#facts.get(key) as Promise<TValue> | undefined;
     if (!value) {
-      value = this.#readFact(definition, args, become);
+      value = this.#track(this.#readFact(definition, args, become));
       this.#facts.set(key, value);
       value.catch(() => this.#facts.delete(key));
     }
@@ -225,8 +248,8 @@ export class HostSession {
       return skip('_runOnce: ran on another host');
     }
     const limit = global._serial ? 1 : global._parallel;
-    return this.options.coordinator.limit(key, limit, () =>
-      this.#planAndRun(spec, own, global, base),
+    return this.#track(
+      this.options.coordinator.limit(key, limit, () => this.#planAndRun(spec, own, global, base)),
     );
   }
 

@@ -32,6 +32,7 @@ export {
   mergeDataLayers,
   type SecretSink,
 } from './host-data.js';
+export { failHostOfStrayError, StrayDeployError } from './host-scope.js';
 export { type DeployHost, HostSession, type HostSessionOptions } from './host-session.js';
 export {
   type InventoryDefinition,

@@ -3,6 +3,7 @@ import type { Connector } from '@infra/core';
 import { mapBounded } from './bounded-parallel.js';
 import { errorCode, errorMessage } from './errors.js';
 import type { ErrorInfo, RunEvent } from './events.js';
+import { runHostStep } from './host-scope.js';
 import { HostSession } from './host-session.js';
 import type { GlobalArguments, OperationResult } from './operation.js';
 import { RunCoordinator } from './run-coordinator.js';
@@ -82,7 +83,11 @@ export async function runHosts(options: RunOptions): Promise<RunOutcome> {
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   // Running commands see only this one: a stop lets them end, a kill does not.
   const killer = new AbortController();
-  const onKill = () => killer.abort(options.killSignal?.reason ?? 'killed');
+  const onKill = () => {
+    // A kill is a stop too: nothing new starts, and nothing waits for deploy code.
+    if (!controller.signal.aborted) controller.abort(options.killSignal?.reason ?? 'killed');
+    killer.abort(options.killSignal?.reason ?? 'killed');
+  };
   if (options.killSignal?.aborted) onKill();
   options.killSignal?.addEventListener('abort', onKill, { once: true });
   // Every running command of every host listens on these two: no leak warning at 100 hosts.
@@ -129,6 +134,8 @@ export async function runHosts(options: RunOptions): Promise<RunOutcome> {
     const coordinator = new RunCoordinator();
     const perHost = await mapBounded(options.hosts, options.parallel, async (host) => {
       if (failed.has(host.name) || controller.signal.aborted) return [];
+      // A stray error of this host's deploy code stops and kills its work alone.
+      const stray = new AbortController();
       const session = new HostSession(
         { name: host.name, groups: host.groups, data: { ...options.defaults, ...host.hostData } },
         host.connector,
@@ -136,15 +143,21 @@ export async function runHosts(options: RunOptions): Promise<RunOutcome> {
           dry: phase === 'plan',
           diff: options.diff ?? false,
           phase,
-          signal: controller.signal,
-          killSignal: killer.signal,
+          signal: AbortSignal.any([controller.signal, stray.signal]),
+          killSignal: AbortSignal.any([killer.signal, stray.signal]),
           coordinator,
           emit,
           ...(options.defaultArguments ? { defaultArguments: options.defaultArguments } : {}),
         },
       );
       try {
-        await options.task(session);
+        await runHostStep(
+          host.name,
+          () => options.task(session),
+          killer.signal,
+          (error) => stray.abort(error),
+          () => session.whenIdle(),
+        );
       } catch (error) {
         fail(host.name, phase, error);
       }
@@ -161,7 +174,7 @@ export async function runHosts(options: RunOptions): Promise<RunOutcome> {
     await mapBounded(options.hosts, options.parallel, async (host) => {
       if (controller.signal.aborted) return;
       try {
-        await host.connector.connect();
+        await runHostStep(host.name, () => host.connector.connect(), killer.signal);
         emit({ type: 'connect', host: host.name, success: true });
       } catch (error) {
         emit({

@@ -11,6 +11,7 @@ import { errorCode, errorMessage, OperationError, RunStoppedError } from './erro
 import type { RunEvent } from './events.js';
 import type { FactDefinition } from './facts/fact.js';
 import {
+  checkArgumentNames,
   connectorArgumentsOf,
   type GlobalArguments,
   type OperationPlan,
@@ -195,9 +196,11 @@ export class HostSession {
   async execute<TArgs extends object>(
     spec: OperationSpec<TArgs>,
     args: TArgs & GlobalArguments,
+    scope: { readonly hostData?: Readonly<Record<string, unknown>> } = {},
   ): Promise<OperationResult> {
     this.#checkNotStopped();
     const { own, global } = splitArguments<TArgs>({ ...this.options.defaultArguments, ...args });
+    checkArgumentNames(spec.name, spec.argNames, own);
     const key = `${this.#operationIndex++}:${spec.name}:${global.name ?? ''}`;
     const base = {
       operation: spec.name,
@@ -224,7 +227,7 @@ export class HostSession {
     }
     const limit = global._serial ? 1 : global._parallel;
     return this.options.coordinator.limit(key, limit, () =>
-      this.#planAndRun(spec, own, global, base),
+      this.#planAndRun(spec, own, global, base, scope.hostData ?? this.host.data),
     );
   }
 
@@ -233,6 +236,7 @@ export class HostSession {
     own: TArgs,
     global: GlobalArguments,
     base: Pick<OperationResult, 'operation' | 'name' | 'host' | 'dry'>,
+    hostData: Readonly<Record<string, unknown>>,
   ): Promise<OperationResult> {
     const become = connectorArgumentsOf(global);
     const commandArgs: ConnectorArguments = {
@@ -247,7 +251,7 @@ export class HostSession {
       const context: PlanContext = {
         host: this.host.name,
         groups: this.host.groups,
-        hostData: this.host.data,
+        hostData,
         dry: this.dry,
         wantDiff: this.options.diff,
         fact: (definition, factArgs) => this.fact(definition, factArgs, become),

@@ -78,8 +78,9 @@ export interface PutArgs {
   createRemoteDir?: boolean;
 }
 
-export const putOperation = defineOperation<PutArgs>({
+export const putOperation = defineOperation<PutArgs, 'files.put'>({
   name: 'files.put',
+  argNames: ['src', 'dest', 'mode', 'user', 'group', 'createRemoteDir'],
   description:
     'Upload a local file (or bytes) when the remote sha256 differs; set mode, user, group.',
   label: (args) => `files.put ${args.dest}`,
@@ -110,8 +111,9 @@ export interface TemplateArgs {
   createRemoteDir?: boolean;
 }
 
-export const templateOperation = defineOperation<TemplateArgs>({
+export const templateOperation = defineOperation<TemplateArgs, 'files.template'>({
   name: 'files.template',
+  argNames: ['src', 'template', 'dest', 'vars', 'mode', 'user', 'group', 'createRemoteDir'],
   description:
     'Render an Eta template (it.host, it.data, it.<vars>) and upload it when the result differs.',
   label: (args) => `files.template ${args.dest}`,
@@ -153,8 +155,9 @@ export interface GetArgs {
   dest: string;
 }
 
-export const getOperation = defineOperation<GetArgs>({
+export const getOperation = defineOperation<GetArgs, 'files.get'>({
   name: 'files.get',
+  argNames: ['src', 'dest'],
   description: 'Download a remote file when the local copy is missing or differs.',
   label: (args) => `files.get ${args.src}`,
   plan: async (context, args) => {
@@ -183,8 +186,9 @@ export interface DirectoryArgs {
   group?: string;
 }
 
-export const directoryOperation = defineOperation<DirectoryArgs>({
+export const directoryOperation = defineOperation<DirectoryArgs, 'files.directory'>({
   name: 'files.directory',
+  argNames: ['path', 'present', 'mode', 'user', 'group'],
   description: 'Make a directory exist (with parents) or not; set mode, user, group.',
   label: (args) => `files.directory ${args.path}`,
   plan: async (context, args) => {
@@ -217,8 +221,9 @@ export interface FileArgs {
   createRemoteDir?: boolean;
 }
 
-export const fileOperation = defineOperation<FileArgs>({
+export const fileOperation = defineOperation<FileArgs, 'files.file'>({
   name: 'files.file',
+  argNames: ['path', 'present', 'touch', 'mode', 'user', 'group', 'createRemoteDir'],
   description:
     'Make a file exist (empty when created), or not, or touch it; set mode, user, group.',
   label: (args) => `files.file ${args.path}`,
@@ -249,8 +254,9 @@ export interface LinkArgs {
   present?: boolean;
 }
 
-export const linkOperation = defineOperation<LinkArgs>({
+export const linkOperation = defineOperation<LinkArgs, 'files.link'>({
   name: 'files.link',
+  argNames: ['path', 'target', 'present'],
   description: 'Make a symbolic link point to a target, or remove it.',
   label: (args) => `files.link ${args.path}`,
   plan: async (context, args) => {
@@ -298,8 +304,9 @@ export function applyLine(content: string, args: LineArgs): string {
   return out.length === 0 ? '' : `${out.join('\n')}\n`;
 }
 
-export const lineOperation = defineOperation<LineArgs>({
+export const lineOperation = defineOperation<LineArgs, 'files.line'>({
   name: 'files.line',
+  argNames: ['path', 'line', 'replace', 'present'],
   description:
     'Make a line matching a regex be in a file (append `replace ?? line`, or replace matches), or not.',
   label: (args) => `files.line ${args.path} ${args.line}`,

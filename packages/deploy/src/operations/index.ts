@@ -1,4 +1,4 @@
-import type { HostSession } from '../host-session.js';
+import { nameTree } from '../names.js';
 import type { GlobalArguments, OperationResult, OperationSpec } from '../operation.js';
 import { downloadOperation } from './download-operation.js';
 import {
@@ -19,67 +19,70 @@ import { hostnameOperation, scriptOperation, shellOperation } from './server-ope
 import { serviceOperation } from './systemd-operations.js';
 import { groupOperation, userOperation } from './user-operations.js';
 
+/**
+ * The built-in operations. A built-in is made like any third-party operation,
+ * with `defineOperation({ name: 'module.op', argNames: [...], label, plan })`,
+ * then listed in BUILTIN_OPERATIONS below: that list alone gives `ops.module.op`
+ * in a deploy (typed by the spec's literal name), `infra INVENTORY module.op k=v`
+ * and the reference. Nothing else routes an operation: a deploy runs any spec,
+ * listed or not, with `run(spec, args)`. To add one: a new file in this folder,
+ * `defineOperation<Args, 'module.op'>({...})`, one line in the list, one
+ * `export *` at the bottom. Facts work the same way in ../facts/index.ts.
+ */
+export const BUILTIN_OPERATIONS = [
+  shellOperation,
+  scriptOperation,
+  hostnameOperation,
+  userOperation,
+  groupOperation,
+  putOperation,
+  getOperation,
+  templateOperation,
+  directoryOperation,
+  fileOperation,
+  linkOperation,
+  lineOperation,
+  downloadOperation,
+  aptPackagesOperation,
+  apkPackagesOperation,
+  dnfPackagesOperation,
+  serviceOperation,
+] as const;
+
+/** Every built-in operation by name, for ad hoc runs (`infra INVENTORY files.put src=a dest=b`). */
+export const OPERATIONS: Readonly<Record<string, OperationSpec<never>>> = Object.fromEntries(
+  BUILTIN_OPERATIONS.map((spec) => [spec.name, spec as OperationSpec<never>]),
+);
+
 /** An operation bound to a host: call it with its arguments and the global ones. */
 export type BoundOperation<TArgs> = (args: TArgs & GlobalArguments) => Promise<OperationResult>;
 
-function bind<TArgs extends object>(
-  session: HostSession,
-  spec: OperationSpec<TArgs>,
-): BoundOperation<TArgs> {
-  return (args) => session.execute(spec, args);
-}
-
-/** The operations a deploy calls, bound to one host: `ops.files.put({ src, dest })`. */
-export function createOperations(session: HostSession) {
-  return {
-    server: {
-      shell: bind(session, shellOperation),
-      script: bind(session, scriptOperation),
-      hostname: bind(session, hostnameOperation),
-      user: bind(session, userOperation),
-      group: bind(session, groupOperation),
-    },
-    files: {
-      put: bind(session, putOperation),
-      get: bind(session, getOperation),
-      template: bind(session, templateOperation),
-      directory: bind(session, directoryOperation),
-      file: bind(session, fileOperation),
-      link: bind(session, linkOperation),
-      line: bind(session, lineOperation),
-      download: bind(session, downloadOperation),
-    },
-    apt: { packages: bind(session, aptPackagesOperation) },
-    apk: { packages: bind(session, apkPackagesOperation) },
-    dnf: { packages: bind(session, dnfPackagesOperation) },
-    systemd: { service: bind(session, serviceOperation) },
+/** `{ files: { put: BoundOperation<PutArgs> }, ... }` from specs named `files.put`, ... */
+export type OperationTree<TSpec> = {
+  [M in ModuleOf<TSpec>]: {
+    [O in MemberOf<TSpec, M>]: TSpec extends OperationSpec<infer A, `${M}.${O}`>
+      ? BoundOperation<A>
+      : never;
   };
+};
+
+type ModuleOf<T> = T extends { readonly name: `${infer M}.${string}` } ? M : never;
+type MemberOf<T, M extends string> = T extends { readonly name: `${M}.${infer O}` } ? O : never;
+
+export type Operations = OperationTree<(typeof BUILTIN_OPERATIONS)[number]>;
+
+/** The built-in operations bound to one host (through `run`): `ops.files.put({ src, dest })`. */
+export function createOperations(
+  run: <TArgs extends object>(
+    spec: OperationSpec<TArgs>,
+    args: TArgs & GlobalArguments,
+  ) => Promise<OperationResult>,
+): Operations {
+  return nameTree('operation', BUILTIN_OPERATIONS as readonly OperationSpec<object>[], (spec) => {
+    const bound: BoundOperation<object> = (args) => run(spec, args ?? {});
+    return bound;
+  }) as unknown as Operations;
 }
-
-export type Operations = ReturnType<typeof createOperations>;
-
-/** Every operation by name, for ad hoc runs (`infra INVENTORY files.put src=a dest=b`). */
-export const OPERATIONS: Readonly<Record<string, OperationSpec<never>>> = Object.fromEntries(
-  [
-    shellOperation,
-    scriptOperation,
-    hostnameOperation,
-    userOperation,
-    groupOperation,
-    putOperation,
-    getOperation,
-    templateOperation,
-    directoryOperation,
-    fileOperation,
-    linkOperation,
-    lineOperation,
-    downloadOperation,
-    aptPackagesOperation,
-    apkPackagesOperation,
-    dnfPackagesOperation,
-    serviceOperation,
-  ].map((spec) => [spec.name, spec as OperationSpec<never>]),
-);
 
 export { type ModeInput, parseMode } from './attributes.js';
 export * from './download-operation.js';

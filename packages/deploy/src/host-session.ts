@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -183,6 +185,7 @@ export class HostSession {
         });
         return { command: `upload ${step.dest}`, result: undefined };
       case 'download':
+        if (step.createParents) await mkdir(dirname(step.dest), { recursive: true });
         await this.connector.getFile(step.src, step.dest, { ...args, signal: this.#kill });
         return { command: `download ${step.src} -> ${step.dest}`, result: undefined };
     }

@@ -109,7 +109,13 @@ export type OperationStep =
       readonly mode?: number;
       readonly createParents?: boolean;
     }
-  | { readonly kind: 'download'; readonly src: string; readonly dest: string };
+  | {
+      readonly kind: 'download';
+      readonly src: string;
+      readonly dest: string;
+      /** Create the local destination's missing parent folders first. */
+      readonly createParents?: boolean;
+    };
 
 /** What an operation found it has to do: no steps means the host is already in state. */
 export interface OperationPlan {

@@ -1,6 +1,7 @@
 import { nameTree } from '../names.js';
 import type { FactDefinition } from './fact.js';
 import { directoryFact, fileFact } from './file-facts.js';
+import { gitBranchFact, gitCommitFact, gitRemoteCommitFact } from './git-facts.js';
 import {
   apkPackagesFact,
   apkUpgradableFact,
@@ -18,7 +19,9 @@ import {
   osFact,
   usersFact,
 } from './server-facts.js';
+import { knownHostFact } from './ssh-facts.js';
 import { systemdUnitsFact, whichFact } from './systemd-facts.js';
+import { matchingFact, treeFact } from './tree-facts.js';
 
 /**
  * The built-in facts, made with `defineFact` as any third-party fact is. This
@@ -45,6 +48,12 @@ export const BUILTIN_FACTS = [
   dnfPackagesFact,
   dnfUpgradableFact,
   systemdUnitsFact,
+  treeFact,
+  matchingFact,
+  gitBranchFact,
+  gitCommitFact,
+  gitRemoteCommitFact,
+  knownHostFact,
 ] as const;
 
 /** Every built-in fact by its name, for `infra INVENTORY fact NAME`. */
@@ -106,6 +115,15 @@ export function createFacts(
 export { defineFact, type FactDefinition, isFactDefinition } from './fact.js';
 export { directoryFact, fileFact, type PathArgs, type PathInfo, parseStat } from './file-facts.js';
 export {
+  type GitCommitArgs,
+  type GitRemoteCommitArgs,
+  type GitRepoArgs,
+  gitBranchFact,
+  gitCommitFact,
+  gitIn,
+  gitRemoteCommitFact,
+} from './git-facts.js';
+export {
   APT_UPDATE_STAMP,
   type AptPolicy,
   apkPackagesFact,
@@ -134,9 +152,19 @@ export {
   type UserInfo,
   usersFact,
 } from './server-facts.js';
+export { type KnownHostArgs, knownHostFact, knownHostName } from './ssh-facts.js';
 export {
   parseSystemdUnits,
   type SystemdUnit,
   systemdUnitsFact,
   whichFact,
 } from './systemd-facts.js';
+export {
+  type MatchingArgs,
+  matchingFact,
+  parseTree,
+  patternBase,
+  type TreeArgs,
+  type TreeEntry,
+  treeFact,
+} from './tree-facts.js';

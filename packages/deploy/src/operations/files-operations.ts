@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { sh } from '@infra/core';
 import { OperationArgumentError } from '../errors.js';
 import { directoryFact, fileFact, type PathInfo } from '../facts/file-facts.js';
+import { matchingFact, patternBase } from '../facts/tree-facts.js';
 import { defineOperation, type OperationStep, type PlanContext } from '../operation.js';
 import { lineDiff } from '../text-diff.js';
 import {
@@ -14,6 +16,7 @@ import {
   parseMode,
   required,
 } from './attributes.js';
+import { hasGlob } from './glob.js';
 
 async function sha256Of(source: string | Buffer): Promise<string> {
   const hash = createHash('sha256');
@@ -149,20 +152,22 @@ export const templateOperation = defineOperation<TemplateArgs, 'files.template'>
 });
 
 export interface GetArgs {
-  /** The remote file. */
+  /** The remote file; or a wildcard path (`/var/log/*.log`, `**` for any depth) for many. */
   src: string;
-  /** The local path to write. */
+  /** The local path to write; a local folder when `src` has wildcards. */
   dest: string;
 }
 
 export const getOperation = defineOperation<GetArgs, 'files.get'>({
   name: 'files.get',
   argNames: ['src', 'dest'],
-  description: 'Download a remote file when the local copy is missing or differs.',
+  description:
+    'Download a remote file (or every file matching a wildcard path, into a folder) when the local copy is missing or differs.',
   label: (args) => `files.get ${args.src}`,
   plan: async (context, args) => {
     const src = required('files.get', 'src', args.src);
     const dest = required('files.get', 'dest', args.dest);
+    if (hasGlob(src)) return planGetMatching(context, src, dest);
     const remote = await context.fact(fileFact, { path: src });
     // In the plan pass an earlier operation may not have created it yet.
     if (remote === null && context.dry)
@@ -177,6 +182,20 @@ export const getOperation = defineOperation<GetArgs, 'files.get'>({
     return { steps: local === remote.sha256 ? [] : [{ kind: 'download' as const, src, dest }] };
   },
 });
+
+/** `files.get` of a wildcard path: every match whose local copy under `dest` differs, one fact read. */
+async function planGetMatching(context: PlanContext, pattern: string, dest: string) {
+  const remote = await context.fact(matchingFact, { pattern });
+  const { base } = patternBase(pattern);
+  const steps: OperationStep[] = [];
+  for (const [path, sha256] of Object.entries(remote).sort()) {
+    const relative = path.slice(base === '/' ? 1 : base.length + 1);
+    const local = join(dest, ...relative.split('/'));
+    if ((await sha256Of(local).catch(() => null)) === sha256) continue;
+    steps.push({ kind: 'download', src: path, dest: local, createParents: true });
+  }
+  return { steps };
+}
 
 export interface DirectoryArgs {
   path: string;

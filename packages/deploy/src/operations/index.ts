@@ -1,6 +1,7 @@
 import { nameTree } from '../names.js';
 import type { GlobalArguments, OperationResult, OperationSpec } from '../operation.js';
 import { downloadOperation } from './download-operation.js';
+import { blockOperation, moveOperation, replaceOperation } from './edit-operations.js';
 import {
   directoryOperation,
   fileOperation,
@@ -10,12 +11,15 @@ import {
   putOperation,
   templateOperation,
 } from './files-operations.js';
+import { repoOperation } from './git-operations.js';
 import {
   apkPackagesOperation,
   aptPackagesOperation,
   dnfPackagesOperation,
 } from './package-operations.js';
 import { hostnameOperation, scriptOperation, shellOperation } from './server-operations.js';
+import { keyscanOperation, userAuthorizedKeysOperation } from './ssh-operations.js';
+import { syncOperation } from './sync-operation.js';
 import { serviceOperation } from './systemd-operations.js';
 import { groupOperation, userOperation } from './user-operations.js';
 
@@ -47,6 +51,13 @@ export const BUILTIN_OPERATIONS = [
   apkPackagesOperation,
   dnfPackagesOperation,
   serviceOperation,
+  syncOperation,
+  replaceOperation,
+  blockOperation,
+  moveOperation,
+  repoOperation,
+  userAuthorizedKeysOperation,
+  keyscanOperation,
 ] as const;
 
 /** Every built-in operation by name, for ad hoc runs (`infra INVENTORY files.put src=a dest=b`). */
@@ -86,8 +97,12 @@ export function createOperations(
 
 export { type ModeInput, parseMode } from './attributes.js';
 export * from './download-operation.js';
+export * from './edit-operations.js';
 export * from './files-operations.js';
+export * from './git-operations.js';
 export * from './package-operations.js';
 export * from './server-operations.js';
+export * from './ssh-operations.js';
+export * from './sync-operation.js';
 export * from './systemd-operations.js';
 export * from './user-operations.js';

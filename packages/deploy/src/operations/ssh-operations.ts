@@ -10,7 +10,6 @@ import {
   commandSteps,
   flag,
   integerOf,
-  listOf,
   required,
 } from './attributes.js';
 

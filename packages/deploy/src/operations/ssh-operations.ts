@@ -5,13 +5,7 @@ import { directoryFact, fileFact } from '../facts/file-facts.js';
 import { usersFact } from '../facts/server-facts.js';
 import { knownHostFact, knownHostName } from '../facts/ssh-facts.js';
 import { defineOperation, type OperationStep, type PlanContext } from '../operation.js';
-import {
-  attributeCommands,
-  commandSteps,
-  flag,
-  integerOf,
-  required,
-} from './attributes.js';
+import { attributeCommands, commandSteps, flag, integerOf, required } from './attributes.js';
 
 export interface KeyscanArgs {
   /** The host whose keys are added. */

@@ -63,17 +63,20 @@ export const FACTS: Readonly<Record<string, FactDefinition<never, unknown>>> = O
 
 type IsUnion<T, U = T> = T extends unknown ? ([U] extends [T] ? false : true) : never;
 
+type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
+
 /**
- * A fact bound to a host. Its arguments as an object; a fact that takes one
- * argument also takes its value alone: `facts.files.file('/etc/hosts')`.
+ * A fact bound to a host. Its arguments as an object; a fact with one required
+ * argument (listed first in `argNames`) also takes its value alone:
+ * `facts.files.file('/etc/hosts')`, `facts.git.commit('/srv/app')`.
  */
-export type BoundFact<TArgs, TValue> = [keyof TArgs] extends [never]
+export type BoundFact<TArgs, TValue> = string extends keyof TArgs
   ? (args?: TArgs) => Promise<TValue>
-  : string extends keyof TArgs
+  : [RequiredKeys<TArgs>] extends [never]
     ? (args?: TArgs) => Promise<TValue>
-    : true extends IsUnion<keyof TArgs>
+    : true extends IsUnion<RequiredKeys<TArgs>>
       ? (args: TArgs) => Promise<TValue>
-      : (args: TArgs | TArgs[keyof TArgs]) => Promise<TValue>;
+      : (args: TArgs | TArgs[RequiredKeys<TArgs>]) => Promise<TValue>;
 
 type ModuleOf<T> = T extends { readonly name: `${infer M}.${string}` } ? M : never;
 type MemberOf<T, M extends string> = T extends { readonly name: `${M}.${infer O}` } ? O : never;
@@ -90,12 +93,12 @@ export type FactTree<TFact> = {
 /** The facts a deploy reads, bound to its host. Cached until an operation changes something. */
 export type Facts = FactTree<(typeof BUILTIN_FACTS)[number]>;
 
-/** A fact's arguments: an object as is; one value alone for a fact that takes one argument. */
+/** A fact's arguments: an object as is; a value alone is its first argument. */
 export function factArguments(definition: FactDefinition<never, unknown>, args: unknown): object {
   if (args === undefined || args === null) return {};
   if (typeof args === 'object' && !Array.isArray(args)) return args;
-  const [only, ...more] = definition.argNames;
-  if (only === undefined || more.length > 0) {
+  const [only] = definition.argNames;
+  if (only === undefined) {
     throw new TypeError(
       `fact ${definition.name}: give its arguments as an object ({ ${definition.argNames.join(', ')} }), not ${JSON.stringify(args)}.`,
     );

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEvents, runInfra } from './infra-process.js';
+import { parseEvents, REPO_ROOT, runInfra } from './infra-process.js';
 
 let dir: string;
 
@@ -131,5 +131,32 @@ export default deploy(async ({ ops }) => {
     expect(await readFile(file, 'utf8')).toBe('port=8080\n');
     const again = await runInfra(args, { cwd: dir });
     expect(again.stdout).toMatch(/nothing to do/);
+  });
+});
+
+describe("packages/deploy/README.md's own operation, fact and group", () => {
+  it('run as written: a change, then nothing to do', async () => {
+    const readme = await readFile(join(REPO_ROOT, 'packages/deploy/README.md'), 'utf8');
+    const block = (name: string, must: string) => {
+      const found = [...readme.matchAll(/```ts\n(\/\/ ([\w.-]+)\n[\s\S]*?)```/g)].find(
+        (m) => m[2] === name && (m[1] ?? '').includes(must),
+      );
+      if (!found?.[1]) throw new Error(`no ${name} block with ${must} in the README`);
+      return found[1];
+    };
+    const folder = await mkdtemp(join(tmpdir(), 'infra-readme-ops-'));
+    try {
+      await writeFile(join(folder, 'my-ops.ts'), block('my-ops.ts', 'defineOperation'));
+      await writeFile(join(folder, 'deploy.ts'), block('deploy.ts', 'run(greet'));
+      await rm('/tmp/infra-greeting.txt', { force: true });
+      const first = await runInfra(['@local', 'deploy.ts', '-y'], { cwd: folder });
+      expect(first.code, first.stderr).toBe(0);
+      expect(await readFile('/tmp/infra-greeting.txt', 'utf8')).toBe('hello world');
+      const second = await runInfra(['@local', 'deploy.ts', '-y'], { cwd: folder });
+      expect(second.stdout).toMatch(/nothing to do/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+      await rm('/tmp/infra-greeting.txt', { force: true });
+    }
   });
 });

@@ -3,6 +3,7 @@ import type { FactDefinition } from './facts/fact.js';
 import { createFacts, type Facts } from './facts/index.js';
 import type { DeployHost, HostSession } from './host-session.js';
 import {
+  checkArgumentNames,
   connectorArgumentsOf,
   type GlobalArguments,
   isOperationSpec,
@@ -51,8 +52,10 @@ function scopedContext(session: HostSession, scope: Scope): DeployContext {
     args: TArgs & GlobalArguments,
   ): Promise<OperationResult> =>
     session.execute(spec, { ...scope.global, ...args }, { hostData: scope.data });
-  const readFact = (definition: FactDefinition<never, unknown>, args: object) =>
-    session.fact(definition, args as never, connectorArgumentsOf(scope.global));
+  const readFact = async (definition: FactDefinition<never, unknown>, args: object) => {
+    checkArgumentNames(`fact ${definition.name}`, definition.argNames, args, false);
+    return session.fact(definition, args as never, connectorArgumentsOf(scope.global));
+  };
   const context: DeployContext = {
     host: { ...session.host, data: scope.data },
     ops: createOperations(execute),

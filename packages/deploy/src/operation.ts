@@ -187,18 +187,22 @@ export function isOperationSpec(value: unknown): value is OperationSpec<never> {
   );
 }
 
-/** Refuse an argument the operation does not take, naming the ones it does. */
+/** Refuse an argument an operation (or a fact, `globals: false`) does not take, naming the ones it does. */
 export function checkArgumentNames(
   operation: string,
   argNames: readonly string[],
   given: object,
+  globals = true,
 ): void {
   for (const key of Object.keys(given)) {
     if (argNames.includes(key)) continue;
-    const near = closestName(key, [...argNames, ...GLOBAL_ARGUMENT_NAMES]);
+    const near = closestName(key, globals ? [...argNames, ...GLOBAL_ARGUMENT_NAMES] : argNames);
+    const others = globals
+      ? `, or a global argument (${[...GLOBAL_ARGUMENT_NAMES].join(', ')})`
+      : '';
     throw new OperationArgumentError(
       operation,
-      `it takes no argument ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}: expected ${argNames.length > 0 ? argNames.join(', ') : 'no arguments'}, or a global argument (${[...GLOBAL_ARGUMENT_NAMES].join(', ')}).`,
+      `it takes no argument ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}: expected ${argNames.length > 0 ? argNames.join(', ') : 'no arguments'}${others}.`,
     );
   }
 }

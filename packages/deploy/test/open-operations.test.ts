@@ -169,6 +169,19 @@ describe('names and arguments a deploy gets wrong', () => {
     expect(failure?.message).toContain('expected path, present, mode, user, group');
   });
 
+  it('a fact argument the fact does not take is an error naming the valid ones', async () => {
+    const outcome = await run(
+      async ({ facts }) => {
+        await facts.files.file({ pth: '/tmp' } as never);
+      },
+      [localHost('@local')],
+      { dry: true },
+    );
+    expect(outcome.failedHosts.get('@local')?.message).toContain(
+      'fact files.file: it takes no argument "pth" (did you mean path?): expected path.',
+    );
+  });
+
   it('run() refuses what is neither an operation nor a deploy', async () => {
     const outcome = await run(
       async ({ run }) => {

@@ -78,7 +78,13 @@ export type BoundFact<TArgs, TValue> = string extends keyof TArgs
       ? (args: TArgs) => Promise<TValue>
       : (args: TArgs | TArgs[RequiredKeys<TArgs>]) => Promise<TValue>;
 
-type ModuleOf<T> = T extends { readonly name: `${infer M}.${string}` } ? M : never;
+type ModuleOf<T> = T extends { readonly name: infer N extends string }
+  ? string extends N
+    ? never
+    : N extends `${infer M}.${string}`
+      ? M
+      : never
+  : never;
 type MemberOf<T, M extends string> = T extends { readonly name: `${M}.${infer O}` } ? O : never;
 
 /** `{ files: { file: BoundFact<PathArgs, PathInfo | null> }, ... }` from facts named `files.file`, ... */

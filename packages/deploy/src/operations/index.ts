@@ -1,3 +1,15 @@
+/*
+ * How operations are registered (built-in and third-party alike):
+ * 1. Define it in a file of its own here: `export const fooOperation =
+ *    defineOperation<FooArgs, 'module.foo'>({ name: 'module.foo', argNames: [...every
+ *    key of FooArgs], description, label, plan })`. The second type argument keeps the
+ *    name's literal type, which types `ops.module.foo`.
+ * 2. Add it to BUILTIN_OPERATIONS below and `export *` its file at the bottom.
+ * That list alone gives `ops.module.foo(...)` in a deploy, `infra INVENTORY module.foo
+ * k=v` and the name checks; nothing else routes operations. A deploy runs any spec,
+ * listed or not, with `run(spec, args)`. Facts work the same way in ../facts/index.ts
+ * (BUILTIN_FACTS, `defineFact<Args, Value, 'module.name'>`).
+ */
 import { nameTree } from '../names.js';
 import type { GlobalArguments, OperationResult, OperationSpec } from '../operation.js';
 import { downloadOperation } from './download-operation.js';
@@ -23,16 +35,7 @@ import { syncOperation } from './sync-operation.js';
 import { serviceOperation } from './systemd-operations.js';
 import { groupOperation, userOperation } from './user-operations.js';
 
-/**
- * The built-in operations. A built-in is made like any third-party operation,
- * with `defineOperation({ name: 'module.op', argNames: [...], label, plan })`,
- * then listed in BUILTIN_OPERATIONS below: that list alone gives `ops.module.op`
- * in a deploy (typed by the spec's literal name), `infra INVENTORY module.op k=v`
- * and the reference. Nothing else routes an operation: a deploy runs any spec,
- * listed or not, with `run(spec, args)`. To add one: a new file in this folder,
- * `defineOperation<Args, 'module.op'>({...})`, one line in the list, one
- * `export *` at the bottom. Facts work the same way in ../facts/index.ts.
- */
+/** The built-in operations, in the order the reference lists them. */
 export const BUILTIN_OPERATIONS = [
   shellOperation,
   scriptOperation,
@@ -77,7 +80,14 @@ export type OperationTree<TSpec> = {
   };
 };
 
-type ModuleOf<T> = T extends { readonly name: `${infer M}.${string}` } ? M : never;
+/** Specs whose name is a plain `string` (no literal type) are left out of the types, not of `ops`. */
+type ModuleOf<T> = T extends { readonly name: infer N extends string }
+  ? string extends N
+    ? never
+    : N extends `${infer M}.${string}`
+      ? M
+      : never
+  : never;
 type MemberOf<T, M extends string> = T extends { readonly name: `${M}.${infer O}` } ? O : never;
 
 export type Operations = OperationTree<(typeof BUILTIN_OPERATIONS)[number]>;

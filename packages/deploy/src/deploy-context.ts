@@ -34,7 +34,7 @@ export interface DeployContext<TData extends Record<string, unknown> = Record<st
   ): Promise<OperationResult>;
   run<TSubData extends Record<string, unknown>, TArgs>(
     group: Deploy<TSubData, TArgs>,
-    args?: Partial<TArgs> & GlobalArguments,
+    args?: TArgs & GlobalArguments,
   ): Promise<void>;
   /** Read any fact made with `defineFact`; cached until an operation changes the host. */
   fact<TArgs, TValue>(definition: FactDefinition<TArgs, TValue>, args: TArgs): Promise<TValue>;

@@ -123,9 +123,7 @@ async function localTree(
         entries.set(rel, { type: 'directory', mode: info.mode & 0o7777, path, rel, size: 0 });
         await walk(rel);
       } else if (info.isFile()) {
-        const sha256 = createHash('sha256')
-          .update(await readFile(path))
-          .digest('hex');
+        const sha256 = await sha256OfFile(path);
         entries.set(rel, {
           type: 'file',
           mode: info.mode & 0o7777,

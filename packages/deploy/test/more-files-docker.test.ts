@@ -85,4 +85,16 @@ describe.skipIf(skip !== undefined)('files.sync and friends on @docker (busybox 
     expect(statuses(second.planned)).toEqual(MORE_FILES_SECOND);
     expect(second.ending).toBe('nothing-to-do');
   });
+
+  it('ssh.keyscan names the missing tool on a host without ssh-keyscan', async () => {
+    const outcome = await run(
+      async ({ ops }) => {
+        await ops.ssh.keyscan({ hostname: 'example.invalid' });
+      },
+      [host()],
+    );
+    expect(outcome.failedHosts.get('bb')?.message).toContain(
+      'ssh-keyscan is not installed on this host: install OpenSSH client tools',
+    );
+  });
 });

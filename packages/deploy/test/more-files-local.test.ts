@@ -90,6 +90,8 @@ describe('files.sync/replace/block/move/get and userAuthorizedKeys on @local', (
     );
     expect(outcome.failedHosts).toEqual(new Map());
     expect(syncUploads(outcome.executed)).toEqual([`upload ${root}/tree/sub/b.txt`]);
+    // --diff names what is sent and removed.
+    expect(outcome.executed[0]?.diff).toBe(`~ ${root}/tree/sub/b.txt\n- ${root}/tree/extra.txt\n`);
     await expect(stat(join(root, 'tree', 'extra.txt'))).rejects.toThrow(/ENOENT/);
     expect(await readFile(join(root, 'tree', 'kept.tmp'), 'utf8')).toBe('excluded: kept\n');
     expect(await readFile(join(root, 'ssh', 'authorized_keys'), 'utf8')).toBe(`${KEY_A}\n`);

@@ -263,8 +263,18 @@ export const syncOperation = defineOperation<SyncArgs, 'files.sync'>({
         });
       }
     }
-    return {
-      steps: [...commandSteps(commands), ...archives, ...uploads, ...commandSteps(after)],
-    };
+    const steps = [...commandSteps(commands), ...archives, ...uploads, ...commandSteps(after)];
+    if (!context.wantDiff || steps.length === 0) return { steps };
+    // --diff: which files are new, changed or removed (not their content).
+    const changed = (rel: string) => remote[rel] !== undefined;
+    const sent = [
+      ...(archives.length > 0 ? batch.map((entry) => entry.rel) : []),
+      ...uploads.map((step) => (step.kind === 'upload' ? step.dest.slice(dest.length + 1) : '')),
+    ];
+    const diff = [
+      ...sent.sort().map((rel) => `${changed(rel) ? '~' : '+'} ${dest}/${rel}`),
+      ...extras.map((rel) => `- ${dest}/${rel}`),
+    ].join('\n');
+    return diff === '' ? { steps } : { steps, diff: `${diff}\n` };
   },
 });

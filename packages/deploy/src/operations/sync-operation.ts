@@ -235,6 +235,11 @@ export const syncOperation = defineOperation<SyncArgs, 'files.sync'>({
           batch.push(entry);
         } else if (there?.sha256 !== entry.sha256) {
           uploads.push({ kind: 'upload', src: entry.path, dest: path, mode });
+          // A new copy belongs to whoever wrote it: chown it again.
+          if (chown) {
+            chowns.push(path);
+            continue;
+          }
         } else if (there && Number.parseInt(there.mode, 8) !== mode) addChmod(mode, path);
       }
       if (chown && ownerDiffers(there)) chowns.push(path);

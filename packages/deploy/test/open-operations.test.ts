@@ -135,6 +135,11 @@ describe('operations and facts defined outside the library', () => {
       'files.template:changed',
       'test.stamp:changed',
     ]);
+    expect(first.executed.map((r) => r.name)).toEqual([
+      `files.directory ${path}`,
+      `app: files.template ${path}/greeting.txt`,
+      `app: test.stamp ${path}/data.txt`,
+    ]);
     expect(await readFile(`${path}/greeting.txt`, 'utf8')).toBe('hello world\n');
     expect(await readFile(`${path}/data.txt`, 'utf8')).toBe('hello');
     const owner = (await stat(`${path}/data.txt`)).uid;

@@ -1,18 +1,15 @@
 export { mapBounded } from './bounded-parallel.js';
 export { closestName, editDistance } from './closest-name.js';
 export {
-  createFacts,
   type Deploy,
-  type DeployContext,
   type DeployFunction,
   type DeployOptions,
   deploy,
-  deployContext,
-  type Facts,
   isDeploy,
   type LoadedDeploy,
   loadDeployFiles,
 } from './deploy-api.js';
+export { type DeployContext, deployContext } from './deploy-context.js';
 export {
   DeployFileError,
   errorMessage,
@@ -52,9 +49,12 @@ export {
   splitInventory,
 } from './inventory.js';
 export {
+  checkArgumentNames,
   connectorArgumentsOf,
   defineOperation,
+  GLOBAL_ARGUMENT_NAMES,
   type GlobalArguments,
+  isOperationSpec,
   type OperationPlan,
   type OperationResult,
   type OperationSpec,

@@ -66,6 +66,12 @@ export {
   QuoteError,
   SudoPasswordError,
 } from './errors.js';
+export {
+  describeFileKind,
+  isRegularFileMode,
+  NotRegularFileError,
+  refuseNonRegularShell,
+} from './file-kind.js';
 export { describeFileEnd, openFileSource } from './file-source.js';
 export {
   CommandOutput,

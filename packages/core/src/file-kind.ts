@@ -1,0 +1,48 @@
+import { FileTransferError } from './errors.js';
+
+const S_IFMT = 0o170000;
+const KINDS: Record<number, string> = {
+  26411: 'a socket',
+  21609: 'a symbolic link',
+  16807: 'a regular file',
+  14406: 'a block device',
+  9604: 'a directory',
+  4802: 'a character device',
+  2401: 'a named pipe',
+};
+
+/** What a file of this `st_mode` is, in words: `a directory`, `a character device`... */
+export function describeFileKind(mode: number): string {
+  return KINDS[mode & S_IFMT] ?? 'not a regular file';
+}
+
+/** True when an `st_mode` is a regular file's. */
+export function isRegularFileMode(mode: number): boolean {
+  return (mode & S_IFMT) === 0o100000;
+}
+
+/**
+ * A put whose destination exists but is not a regular file: the atomic replace
+ * would rename a file over a device, pipe or socket (or fail on a directory),
+ * so every connector refuses it with this error, naming the path.
+ */
+export class NotRegularFileError extends FileTransferError {
+  readonly path: string;
+
+  constructor(path: string, kind: string, where?: string) {
+    super(
+      `${JSON.stringify(path)}${where === undefined ? '' : ` on ${where}`} is ${kind}, not a regular file: a put replaces only regular files. Remove it first, or put the file at another path.`,
+    );
+    this.path = path;
+  }
+}
+
+/**
+ * Shell lines that refuse a destination that exists and is not a regular file
+ * (after following symbolic links), for a script that holds the path in `$var`:
+ * the message of `NotRegularFileError` on stderr, exit 1.
+ */
+export function refuseNonRegularShell(variable: string): string {
+  const v = `"$${variable}"`;
+  return `if [ -e ${v} ] && [ ! -f ${v} ]; then printf '"%s" is not a regular file (a directory, device, pipe or socket): a put replaces only regular files. Remove it first, or put the file at another path.\\n' ${v} >&2; exit 1; fi`;
+}

@@ -9,8 +9,14 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { type CommandOutcome, outputText, RunningCommand } from './command-runner.js';
-import { openFileForRead, writeFileAtomic } from './file-store.js';
+import { pipeline } from 'node:stream/promises';
+import {
+  type CommandOutcome,
+  type CommandRequest,
+  outputText,
+  RunningCommand,
+} from './command-runner.js';
+import { fileError, openFileForRead, writeFileAtomic } from './file-store.js';
 import {
   declaredLength,
   decodeBase64Field,
@@ -69,6 +75,8 @@ const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 interface RequestState {
   route: string;
   resource: string;
+  /** What became of the request when the client went away before the answer. */
+  abandoned?: string;
 }
 
 function decodePathPart(part: string, what: string): string {
@@ -120,6 +128,26 @@ async function* limitedBody(req: IncomingMessage, limit: number): AsyncGenerator
   }
 }
 
+/** Why a command did not start, saying that it did not run. */
+function notStartedMessage(error: unknown): string {
+  return `The command did not run: /bin/sh could not be started (${(error as Error)?.message ?? error}).`;
+}
+
+/** Start a command; one that cannot start at once (E2BIG, ...) is an HTTP error saying it did not run. */
+function startCommand(request: CommandRequest): RunningCommand {
+  try {
+    return new RunningCommand(request);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'E2BIG') {
+      throw new HttpError(
+        400,
+        `The command did not run: at ${Buffer.byteLength(request.command)} bytes (with its environment) it is too long for this system to start (E2BIG; Linux takes at most 128 KiB in one argument). Send a long script on stdin (exec-stdin) instead.`,
+      );
+    }
+    throw new HttpError(500, notStartedMessage(error));
+  }
+}
+
 /**
  * The REST exec protocol server for this machine: one resource (the host), the
  * base endpoints and the extensions listed in `resource-document.ts`.
@@ -129,7 +157,11 @@ export class AgentServer {
   readonly #log: AgentLog;
   readonly #server: Server;
   readonly #running = new Set<RunningCommand>();
+  /** Requests being handled, so a shutdown lets them clean up (temp files) before it ends. */
+  readonly #handling = new Set<Promise<void>>();
   readonly #cwd: string;
+  /** Aborted when the shutdown cuts the last connections: file reads under way stop. */
+  readonly #stop = new AbortController();
   #shuttingDown: Promise<void> | undefined;
 
   constructor(config: AgentConfig, log: AgentLog) {
@@ -137,7 +169,11 @@ export class AgentServer {
     this.#log = log;
     const home = homedir();
     this.#cwd = home !== '' && existsSync(home) ? home : '/';
-    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      const handling = this.#handle(req, res);
+      this.#handling.add(handling);
+      void handling.finally(() => this.#handling.delete(handling));
+    };
     this.#server = config.tls
       ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, handler)
       : createHttpServer(handler);
@@ -201,20 +237,48 @@ export class AgentServer {
       closed.then(() => true),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
     ]);
-    if (!flushed) this.#server.closeAllConnections();
+    if (!flushed) {
+      this.#stop.abort();
+      this.#server.closeAllConnections();
+    }
     await closed;
+    // Cut requests fail at once; let them remove what they wrote.
+    await Promise.allSettled([...this.#handling]);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const state: RequestState = { route: '-', resource: '-' };
-    res.on('close', () => {
+    // One log line once the answer is over and the handler is done, saying what happened.
+    let handled = false;
+    let closed = false;
+    let goneBeforeAnswer = false;
+    const log = () => {
       const ms = (performance.now() - started).toFixed(1);
-      const gone = res.writableFinished ? '' : ' (connection closed before the answer was sent)';
-      this.#log(
-        `${req.method} ${state.route} resource=${clean(state.resource)} status=${res.statusCode} duration=${ms}ms${gone}`,
-      );
+      const what = `${req.method} ${state.route} resource=${clean(state.resource)}`;
+      if (goneBeforeAnswer) {
+        this.#log(
+          `${what} status=none duration=${ms}ms (the client went away before the answer: ${state.abandoned ?? 'nothing was answered'})`,
+        );
+        return;
+      }
+      const cut = res.writableFinished ? '' : ' (connection closed before the answer was complete)';
+      this.#log(`${what} status=${res.statusCode} duration=${ms}ms${cut}`);
+    };
+    res.on('close', () => {
+      closed = true;
+      goneBeforeAnswer = !res.headersSent;
+      if (handled) log();
     });
+    try {
+      await this.#serve(req, res, state);
+    } finally {
+      handled = true;
+      if (closed) log();
+    }
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse, state: RequestState): Promise<void> {
     try {
       if (this.#shuttingDown) {
         throw new HttpError(503, 'The agent is shutting down.', { Connection: 'close' });
@@ -232,14 +296,21 @@ export class AgentServer {
           sendJson(res, 200, resourceDocument(this.config.resourceId, this.config));
           return;
         case 'exec':
+          state.abandoned = 'its command was stopped';
           await this.#exec(req, res);
           return;
         case 'files':
-          await this.#writeFileJson(req, res);
+          state.abandoned = 'the upload was discarded; the file is unchanged';
+          await this.#writeFileJson(req, res, state);
           return;
         case 'file':
-          if (req.method === 'PUT') await this.#writeFileRaw(req, res, filePath as string);
-          else await this.#readFile(req, res, filePath as string);
+          if (req.method === 'PUT') {
+            state.abandoned = 'the upload was discarded; the file is unchanged';
+            await this.#writeFileRaw(req, res, filePath as string, state);
+          } else {
+            state.abandoned = 'the download was stopped';
+            await this.#readFile(req, res, filePath as string);
+          }
           return;
       }
     } catch (error) {
@@ -340,11 +411,9 @@ export class AgentServer {
     }
     const streamed = /application\/x-ndjson/i.test(req.headers.accept ?? '');
     const writeEvent = (event: object): boolean => res.write(`${JSON.stringify(event)}\n`);
-    if (streamed) {
-      res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
-      res.flushHeaders();
-    }
-    const running = new RunningCommand({
+    // Started before any answer: a command that cannot start (too long: E2BIG) gets
+    // an error status, never a 200 stream that ends without saying it did not run.
+    const running = startCommand({
       command,
       timeoutSeconds,
       ...(stdin ? { stdin } : {}),
@@ -358,6 +427,10 @@ export class AgentServer {
           }
         : { maxOutputBytes: this.config.maxOutputBytes }),
     });
+    if (streamed) {
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+      res.flushHeaders();
+    }
     this.#running.add(running);
     res.on('drain', () => running.resume());
     // A client that goes away (Ctrl-C, its own timeout) takes its command with it.
@@ -368,7 +441,7 @@ export class AgentServer {
     try {
       outcome = await running.done;
     } catch (error) {
-      const message = `Could not start /bin/sh: ${(error as Error).message}`;
+      const message = notStartedMessage(error);
       if (!streamed) throw new HttpError(500, message);
       res.end(`${JSON.stringify({ type: 'error', message })}\n`);
       return;
@@ -395,7 +468,11 @@ export class AgentServer {
     });
   }
 
-  async #writeFileJson(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #writeFileJson(
+    req: IncomingMessage,
+    res: ServerResponse,
+    state: RequestState,
+  ): Promise<void> {
     const body = parseJsonObject(await readBody(req, this.config.maxBodyBytes));
     const path = requireAbsolutePath(requireString(body, 'path'), 'Field "path"');
     const content = requireString(body, 'content');
@@ -407,10 +484,16 @@ export class AgentServer {
       );
     }
     const size = await writeFileAtomic(path, decodeBase64Field(content, 'content'));
+    state.abandoned = 'the file was written';
     sendJson(res, 200, { path, size });
   }
 
-  async #writeFileRaw(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  async #writeFileRaw(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    state: RequestState,
+  ): Promise<void> {
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/octet-stream\b/i.test(type)) {
       throw new HttpError(
@@ -422,32 +505,55 @@ export class AgentServer {
     if (length !== undefined && length > this.config.maxBodyBytes)
       throw payloadTooLarge(this.config.maxBodyBytes, length);
     const size = await writeFileAtomic(path, limitedBody(req, this.config.maxBodyBytes));
+    state.abandoned = 'the file was written';
     sendJson(res, 200, { path, size });
   }
 
+  /**
+   * A regular file's bytes: raw (chunked: the size `stat` gives is not trusted,
+   * files in /proc say 0) or base64 JSON, read up to --max-body. Reading stops
+   * when the client goes away or the agent shuts down.
+   */
   async #readFile(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const raw = /application\/octet-stream/i.test(req.headers.accept ?? '');
-    const { size, stream } = await openFileForRead(path);
-    if (raw) {
-      res.writeHead(200, {
-        'Content-Type': 'application/octet-stream',
-        'Content-Length': size,
-        'Cache-Control': 'no-store',
-      });
-      stream.on('error', () => res.destroy());
-      stream.pipe(res);
-      return;
-    }
-    // base64 in JSON needs the whole file in memory: keep that bounded.
-    if (size > this.config.maxBodyBytes) {
+    const stream = await openFileForRead(path);
+    const stop = () => stream.destroy();
+    res.once('close', stop);
+    this.#stop.signal.addEventListener('abort', stop, { once: true });
+    try {
+      if (raw) {
+        res.writeHead(200, {
+          'Content-Type': 'application/octet-stream',
+          'Cache-Control': 'no-store',
+        });
+        // A read error after the headers went out cuts the answer short (no last chunk),
+        // which the client sees as a failed download.
+        await pipeline(stream, res).catch(() => res.destroy());
+        return;
+      }
+      // base64 in JSON needs the whole file in memory: keep that bounded.
+      const limit = this.config.maxBodyBytes;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > limit) {
+          throw new HttpError(
+            413,
+            `${path} is over the ${limit} bytes this agent sends as base64 JSON (--max-body). Use the files-raw extension (Accept: application/octet-stream).`,
+          );
+        }
+        chunks.push(chunk);
+      }
+      if (res.destroyed) return;
+      sendJson(res, 200, { content: Buffer.concat(chunks).toString('base64') });
+    } catch (error) {
+      if (res.destroyed) return; // the client went away, or the shutdown cut it: nobody to answer
+      throw fileError(error, path, 'read');
+    } finally {
       stream.destroy();
-      throw new HttpError(
-        413,
-        `${path} is ${size} bytes, over the ${this.config.maxBodyBytes} bytes this agent sends as base64 JSON (--max-body). Use the files-raw extension (Accept: application/octet-stream).`,
-      );
+      res.off('close', stop);
+      this.#stop.signal.removeEventListener('abort', stop);
     }
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-    sendJson(res, 200, { content: Buffer.concat(chunks).toString('base64') });
   }
 }

@@ -76,6 +76,9 @@ export async function loadAgentConfig(
   return { ...options, token, ...(tls ? { tls } : {}), commandEnv };
 }
 
+/** After --shutdown-timeout, how long the last answers and connections get before the agent exits anyway. */
+const SHUTDOWN_MARGIN_SECONDS = 5;
+
 /** Run `infra-agent` with these arguments until SIGTERM / SIGINT; resolves to the exit code. */
 export async function main(argv: readonly string[], io: MainIo = processIo): Promise<number> {
   let server: AgentServer;
@@ -115,7 +118,22 @@ export async function main(argv: readonly string[], io: MainIo = processIo): Pro
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   io.stderr(`${new Date().toISOString()} ${signal}: no new requests; finishing running commands\n`);
-  await server.shutdown();
+  // Whatever is in flight, the shutdown ends by a deadline: the commands' grace, then a little more.
+  const deadlineSeconds = server.config.shutdownTimeoutSeconds + SHUTDOWN_MARGIN_SECONDS;
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([
+    server.shutdown().then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), deadlineSeconds * 1000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!stopped) {
+    io.stderr(
+      `${new Date().toISOString()} shutdown did not finish within ${deadlineSeconds}s: exiting with requests still open\n`,
+    );
+    return 1;
+  }
   io.stderr(`${new Date().toISOString()} stopped\n`);
   return 0;
 }

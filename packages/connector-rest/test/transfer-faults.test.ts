@@ -32,6 +32,23 @@ describe.skipIf(skip !== undefined)('rest file transfers when the agent dies', (
     if (work) await rm(work, { recursive: true, force: true });
   });
 
+  it('gets a file whose stat size is 0 (/proc/version) whole, not as 0 bytes', async () => {
+    const agent = await startAgent({ resourceId: 'proc-files' });
+    try {
+      const connector = await connectRest({
+        api_url: agent.url,
+        api_key: agent.token,
+        api_resource_id: agent.resourceId,
+      });
+      const dest = join(work, 'version.txt');
+      await connector.getFile('/proc/version', dest);
+      expect(await readFile(dest, 'utf8')).toBe(await readFile('/proc/version', 'utf8'));
+      await connector.disconnect();
+    } finally {
+      await agent.stop();
+    }
+  });
+
   it('a download cut short keeps the existing local file byte for byte, and leaves nothing beside it', async () => {
     const agent = await startAgent({ resourceId: 'dies-mid-get' });
     try {

@@ -28,10 +28,12 @@ import {
   makeShellInvocation,
   makeUnixCommand,
   type NamesData,
+  NotRegularFileError,
   type RunShellCommandOptions,
+  refuseNonRegularShell,
   runWithRetries,
   runWithSudoRetry,
-  type StringCommand,
+  StringCommand,
   sh,
   tempPathBeside,
   timeoutSignal,
@@ -103,9 +105,16 @@ function becomeName(options: FileOptions): string {
   return `doas${options.doasUser === undefined ? '' : ` -u ${options.doasUser}`}`;
 }
 
-/** After `putArchive` dropped the file at `tempPath`: rename it over `destPath` (atomic in one directory). */
+/**
+ * After `putArchive` dropped the file at `tempPath`: rename it over `destPath`
+ * (atomic in one directory), unless that exists and is not a regular file.
+ */
 function makeRenameScript(tempPath: string, destPath: string): StringCommand {
-  return sh`mv -f ${tempPath} ${destPath}`;
+  return StringCommand.of(
+    sh`d=${destPath};`,
+    refuseNonRegularShell('d'),
+    sh`; mv -f ${tempPath} "$d"`,
+  );
 }
 
 function makeMkdirScript(path: string): StringCommand {
@@ -629,7 +638,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
     let parent: ContainerPathStat | undefined;
     try {
       [existing, parent] = await Promise.all([
-        options.mode === undefined ? this.#statPath(session, dest) : undefined,
+        this.#statPath(session, dest),
         this.#statPath(session, dir),
       ]);
     } catch (error) {
@@ -641,8 +650,9 @@ export class DockerConnector extends BaseConnector<DockerData> {
       }
       throw this.#fileError(action, error, options);
     }
-    if (existing?.isDirectory) {
-      throw new FileTransferError(`${action} failed: ${JSON.stringify(dest)} is a directory.`);
+    // Only a regular file is replaced (a symbolic link is followed by the rename's own check).
+    if (existing && !existing.isSymlink && existing.kind !== 'a regular file') {
+      throw new NotRegularFileError(dest, existing.kind, `container ${session.containerName}`);
     }
     if (parent === undefined && !options.createParents) {
       throw new FileTransferError(

@@ -7,12 +7,14 @@ import { StreamDemuxer } from './stream-demuxer.js';
 /**
  * The loop of the rename helper: two lines in (the temp path and the target, each
  * byte as a `\ooo` octal escape, so any path survives `read`), one line out
- * (`0:` or `STATUS:mv's error`). `$(...; echo x)` then `${v%x}` keeps a trailing
+ * (`0:` or `STATUS:mv's error`). A target that exists and is not a regular file
+ * is not replaced. `$(...; echo x)` then `${v%x}` keeps a trailing
  * newline of a path that `$(...)` alone would strip.
  */
 const HELPER_SCRIPT = `while IFS= read -r t && IFS= read -r d; do
 t=$(printf "$t"; echo x); t=\${t%x}; d=$(printf "$d"; echo x); d=\${d%x}
-if e=$(mv -f -- "$t" "$d" 2>&1); then echo 0:; else s=$?; printf '%s:%s\\n' "$s" "$(printf '%s' "$e" | tr '\\n' ' ')"; fi
+if [ -e "$d" ] && [ ! -f "$d" ]; then echo '1:the target exists and is not a regular file (a directory, device, pipe or socket): a put replaces only regular files'
+elif e=$(mv -f -- "$t" "$d" 2>&1); then echo 0:; else s=$?; printf '%s:%s\\n' "$s" "$(printf '%s' "$e" | tr '\\n' ' ')"; fi
 done`;
 
 /** A path as `printf` format text: every byte an octal escape. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname } from 'node:path';
-import { type StringCommand, sh } from '@infra/core';
+import { refuseNonRegularShell, StringCommand, sh } from '@infra/core';
 
 /** The arguments that switch user: files then move through a command run as that user. */
 export interface BecomeArguments {
@@ -54,9 +54,11 @@ export function makeInstallScript(options: InstallScriptOptions): StringCommand 
       : sh`m=${octalMode(options.mode)} && `;
   const copy =
     options.sourcePath === undefined ? sh`cat > "$t"` : sh`cat ${options.sourcePath} > "$t"`;
-  // mv onto a directory would move the file into it: refuse that first.
+  // mv onto a directory would move the file into it, over a device or pipe would
+  // replace it: refuse what is not a regular file first.
   const notDir = sh`if [ -d ${dest} ]; then echo ${`${dest} is a directory`} >&2; exit 1; fi; `;
-  return sh`t=${options.tempPath}; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; ${notDir}${mkdir}${mode}umask 077 && ${copy} && chmod "$m" "$t" && mv -f "$t" ${dest}`;
+  const notRegular = StringCommand.of(sh`d=${dest};`, refuseNonRegularShell('d'), ';');
+  return sh`t=${options.tempPath}; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; ${notDir}${notRegular} ${mkdir}${mode}umask 077 && ${copy} && chmod "$m" "$t" && mv -f "$t" ${dest}`;
 }
 
 /** Make a private staging directory other users can traverse but not list; prints its path. */

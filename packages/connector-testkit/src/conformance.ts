@@ -339,6 +339,22 @@ export function describeConnector(options: ConformanceOptions): void {
         expect(listing.output.stdoutLines).toEqual(['file.txt']);
       });
 
+      it('refuses to replace what is not a regular file (a named pipe, a directory), naming it', async () => {
+        const sub = `${dir}/not-regular`;
+        await runOk(sh`mkdir ${sub} ${`${sub}/dir`} && mkfifo ${`${sub}/pipe`}`);
+        for (const name of ['pipe', 'dir']) {
+          const target = `${sub}/${name}`;
+          const error = await errorOf(connector.putFile(Buffer.from('x'), target));
+          expect(error.code).toBe('FILE_TRANSFER_FAILED');
+          expect(error.message).toContain(target);
+          expect(error.message).toContain('not a regular file');
+        }
+        // Both still what they were, and nothing left beside them.
+        await runOk(sh`test -p ${`${sub}/pipe`} && test -d ${`${sub}/dir`}`);
+        const listing = await runOk(sh`ls -A ${sub} ${`${sub}/dir`}`);
+        expect(listing.output.stdoutLines.filter((line) => line.includes('infra'))).toEqual([]);
+      });
+
       it('fails naming the path when getFile has nothing to read, and writes nothing', async () => {
         const missing = `${dir}/not-there.bin`;
         const local = join(localDir, 'never-written.bin');
@@ -438,6 +454,20 @@ export function describeConnector(options: ConformanceOptions): void {
               1,
             );
             expect(names.output.stdoutLines.some((n) => /tmp/i.test(n))).toBe(false);
+          });
+
+          it('refuses as that user to replace a named pipe, naming it', async () => {
+            const pipe = `${becomeDir}/${method}-pipe`;
+            await runOk(sh`mkfifo -m 666 ${pipe}`);
+            const error = await errorOf(connector.putFile(Buffer.from('x'), pipe, becomeArgs));
+            expect(error.code).toBe('FILE_TRANSFER_FAILED');
+            expect(error.message).toContain(pipe);
+            expect(error.message).toContain('not a regular file');
+            await runOk(sh`test -p ${pipe} && rm -f ${pipe}`);
+            const names = await runOk(sh`ls -A ${becomeDir}`, becomeArgs);
+            expect(names.output.stdoutLines.filter((n) => n.includes(`${method}-pipe`))).toEqual(
+              [],
+            );
           });
 
           it.skipIf(user === 'root')(

@@ -1,19 +1,26 @@
 import { FileTransferError } from './errors.js';
 
 const S_IFMT = 0o170000;
-const KINDS: Record<number, string> = {
-  26411: 'a socket',
-  21609: 'a symbolic link',
-  16807: 'a regular file',
-  14406: 'a block device',
-  9604: 'a directory',
-  4802: 'a character device',
-  2401: 'a named pipe',
-};
-
 /** What a file of this `st_mode` is, in words: `a directory`, `a character device`... */
 export function describeFileKind(mode: number): string {
-  return KINDS[mode & S_IFMT] ?? 'not a regular file';
+  switch (mode & S_IFMT) {
+    case 0o140000:
+      return 'a socket';
+    case 0o120000:
+      return 'a symbolic link';
+    case 0o100000:
+      return 'a regular file';
+    case 0o060000:
+      return 'a block device';
+    case 0o040000:
+      return 'a directory';
+    case 0o020000:
+      return 'a character device';
+    case 0o010000:
+      return 'a named pipe';
+    default:
+      return 'not a regular file';
+  }
 }
 
 /** True when an `st_mode` is a regular file's. */
@@ -31,7 +38,7 @@ export class NotRegularFileError extends FileTransferError {
 
   constructor(path: string, kind: string, where?: string) {
     super(
-      `${JSON.stringify(path)}${where === undefined ? '' : ` on ${where}`} is ${kind}, not a regular file: a put replaces only regular files. Remove it first, or put the file at another path.`,
+      `${JSON.stringify(path)} is ${kind}, not a regular file${where === undefined ? '' : ` (on ${where})`}: a put replaces only regular files. Remove it first, or put the file at another path.`,
     );
     this.path = path;
   }

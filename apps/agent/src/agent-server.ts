@@ -9,27 +9,22 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { pipeline } from 'node:stream/promises';
+import { type CommandOutcome, outputText, type RunningCommand } from './command-runner.js';
+import { notStartedMessage, startCommand } from './command-start.js';
+import { type FileRouteContext, readFile, writeFileJson, writeFileRaw } from './file-routes.js';
+import { clean, decodePathPart, drainRefusedBody, sendJson } from './http-io.js';
 import {
-  type CommandOutcome,
-  type CommandRequest,
-  outputText,
-  RunningCommand,
-} from './command-runner.js';
-import { fileError, openFileForRead, writeFileAtomic } from './file-store.js';
-import {
-  declaredLength,
   decodeBase64Field,
   HttpError,
   optionalEnv,
   parseJsonObject,
-  payloadTooLarge,
   readBody,
   requireAbsolutePath,
   requirePositiveNumber,
   requireString,
 } from './request-body.js';
 import { resourceDocument } from './resource-document.js';
+import { TempJournal } from './temp-journal.js';
 import { bearerToken, tokenMatches } from './token.js';
 
 export interface AgentConfig {
@@ -44,6 +39,8 @@ export interface AgentConfig {
   readonly maxConcurrentCommands: number;
   readonly maxTimeoutSeconds: number;
   readonly shutdownTimeoutSeconds: number;
+  /** Where notes of the temporary files under way are kept (see `TempJournal`). */
+  readonly stateDir: string;
   /** The environment commands start from. The token variable is removed from it. */
   readonly commandEnv: NodeJS.ProcessEnv;
 }
@@ -69,83 +66,11 @@ const ALLOWED_METHODS: Record<Route, readonly string[]> = {
 
 const RESOURCE_PATH = /^\/resources\/([^/]+)(?:(\/exec)|(\/files)(?:\/(.*))?)?$/s;
 
-/** Past this many bytes of a refused body, the connection is dropped instead of drained. */
-const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
-
 interface RequestState {
   route: string;
   resource: string;
   /** What became of the request when the client went away before the answer. */
   abandoned?: string;
-}
-
-function decodePathPart(part: string, what: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new HttpError(400, `The ${what} in the URL has a malformed percent-escape.`);
-  }
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-store',
-  });
-  res.end(text);
-}
-
-function clean(text: string): string {
-  return text.replace(/[^\x21-\x7e]/g, '?');
-}
-
-/** Count what is left of a body we answered early; drop the connection past a bound. */
-function drainRefusedBody(req: IncomingMessage): void {
-  if (req.complete) return;
-  let discarded = 0;
-  req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > DRAIN_LIMIT_BYTES) req.socket.destroy();
-  });
-  req.on('error', () => {});
-  req.resume();
-}
-
-async function* limitedBody(req: IncomingMessage, limit: number): AsyncGenerator<Buffer> {
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw payloadTooLarge(limit);
-    yield chunk;
-  }
-}
-
-/** Why a command did not start, saying that it did not run. */
-function notStartedMessage(error: unknown): string {
-  return `The command did not run: /bin/sh could not be started (${(error as Error)?.message ?? error}).`;
-}
-
-/** Start a command; one that cannot start at once (E2BIG, ...) is an HTTP error saying it did not run. */
-function startCommand(request: CommandRequest): RunningCommand {
-  try {
-    return new RunningCommand(request);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'E2BIG') {
-      throw new HttpError(
-        400,
-        `The command did not run: at ${Buffer.byteLength(request.command)} bytes (with its environment) it is too long for this system to start (E2BIG; Linux takes at most 128 KiB in one argument). Send a long script on stdin (exec-stdin) instead.`,
-      );
-    }
-    throw new HttpError(500, notStartedMessage(error));
-  }
 }
 
 /**
@@ -160,6 +85,7 @@ export class AgentServer {
   /** Requests being handled, so a shutdown lets them clean up (temp files) before it ends. */
   readonly #handling = new Set<Promise<void>>();
   readonly #cwd: string;
+  readonly #journal: TempJournal;
   /** Aborted when the shutdown cuts the last connections: file reads under way stop. */
   readonly #stop = new AbortController();
   #shuttingDown: Promise<void> | undefined;
@@ -169,6 +95,7 @@ export class AgentServer {
     this.#log = log;
     const home = homedir();
     this.#cwd = home !== '' && existsSync(home) ? home : '/';
+    this.#journal = new TempJournal(config.stateDir);
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       const handling = this.#handle(req, res);
       this.#handling.add(handling);
@@ -194,6 +121,14 @@ export class AgentServer {
     const address = this.#server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return `${this.config.tls ? 'https' : 'http'}://${host}:${address.port}`;
+  }
+
+  /** Remove the temporary files of uploads that agents killed mid-write left; logs how many. */
+  async removeStaleTemps(): Promise<void> {
+    const removed = await this.#journal.removeStale();
+    if (removed.length > 0) {
+      this.#log(`removed ${removed.length} temporary file(s) left by an agent stopped mid-upload`);
+    }
   }
 
   get runningCommands(): number {
@@ -301,15 +236,15 @@ export class AgentServer {
           return;
         case 'files':
           state.abandoned = 'the upload was discarded; the file is unchanged';
-          await this.#writeFileJson(req, res, state);
+          await writeFileJson(req, res, this.#fileLimits(state));
           return;
         case 'file':
           if (req.method === 'PUT') {
             state.abandoned = 'the upload was discarded; the file is unchanged';
-            await this.#writeFileRaw(req, res, filePath as string, state);
+            await writeFileRaw(req, res, filePath as string, this.#fileLimits(state));
           } else {
             state.abandoned = 'the download was stopped';
-            await this.#readFile(req, res, filePath as string);
+            await readFile(req, res, filePath as string, this.#fileLimits(state));
           }
           return;
       }
@@ -385,6 +320,18 @@ export class AgentServer {
     }
     sendJson(res, httpError.status, { error: httpError.message }, { ...httpError.headers });
     drainRefusedBody(req);
+  }
+
+  /** What the file routes need of the server for one request. */
+  #fileLimits(state: RequestState): FileRouteContext {
+    return {
+      maxBodyBytes: this.config.maxBodyBytes,
+      journal: this.#journal,
+      stopping: this.#stop.signal,
+      onWritten: () => {
+        state.abandoned = 'the file was written';
+      },
+    };
   }
 
   async #exec(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -466,94 +413,5 @@ export class AgentServer {
       timed_out: outcome.timedOut,
       truncated: outcome.stdoutTruncated || outcome.stderrTruncated,
     });
-  }
-
-  async #writeFileJson(
-    req: IncomingMessage,
-    res: ServerResponse,
-    state: RequestState,
-  ): Promise<void> {
-    const body = parseJsonObject(await readBody(req, this.config.maxBodyBytes));
-    const path = requireAbsolutePath(requireString(body, 'path'), 'Field "path"');
-    const content = requireString(body, 'content');
-    const encoding = requireString(body, 'encoding');
-    if (encoding !== 'base64') {
-      throw new HttpError(
-        400,
-        `Field "encoding" must be "base64", got ${JSON.stringify(encoding)}.`,
-      );
-    }
-    const size = await writeFileAtomic(path, decodeBase64Field(content, 'content'));
-    state.abandoned = 'the file was written';
-    sendJson(res, 200, { path, size });
-  }
-
-  async #writeFileRaw(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    state: RequestState,
-  ): Promise<void> {
-    const type = req.headers['content-type'] ?? '';
-    if (!/^application\/octet-stream\b/i.test(type)) {
-      throw new HttpError(
-        415,
-        `PUT /resources/{id}/files/{path} takes the raw bytes as "Content-Type: application/octet-stream", got ${JSON.stringify(type)}.`,
-      );
-    }
-    const length = declaredLength(req);
-    if (length !== undefined && length > this.config.maxBodyBytes)
-      throw payloadTooLarge(this.config.maxBodyBytes, length);
-    const size = await writeFileAtomic(path, limitedBody(req, this.config.maxBodyBytes));
-    state.abandoned = 'the file was written';
-    sendJson(res, 200, { path, size });
-  }
-
-  /**
-   * A regular file's bytes: raw (chunked: the size `stat` gives is not trusted,
-   * files in /proc say 0) or base64 JSON, read up to --max-body. Reading stops
-   * when the client goes away or the agent shuts down.
-   */
-  async #readFile(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const raw = /application\/octet-stream/i.test(req.headers.accept ?? '');
-    const stream = await openFileForRead(path);
-    const stop = () => stream.destroy();
-    res.once('close', stop);
-    this.#stop.signal.addEventListener('abort', stop, { once: true });
-    try {
-      if (raw) {
-        res.writeHead(200, {
-          'Content-Type': 'application/octet-stream',
-          'Cache-Control': 'no-store',
-        });
-        // A read error after the headers went out cuts the answer short (no last chunk),
-        // which the client sees as a failed download.
-        await pipeline(stream, res).catch(() => res.destroy());
-        return;
-      }
-      // base64 in JSON needs the whole file in memory: keep that bounded.
-      const limit = this.config.maxBodyBytes;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > limit) {
-          throw new HttpError(
-            413,
-            `${path} is over the ${limit} bytes this agent sends as base64 JSON (--max-body). Use the files-raw extension (Accept: application/octet-stream).`,
-          );
-        }
-        chunks.push(chunk);
-      }
-      if (res.destroyed) return;
-      sendJson(res, 200, { content: Buffer.concat(chunks).toString('base64') });
-    } catch (error) {
-      if (res.destroyed) return; // the client went away, or the shutdown cut it: nobody to answer
-      throw fileError(error, path, 'read');
-    } finally {
-      stream.destroy();
-      res.off('close', stop);
-      this.#stop.signal.removeEventListener('abort', stop);
-    }
   }
 }

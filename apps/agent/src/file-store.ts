@@ -3,6 +3,7 @@ import { constants, type ReadStream, type Stats } from 'node:fs';
 import { chown, type FileHandle, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { HttpError } from './request-body.js';
+import type { TempJournal } from './temp-journal.js';
 
 /** A file system error as an HTTP answer that names the path. */
 export function fileError(error: unknown, path: string, action: 'read' | 'write'): HttpError {
@@ -43,6 +44,7 @@ export function fileError(error: unknown, path: string, action: 'read' | 'write'
 export async function writeFileAtomic(
   path: string,
   content: Buffer | AsyncIterable<Buffer>,
+  journal?: TempJournal,
 ): Promise<number> {
   let existing: Stats | undefined;
   try {
@@ -57,6 +59,8 @@ export async function writeFileAtomic(
     `.${basename(path)}.infra-agent-${randomBytes(6).toString('hex')}`,
   );
   let handle: Awaited<ReturnType<typeof open>> | undefined;
+  // Noted first, so an agent killed mid-write leaves the next one a way to find it.
+  const forget = await journal?.note(temp);
   try {
     handle = await open(temp, 'wx', existing ? existing.mode & 0o7777 : 0o666);
     let size = 0;
@@ -82,6 +86,8 @@ export async function writeFileAtomic(
     await handle?.close().catch(() => {});
     await unlink(temp).catch(() => {});
     throw fileError(error, path, 'write');
+  } finally {
+    await forget?.();
   }
 }
 

@@ -1,4 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import {
   AGENT_HELP,
   type AgentOptions,
@@ -73,7 +75,10 @@ export async function loadAgentConfig(
       : undefined;
   const commandEnv = { ...io.env };
   delete commandEnv[TOKEN_ENV];
-  return { ...options, token, ...(tls ? { tls } : {}), commandEnv };
+  const stateDir =
+    options.stateDir ??
+    join(io.env.XDG_STATE_HOME || join(homedir() || '/tmp', '.local', 'state'), 'infra-agent');
+  return { ...options, token, ...(tls ? { tls } : {}), commandEnv, stateDir };
 }
 
 /** After --shutdown-timeout, how long the last answers and connections get before the agent exits anyway. */
@@ -95,6 +100,7 @@ export async function main(argv: readonly string[], io: MainIo = processIo): Pro
     }
     const config = await loadAgentConfig(parsed.options, io);
     server = new AgentServer(config, (line) => io.stderr(`${new Date().toISOString()} ${line}\n`));
+    await server.removeStaleTemps();
     try {
       url = await server.listen();
     } catch (error) {

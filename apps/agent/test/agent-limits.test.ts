@@ -150,6 +150,59 @@ describe.skipIf(skip !== undefined)('infra-agent: bounded reads, odd files, shut
   });
 });
 
+describe.skipIf(skip !== undefined)('infra-agent killed mid-upload', () => {
+  it('leaves a temp file that the next agent with the same --state-dir removes at start', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'infra-agent-state-'));
+    const dir = await mkdtemp(join(tmpdir(), 'infra-agent-killed-'));
+    const first = await startAgent({
+      binPath,
+      resourceId: 'killed',
+      args: ['--state-dir', stateDir],
+    });
+    try {
+      const req = request(`${first.url}/resources/killed/files/${join(dir, 'big.bin')}`, {
+        method: 'PUT',
+        headers: {
+          Authorization: `Bearer ${first.token}`,
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': String(10 * 1024 * 1024),
+        },
+      });
+      req.on('error', () => {});
+      req.write(Buffer.alloc(1024 * 1024));
+      // The agent is writing: its temp file beside the target has bytes.
+      let temp: string | undefined;
+      while (temp === undefined) {
+        const name = (await readdir(dir)).find((n) => n.includes('.infra-agent-'));
+        if (name && (await stat(join(dir, name))).size > 0) temp = name;
+        else await new Promise((r) => setTimeout(r, 10));
+      }
+      first.kill('SIGKILL');
+      await first.exited;
+      req.destroy();
+      expect(await readdir(dir)).toEqual([temp]);
+
+      const next = await startAgent({
+        binPath,
+        resourceId: 'next',
+        args: ['--state-dir', stateDir],
+      });
+      try {
+        expect(await readdir(dir)).toEqual([]);
+        expect(next.logs()).toContain(
+          'removed 1 temporary file(s) left by an agent stopped mid-upload',
+        );
+      } finally {
+        await next.stop();
+      }
+    } finally {
+      first.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(skip !== undefined)('infra-agent shutdown with requests in flight', () => {
   it('ends within its deadline, cutting a stalled download and upload, and exits 0', async () => {
     const agent = await startAgent({

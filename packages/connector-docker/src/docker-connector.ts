@@ -30,6 +30,7 @@ import {
   type NamesData,
   NotRegularFileError,
   type RunShellCommandOptions,
+  refuseNonRegularLocalFile,
   refuseNonRegularShell,
   runWithRetries,
   runWithSudoRetry,
@@ -846,6 +847,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
       localDest = resolveLocal(dest);
       tempPath = `${localDest}.infra-${randomBytes(6).toString('hex')}.tmp`;
       try {
+        await refuseNonRegularLocalFile(localDest);
         sink = createWriteStream(tempPath, { flags: 'wx', mode: 0o600, highWaterMark: READ_CHUNK });
         await new Promise<void>((resolveOpen, rejectOpen) => {
           sink.once('open', () => resolveOpen());

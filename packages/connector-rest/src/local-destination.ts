@@ -4,7 +4,7 @@ import { chmod, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { FileDestination } from '@infra/core';
+import { type FileDestination, refuseNonRegularLocalFile } from '@infra/core';
 
 /**
  * Write downloaded bytes to where the caller asked. A local path gets the whole
@@ -21,6 +21,7 @@ export async function writeDestination(
     await pipeline(source, dest as Writable);
     return;
   }
+  await refuseNonRegularLocalFile(dest);
   const partial = join(dirname(dest), `.${basename(dest)}.infra-${randomBytes(8).toString('hex')}`);
   try {
     await pipeline(source, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));

@@ -26,6 +26,7 @@ import {
   openFileSource,
   QuoteString,
   type RunShellCommandOptions,
+  refuseNonRegularLocalFile,
   refuseNonRegularShell,
   runWithRetries,
   runWithSudoRetry,
@@ -527,6 +528,7 @@ export class SshConnector extends BaseConnector<SshData> {
         return;
       }
       // A local path gets the whole file or nothing: write beside it, then rename.
+      await refuseNonRegularLocalFile(dest);
       const partial = `${dest}.infra-${tempSuffix()}`;
       const out = createWriteStream(partial);
       // Its errors reach the download (which stops) or `finished` below; a write still

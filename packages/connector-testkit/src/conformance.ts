@@ -1,7 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import {
   type CommandInput,
   type CommandResult,
@@ -14,6 +16,8 @@ import {
 } from '@infra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_USERS } from './test-users.js';
+
+const execFileAsync = promisify(execFile);
 
 /** The ways a connector can run things as another user. */
 export type BecomeMethod = 'sudo' | 'su' | 'doas';
@@ -353,6 +357,21 @@ export function describeConnector(options: ConformanceOptions): void {
         await runOk(sh`test -p ${`${sub}/pipe`} && test -d ${`${sub}/dir`}`);
         const listing = await runOk(sh`ls -A ${sub} ${`${sub}/dir`}`);
         expect(listing.output.stdoutLines.filter((line) => line.includes('infra'))).toEqual([]);
+      });
+
+      it('refuses to download over a local path that is not a regular file (a named pipe)', async () => {
+        const remote = `${dir}/for-the-pipe.txt`;
+        await connector.putFile(Buffer.from('x'), remote);
+        const pipe = join(localDir, 'local-pipe');
+        await execFileAsync('mkfifo', [pipe]);
+        const error = await errorOf(connector.getFile(remote, pipe));
+        expect(error.code).toBe('FILE_TRANSFER_FAILED');
+        expect(error.message).toContain(pipe);
+        expect(error.message).toContain('not a regular file');
+        expect((await stat(pipe)).isFIFO()).toBe(true);
+        expect((await readdir(localDir)).filter((name) => name.includes('local-pipe'))).toEqual([
+          'local-pipe',
+        ]);
       });
 
       it('fails naming the path when getFile has nothing to read, and writes nothing', async () => {

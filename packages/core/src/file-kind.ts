@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { FileTransferError } from './errors.js';
 
 const S_IFMT = 0o170000;
@@ -52,4 +53,16 @@ export class NotRegularFileError extends FileTransferError {
 export function refuseNonRegularShell(variable: string): string {
   const v = `"$${variable}"`;
   return `if [ -e ${v} ] && [ ! -f ${v} ]; then printf '"%s" is not a regular file (a directory, device, pipe or socket): a put replaces only regular files. Remove it first, or put the file at another path.\\n' ${v} >&2; exit 1; fi`;
+}
+
+/**
+ * For a download to a local path, which is written beside it and renamed over
+ * it: throw `NotRegularFileError` when the path exists and is not a regular file
+ * (symbolic links followed), so `/dev/null` or a pipe is never replaced.
+ */
+export async function refuseNonRegularLocalFile(path: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info && !info.isFile()) {
+    throw new NotRegularFileError(path, describeFileKind(info.mode), 'this machine');
+  }
 }

@@ -70,6 +70,7 @@ export {
   describeFileKind,
   isRegularFileMode,
   NotRegularFileError,
+  refuseNonRegularLocalFile,
   refuseNonRegularShell,
 } from './file-kind.js';
 export { describeFileEnd, openFileSource } from './file-source.js';

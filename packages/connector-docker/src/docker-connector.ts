@@ -53,7 +53,7 @@ import { ContainerStoppedError, DockerApiError, reasonOf, statusOf } from './doc
 import { runExec } from './docker-exec.js';
 import { type DockerDaemonAddress, resolveDockerHost } from './docker-host.js';
 import { pullImage } from './image-pull.js';
-import { RenameHelper } from './rename-helper.js';
+import { RenameHelper, STALE_TEMP_SWEEP } from './rename-helper.js';
 
 /**
  * The main process of a container started from an image. Its stdin is attached
@@ -108,13 +108,16 @@ function becomeName(options: FileOptions): string {
 
 /**
  * After `putArchive` dropped the file at `tempPath`: rename it over `destPath`
- * (atomic in one directory), unless that exists and is not a regular file.
+ * (atomic in one directory), unless that exists and is not a regular file; then
+ * remove stale temporary files an earlier put of it left.
  */
 function makeRenameScript(tempPath: string, destPath: string): StringCommand {
   return StringCommand.of(
     sh`d=${destPath};`,
     refuseNonRegularShell('d'),
-    sh`; mv -f ${tempPath} "$d"`,
+    sh`; mv -f ${tempPath} "$d" && {`,
+    STALE_TEMP_SWEEP,
+    '; }',
   );
 }
 

@@ -38,6 +38,11 @@ export interface InstallScriptOptions {
   readonly createParents: boolean;
   /** Copy from this file; without it the content is read from stdin. */
   readonly sourcePath?: string;
+  /**
+   * The content's size in bytes: a copy of another size (stdin cut short when the
+   * agent died while feeding it) fails and leaves the target as it was.
+   */
+  readonly size?: number;
 }
 
 /**
@@ -58,7 +63,11 @@ export function makeInstallScript(options: InstallScriptOptions): StringCommand 
   // replace it: refuse what is not a regular file first.
   const notDir = sh`if [ -d ${dest} ]; then echo ${`${dest} is a directory`} >&2; exit 1; fi; `;
   const notRegular = StringCommand.of(sh`d=${dest};`, refuseNonRegularShell('d'), ';');
-  return sh`t=${options.tempPath}; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; ${notDir}${notRegular} ${mkdir}${mode}umask 077 && ${copy} && chmod "$m" "$t" && mv -f "$t" ${dest}`;
+  const complete =
+    options.size === undefined
+      ? sh``
+      : sh`n=$(wc -c < "$t") && n=$((n)) && if [ "$n" -ne ${options.size} ]; then echo "only $n of ${options.size} bytes arrived: the content was cut short; the file is unchanged" >&2; exit 1; fi && `;
+  return sh`t=${options.tempPath}; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; ${notDir}${notRegular} ${mkdir}${mode}umask 077 && ${copy} && ${complete}chmod "$m" "$t" && mv -f "$t" ${dest}`;
 }
 
 /** Make a private staging directory other users can traverse but not list; prints its path. */

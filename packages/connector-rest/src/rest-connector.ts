@@ -570,6 +570,7 @@ export class RestConnector extends BaseConnector<RestConnectorData> {
       tempPath: siblingTempPath(remotePath),
       mode: options.mode,
       createParents: options.createParents ?? false,
+      size: content.length,
     };
     const runOptions: RunShellCommandOptions = { ...options };
     delete (runOptions as FileOptions).mode;

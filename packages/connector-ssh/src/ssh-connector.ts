@@ -55,7 +55,7 @@ import { SshConfigError } from './ssh-config.js';
 import { SshConnection, SshConnectionLostError } from './ssh-connection.js';
 import { SSH_DATA_META, type SshData } from './ssh-data.js';
 import { parseHostSpec, resolveSshSettings, type SshSettings } from './ssh-settings.js';
-import { removeStaleTemps, tempNamePattern } from './stale-temps.js';
+import { PUT_TEMP, removeStaleTemps, UPLOAD_TEMP } from './stale-temps.js';
 
 /** Network errors worth another connection attempt. */
 const TRANSIENT_CODES = new Set([
@@ -119,6 +119,8 @@ export class SshConnector extends BaseConnector<SshData> {
   #settings: Promise<SshSettings> | undefined;
   /** A new file's mode under each connection's SFTP umask. */
   readonly #newFileModes = new WeakMap<SshConnection, number>();
+  /** The directories each connection has looked for stale temporary files in. */
+  readonly #swept = new WeakMap<SshConnection, Set<string>>();
 
   constructor(host: ConnectorHost<SshData>) {
     super(host);
@@ -292,6 +294,25 @@ export class SshConnector extends BaseConnector<SshData> {
     });
   }
 
+  /**
+   * Remove the stale temporary files beside `ownTemp` (just created) that match
+   * `pattern`, once per directory and connection: what a lost connection left
+   * is gone after the first put there, and later puts pay nothing.
+   */
+  #sweepOnce(
+    connection: SshConnection,
+    session: SftpSession,
+    ownTemp: string,
+    pattern: RegExp,
+  ): Promise<unknown> {
+    const dir = posix.dirname(ownTemp);
+    const swept = this.#swept.get(connection) ?? new Set<string>();
+    this.#swept.set(connection, swept);
+    if (swept.has(dir)) return Promise.resolve();
+    swept.add(dir);
+    return removeStaleTemps(session, ownTemp, pattern);
+  }
+
   /** The mode a new file gets from this connection's SFTP server (its umask), learnt once. */
   async #newFileMode(
     connection: SshConnection,
@@ -331,7 +352,16 @@ export class SshConnector extends BaseConnector<SshData> {
       const session = await this.#sftpSession(connection, what);
       try {
         if (usesBecome(become)) {
-          await this.#putWithBecome(session, src, remotePath, options, become, what, stop);
+          await this.#putWithBecome(
+            connection,
+            session,
+            src,
+            remotePath,
+            options,
+            become,
+            what,
+            stop,
+          );
         } else {
           await this.#putDirect(connection, session, src, remotePath, options, stop);
         }
@@ -368,8 +398,8 @@ export class SshConnector extends BaseConnector<SshData> {
    * As the login user: upload to a 0600 temporary file beside the target, give it
    * its mode (the one asked for, else the replaced file's, else a new file's under
    * the server's umask), then rename it over the target. A target that is not a
-   * regular file is refused. Temporary files of this target that an earlier
-   * transfer left when its connection was lost are removed on the way.
+   * regular file is refused. Temporary files that an earlier transfer left in
+   * that directory when its connection was lost are removed on the way.
    */
   async #putDirect(
     connection: SshConnection,
@@ -380,15 +410,14 @@ export class SshConnector extends BaseConnector<SshData> {
     stop: TransferStop,
   ): Promise<void> {
     const dir = posix.dirname(remotePath);
-    const prefix = `.${posix.basename(remotePath)}.infra-`;
-    const temp = posix.join(dir, `${prefix}${tempSuffix()}`);
+    const temp = posix.join(dir, `.${posix.basename(remotePath)}.infra-${tempSuffix()}`);
     // Asked while the bytes go: the answer is needed only for the mode and the rename.
     const target = sftpStat(session, remotePath).catch(() => undefined);
     let sweep: Promise<unknown> = Promise.resolve();
     try {
       await uploadStream(session, openSource(session, src), temp, 0o600, stop.signal, {
         onOpen: () => {
-          sweep = removeStaleTemps(session, temp, tempNamePattern(prefix));
+          sweep = this.#sweepOnce(connection, session, temp, PUT_TEMP);
         },
       });
       const existing = await target;
@@ -415,6 +444,7 @@ export class SshConnector extends BaseConnector<SshData> {
    * are removed on every path, a stopped transfer included.
    */
   async #putWithBecome(
+    connection: SshConnection,
     session: SftpSession,
     src: FileSource,
     remotePath: string,
@@ -429,7 +459,7 @@ export class SshConnector extends BaseConnector<SshData> {
     try {
       await uploadStream(session, openSource(session, src), upload, 0o600, stop.signal, {
         onOpen: () => {
-          sweep = removeStaleTemps(session, upload, tempNamePattern('.infra-upload-'));
+          sweep = this.#sweepOnce(connection, session, upload, UPLOAD_TEMP);
         },
       });
       await sweep;

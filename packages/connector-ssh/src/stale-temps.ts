@@ -8,10 +8,11 @@ import { sftpReaddir, sftpUnlink } from './sftp-transfer.js';
  */
 export const STALE_TEMP_SECONDS = 60;
 
-/** `prefix` followed by the 16 hex digits every temporary name of this connector ends in. */
-export function tempNamePattern(prefix: string): RegExp {
-  return new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[0-9a-f]{16}$`);
-}
+/** The temporary file of a put beside its target: `.NAME.infra-` and 16 hex digits. */
+export const PUT_TEMP = /^\..+\.infra-[0-9a-f]{16}$/s;
+
+/** The login user's upload in /tmp of a put with become. */
+export const UPLOAD_TEMP = /^\.infra-upload-[0-9a-f]{16}$/;
 
 /**
  * Remove the temporary files in the directory of `ownTemp` whose names match

@@ -85,6 +85,8 @@ describe.skipIf(skip !== undefined)('ssh transfers when the connection is lost',
       await connector.putFile(Buffer.from('fresh'), target);
       expect(await infraTemps(dir)).toEqual([left]);
       await check.runShellCommand(sh`touch -d '-2 minutes' ${`${dir}/${left}`}`, { sudo: true });
+      // The next run: a new connection looks once in each directory it puts to.
+      await connector.disconnect();
       await connector.putFile(Buffer.from('again'), target);
       expect(await infraTemps(dir)).toEqual([]);
       expect(await lines(sh`cat ${target}`)).toEqual(['again']);
@@ -113,6 +115,7 @@ describe.skipIf(skip !== undefined)('ssh transfers when the connection is lost',
       const [left] = await mine();
       expect(left).toMatch(/^\/tmp\/\.infra-upload-[0-9a-f]{16}$/);
       await check.runShellCommand(sh`touch -d '-2 minutes' ${left!}`, { sudo: true });
+      await connector.disconnect();
       await connector.putFile(Buffer.from('sudo again'), target, { sudo: true });
       expect(await mine()).toEqual([]);
     } finally {

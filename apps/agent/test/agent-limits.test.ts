@@ -1,5 +1,14 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import {
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -77,6 +86,38 @@ describe.skipIf(skip !== undefined)('infra-agent: bounded reads, odd files, shut
     expect(raw.body).toBe(expected);
     const json = await file('/proc/version');
     expect(Buffer.from(json.json().content as string, 'base64').toString()).toBe(expected);
+  });
+
+  it('stops reading a file, and closes it, when the client of a raw download goes away', async () => {
+    const huge = join(work, 'huge-for-a-quitter.bin');
+    await writeFile(huge, '');
+    await truncate(huge, 8 * 1024 * 1024 * 1024);
+    const opened = async () => {
+      const fds = await readdir(`/proc/${agent.pid}/fd`);
+      const targets = await Promise.all(
+        fds.map((fd) => readlink(`/proc/${agent.pid}/fd/${fd}`).catch(() => '')),
+      );
+      return targets.includes(huge);
+    };
+    await new Promise<void>((done) => {
+      const req = request(`${agent.url}/resources/bounds/files/${huge}`, {
+        headers: { Authorization: `Bearer ${agent.token}`, ...RAW },
+      });
+      req.on('response', (res) => {
+        res.once('data', () => {
+          req.destroy();
+          done();
+        });
+      });
+      req.on('error', () => {});
+      req.end();
+    });
+    await logged(
+      agent,
+      /GET \/resources\/\{id\}\/files\/\{path\}.*connection closed before the answer was complete/,
+    );
+    while (await opened()) await new Promise((r) => setTimeout(r, 10));
+    expect(await opened()).toBe(false);
   });
 
   it('reads a JSON download only up to --max-body, whatever stat says (413)', async () => {

@@ -31,13 +31,22 @@ export class TempJournal {
     this.#dir = join(this.#root, String(process.pid));
   }
 
-  /** Note `tempPath` before it is created; resolves to the function that forgets it again. */
+  /**
+   * Note `tempPath` before it is created; resolves to the function that forgets it
+   * again. Best effort: a state directory that cannot be written never fails an
+   * upload (its temp file is then only removed by the upload itself).
+   */
   async note(tempPath: string): Promise<() => Promise<void>> {
-    this.#made ??= mkdir(this.#dir, { recursive: true, mode: 0o700 }).then(() => undefined);
-    await this.#made;
-    const entry = join(this.#dir, randomBytes(8).toString('hex'));
-    await writeFile(entry, tempPath, { mode: 0o600 });
-    return () => unlink(entry).catch(() => {});
+    try {
+      this.#made ??= mkdir(this.#dir, { recursive: true, mode: 0o700 }).then(() => undefined);
+      await this.#made;
+      const entry = join(this.#dir, randomBytes(8).toString('hex'));
+      await writeFile(entry, tempPath, { mode: 0o600 });
+      return () => unlink(entry).catch(() => {});
+    } catch {
+      this.#made = undefined;
+      return async () => {};
+    }
   }
 
   /**

@@ -24,6 +24,8 @@ export interface AgentOptions {
   readonly maxConcurrentCommands: number;
   readonly maxTimeoutSeconds: number;
   readonly shutdownTimeoutSeconds: number;
+  /** Where the agent keeps notes of the files it is writing (--state-dir); undefined: the default. */
+  readonly stateDir: string | undefined;
 }
 
 export type ParsedArgs =
@@ -59,6 +61,9 @@ Options:
   --shutdown-timeout SECONDS
                             On SIGTERM/SIGINT, how long running commands may finish before
                             their process groups are killed (default 30).
+  --state-dir DIR           Where the agent notes the temporary files of uploads under way, so
+                            that the next agent removes those an agent killed mid-upload left
+                            (default $XDG_STATE_HOME/infra-agent or ~/.local/state/infra-agent).
   --help                    Show this help.
   --version                 Show the version.
 
@@ -77,6 +82,7 @@ const VALUE_FLAGS = new Set([
   '--max-concurrent',
   '--max-timeout',
   '--shutdown-timeout',
+  '--state-dir',
 ]);
 
 /** `127.0.0.1:8765`, `[::1]:8765`, `localhost:0` -> host and port. */
@@ -207,6 +213,7 @@ export function parseAgentArgs(
       maxConcurrentCommands: positive('--max-concurrent', 8, true),
       maxTimeoutSeconds: positive('--max-timeout', 86400, false),
       shutdownTimeoutSeconds: positive('--shutdown-timeout', 30, false),
+      stateDir: values.get('--state-dir'),
     },
   };
 }

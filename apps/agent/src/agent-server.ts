@@ -9,21 +9,22 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { type CommandOutcome, outputText, RunningCommand } from './command-runner.js';
-import { openFileForRead, writeFileAtomic } from './file-store.js';
+import { type CommandOutcome, outputText, type RunningCommand } from './command-runner.js';
+import { notStartedMessage, startCommand } from './command-start.js';
+import { type FileRouteContext, readFile, writeFileJson, writeFileRaw } from './file-routes.js';
+import { clean, decodePathPart, drainRefusedBody, sendJson } from './http-io.js';
 import {
-  declaredLength,
   decodeBase64Field,
   HttpError,
   optionalEnv,
   parseJsonObject,
-  payloadTooLarge,
   readBody,
   requireAbsolutePath,
   requirePositiveNumber,
   requireString,
 } from './request-body.js';
 import { resourceDocument } from './resource-document.js';
+import { TempJournal } from './temp-journal.js';
 import { bearerToken, tokenMatches } from './token.js';
 
 export interface AgentConfig {
@@ -38,6 +39,8 @@ export interface AgentConfig {
   readonly maxConcurrentCommands: number;
   readonly maxTimeoutSeconds: number;
   readonly shutdownTimeoutSeconds: number;
+  /** Where notes of the temporary files under way are kept (see `TempJournal`). */
+  readonly stateDir: string;
   /** The environment commands start from. The token variable is removed from it. */
   readonly commandEnv: NodeJS.ProcessEnv;
 }
@@ -63,61 +66,11 @@ const ALLOWED_METHODS: Record<Route, readonly string[]> = {
 
 const RESOURCE_PATH = /^\/resources\/([^/]+)(?:(\/exec)|(\/files)(?:\/(.*))?)?$/s;
 
-/** Past this many bytes of a refused body, the connection is dropped instead of drained. */
-const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
-
 interface RequestState {
   route: string;
   resource: string;
-}
-
-function decodePathPart(part: string, what: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new HttpError(400, `The ${what} in the URL has a malformed percent-escape.`);
-  }
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-store',
-  });
-  res.end(text);
-}
-
-function clean(text: string): string {
-  return text.replace(/[^\x21-\x7e]/g, '?');
-}
-
-/** Count what is left of a body we answered early; drop the connection past a bound. */
-function drainRefusedBody(req: IncomingMessage): void {
-  if (req.complete) return;
-  let discarded = 0;
-  req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > DRAIN_LIMIT_BYTES) req.socket.destroy();
-  });
-  req.on('error', () => {});
-  req.resume();
-}
-
-async function* limitedBody(req: IncomingMessage, limit: number): AsyncGenerator<Buffer> {
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw payloadTooLarge(limit);
-    yield chunk;
-  }
+  /** What became of the request when the client went away before the answer. */
+  abandoned?: string;
 }
 
 /**
@@ -129,7 +82,12 @@ export class AgentServer {
   readonly #log: AgentLog;
   readonly #server: Server;
   readonly #running = new Set<RunningCommand>();
+  /** Requests being handled, so a shutdown lets them clean up (temp files) before it ends. */
+  readonly #handling = new Set<Promise<void>>();
   readonly #cwd: string;
+  readonly #journal: TempJournal;
+  /** Aborted when the shutdown cuts the last connections: file reads under way stop. */
+  readonly #stop = new AbortController();
   #shuttingDown: Promise<void> | undefined;
 
   constructor(config: AgentConfig, log: AgentLog) {
@@ -137,7 +95,12 @@ export class AgentServer {
     this.#log = log;
     const home = homedir();
     this.#cwd = home !== '' && existsSync(home) ? home : '/';
-    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
+    this.#journal = new TempJournal(config.stateDir);
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      const handling = this.#handle(req, res);
+      this.#handling.add(handling);
+      void handling.finally(() => this.#handling.delete(handling));
+    };
     this.#server = config.tls
       ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, handler)
       : createHttpServer(handler);
@@ -158,6 +121,14 @@ export class AgentServer {
     const address = this.#server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return `${this.config.tls ? 'https' : 'http'}://${host}:${address.port}`;
+  }
+
+  /** Remove the temporary files of uploads that agents killed mid-write left; logs how many. */
+  async removeStaleTemps(): Promise<void> {
+    const removed = await this.#journal.removeStale();
+    if (removed.length > 0) {
+      this.#log(`removed ${removed.length} temporary file(s) left by an agent stopped mid-upload`);
+    }
   }
 
   get runningCommands(): number {
@@ -201,20 +172,48 @@ export class AgentServer {
       closed.then(() => true),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
     ]);
-    if (!flushed) this.#server.closeAllConnections();
+    if (!flushed) {
+      this.#stop.abort();
+      this.#server.closeAllConnections();
+    }
     await closed;
+    // Cut requests fail at once; let them remove what they wrote.
+    await Promise.allSettled([...this.#handling]);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const state: RequestState = { route: '-', resource: '-' };
-    res.on('close', () => {
+    // One log line once the answer is over and the handler is done, saying what happened.
+    let handled = false;
+    let closed = false;
+    let goneBeforeAnswer = false;
+    const log = () => {
       const ms = (performance.now() - started).toFixed(1);
-      const gone = res.writableFinished ? '' : ' (connection closed before the answer was sent)';
-      this.#log(
-        `${req.method} ${state.route} resource=${clean(state.resource)} status=${res.statusCode} duration=${ms}ms${gone}`,
-      );
+      const what = `${req.method} ${state.route} resource=${clean(state.resource)}`;
+      if (goneBeforeAnswer) {
+        this.#log(
+          `${what} status=none duration=${ms}ms (the client went away before the answer: ${state.abandoned ?? 'nothing was answered'})`,
+        );
+        return;
+      }
+      const cut = res.writableFinished ? '' : ' (connection closed before the answer was complete)';
+      this.#log(`${what} status=${res.statusCode} duration=${ms}ms${cut}`);
+    };
+    res.on('close', () => {
+      closed = true;
+      goneBeforeAnswer = !res.headersSent;
+      if (handled) log();
     });
+    try {
+      await this.#serve(req, res, state);
+    } finally {
+      handled = true;
+      if (closed) log();
+    }
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse, state: RequestState): Promise<void> {
     try {
       if (this.#shuttingDown) {
         throw new HttpError(503, 'The agent is shutting down.', { Connection: 'close' });
@@ -232,14 +231,21 @@ export class AgentServer {
           sendJson(res, 200, resourceDocument(this.config.resourceId, this.config));
           return;
         case 'exec':
+          state.abandoned = 'its command was stopped';
           await this.#exec(req, res);
           return;
         case 'files':
-          await this.#writeFileJson(req, res);
+          state.abandoned = 'the upload was discarded; the file is unchanged';
+          await writeFileJson(req, res, this.#fileLimits(state));
           return;
         case 'file':
-          if (req.method === 'PUT') await this.#writeFileRaw(req, res, filePath as string);
-          else await this.#readFile(req, res, filePath as string);
+          if (req.method === 'PUT') {
+            state.abandoned = 'the upload was discarded; the file is unchanged';
+            await writeFileRaw(req, res, filePath as string, this.#fileLimits(state));
+          } else {
+            state.abandoned = 'the download was stopped';
+            await readFile(req, res, filePath as string, this.#fileLimits(state));
+          }
           return;
       }
     } catch (error) {
@@ -316,6 +322,18 @@ export class AgentServer {
     drainRefusedBody(req);
   }
 
+  /** What the file routes need of the server for one request. */
+  #fileLimits(state: RequestState): FileRouteContext {
+    return {
+      maxBodyBytes: this.config.maxBodyBytes,
+      journal: this.#journal,
+      stopping: this.#stop.signal,
+      onWritten: () => {
+        state.abandoned = 'the file was written';
+      },
+    };
+  }
+
   async #exec(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = parseJsonObject(await readBody(req, this.config.maxBodyBytes));
     const command = requireString(body, 'command');
@@ -340,11 +358,9 @@ export class AgentServer {
     }
     const streamed = /application\/x-ndjson/i.test(req.headers.accept ?? '');
     const writeEvent = (event: object): boolean => res.write(`${JSON.stringify(event)}\n`);
-    if (streamed) {
-      res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
-      res.flushHeaders();
-    }
-    const running = new RunningCommand({
+    // Started before any answer: a command that cannot start (too long: E2BIG) gets
+    // an error status, never a 200 stream that ends without saying it did not run.
+    const running = startCommand({
       command,
       timeoutSeconds,
       ...(stdin ? { stdin } : {}),
@@ -358,6 +374,10 @@ export class AgentServer {
           }
         : { maxOutputBytes: this.config.maxOutputBytes }),
     });
+    if (streamed) {
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
+      res.flushHeaders();
+    }
     this.#running.add(running);
     res.on('drain', () => running.resume());
     // A client that goes away (Ctrl-C, its own timeout) takes its command with it.
@@ -368,7 +388,7 @@ export class AgentServer {
     try {
       outcome = await running.done;
     } catch (error) {
-      const message = `Could not start /bin/sh: ${(error as Error).message}`;
+      const message = notStartedMessage(error);
       if (!streamed) throw new HttpError(500, message);
       res.end(`${JSON.stringify({ type: 'error', message })}\n`);
       return;
@@ -393,61 +413,5 @@ export class AgentServer {
       timed_out: outcome.timedOut,
       truncated: outcome.stdoutTruncated || outcome.stderrTruncated,
     });
-  }
-
-  async #writeFileJson(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = parseJsonObject(await readBody(req, this.config.maxBodyBytes));
-    const path = requireAbsolutePath(requireString(body, 'path'), 'Field "path"');
-    const content = requireString(body, 'content');
-    const encoding = requireString(body, 'encoding');
-    if (encoding !== 'base64') {
-      throw new HttpError(
-        400,
-        `Field "encoding" must be "base64", got ${JSON.stringify(encoding)}.`,
-      );
-    }
-    const size = await writeFileAtomic(path, decodeBase64Field(content, 'content'));
-    sendJson(res, 200, { path, size });
-  }
-
-  async #writeFileRaw(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const type = req.headers['content-type'] ?? '';
-    if (!/^application\/octet-stream\b/i.test(type)) {
-      throw new HttpError(
-        415,
-        `PUT /resources/{id}/files/{path} takes the raw bytes as "Content-Type: application/octet-stream", got ${JSON.stringify(type)}.`,
-      );
-    }
-    const length = declaredLength(req);
-    if (length !== undefined && length > this.config.maxBodyBytes)
-      throw payloadTooLarge(this.config.maxBodyBytes, length);
-    const size = await writeFileAtomic(path, limitedBody(req, this.config.maxBodyBytes));
-    sendJson(res, 200, { path, size });
-  }
-
-  async #readFile(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const raw = /application\/octet-stream/i.test(req.headers.accept ?? '');
-    const { size, stream } = await openFileForRead(path);
-    if (raw) {
-      res.writeHead(200, {
-        'Content-Type': 'application/octet-stream',
-        'Content-Length': size,
-        'Cache-Control': 'no-store',
-      });
-      stream.on('error', () => res.destroy());
-      stream.pipe(res);
-      return;
-    }
-    // base64 in JSON needs the whole file in memory: keep that bounded.
-    if (size > this.config.maxBodyBytes) {
-      stream.destroy();
-      throw new HttpError(
-        413,
-        `${path} is ${size} bytes, over the ${this.config.maxBodyBytes} bytes this agent sends as base64 JSON (--max-body). Use the files-raw extension (Accept: application/octet-stream).`,
-      );
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-    sendJson(res, 200, { content: Buffer.concat(chunks).toString('base64') });
   }
 }

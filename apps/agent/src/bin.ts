@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { main } from './index.js';
 
+let code = 1;
 try {
-  process.exitCode = await main(process.argv.slice(2));
+  code = await main(process.argv.slice(2));
 } catch (error) {
   process.stderr.write(`infra-agent: ${(error as Error)?.stack ?? error}\n`);
-  process.exitCode = 1;
 }
+// Exit now: nothing still open past the shutdown deadline keeps the agent alive.
+process.exit(code);

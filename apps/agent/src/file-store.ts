@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
-import { createReadStream, type ReadStream } from 'node:fs';
-import { chown, open, rename, stat, unlink } from 'node:fs/promises';
+import { constants, type ReadStream, type Stats } from 'node:fs';
+import { chown, type FileHandle, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { HttpError } from './request-body.js';
+import type { TempJournal } from './temp-journal.js';
 
 /** A file system error as an HTTP answer that names the path. */
 export function fileError(error: unknown, path: string, action: 'read' | 'write'): HttpError {
@@ -44,6 +44,7 @@ export function fileError(error: unknown, path: string, action: 'read' | 'write'
 export async function writeFileAtomic(
   path: string,
   content: Buffer | AsyncIterable<Buffer>,
+  journal?: TempJournal,
 ): Promise<number> {
   let existing: Stats | undefined;
   try {
@@ -51,13 +52,15 @@ export async function writeFileAtomic(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(error, path, 'write');
   }
-  if (existing?.isDirectory()) throw new HttpError(409, `Cannot write ${path}: it is a directory.`);
+  if (existing && !existing.isFile()) throw notRegularFile(path, existing, 'write');
 
   const temp = join(
     dirname(path),
     `.${basename(path)}.infra-agent-${randomBytes(6).toString('hex')}`,
   );
   let handle: Awaited<ReturnType<typeof open>> | undefined;
+  // Noted first, so an agent killed mid-write leaves the next one a way to find it.
+  const forget = await journal?.note(temp);
   try {
     handle = await open(temp, 'wx', existing ? existing.mode & 0o7777 : 0o666);
     let size = 0;
@@ -83,21 +86,47 @@ export async function writeFileAtomic(
     await handle?.close().catch(() => {});
     await unlink(temp).catch(() => {});
     throw fileError(error, path, 'write');
+  } finally {
+    await forget?.();
   }
 }
 
-/** Open a regular file for reading, with its size. */
-export async function openFileForRead(path: string): Promise<{ size: number; stream: ReadStream }> {
+/** What a file of this `st_mode` is, in words, for a refusal. */
+function kindOf(info: Stats): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isFIFO()) return 'a named pipe';
+  if (info.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** The answer for a path that is not a regular file: only regular files are read or replaced. */
+export function notRegularFile(path: string, info: Stats, action: 'read' | 'write'): HttpError {
+  return new HttpError(
+    409,
+    `Cannot ${action} ${path}: it is ${kindOf(info)}, not a regular file. The agent ${action === 'read' ? 'reads' : 'replaces'} only regular files.`,
+  );
+}
+
+/**
+ * Open a regular file for reading. Anything else (a device such as /dev/zero, a
+ * named pipe, a socket, a directory) is refused: it may never end, or block.
+ * The file is opened non-blocking and checked through its descriptor, so a pipe
+ * put in its place meanwhile cannot hang the agent. Its size is not trusted
+ * (files in /proc say 0): readers read to the end.
+ */
+export async function openFileForRead(path: string): Promise<ReadStream> {
+  let handle: FileHandle | undefined;
   try {
-    const info = await stat(path);
-    if (info.isDirectory()) throw new HttpError(409, `Cannot read ${path}: it is a directory.`);
-    const stream = createReadStream(path);
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    });
-    return { size: info.size, stream };
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const info = await handle.stat();
+    if (!info.isFile()) throw notRegularFile(path, info, 'read');
+    const stream = handle.createReadStream();
+    handle = undefined;
+    return stream;
   } catch (error) {
+    await handle?.close().catch(() => {});
     throw fileError(error, path, 'read');
   }
 }

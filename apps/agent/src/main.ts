@@ -1,4 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import {
   AGENT_HELP,
   type AgentOptions,
@@ -73,8 +75,14 @@ export async function loadAgentConfig(
       : undefined;
   const commandEnv = { ...io.env };
   delete commandEnv[TOKEN_ENV];
-  return { ...options, token, ...(tls ? { tls } : {}), commandEnv };
+  const stateDir =
+    options.stateDir ??
+    join(io.env.XDG_STATE_HOME || join(homedir() || '/tmp', '.local', 'state'), 'infra-agent');
+  return { ...options, token, ...(tls ? { tls } : {}), commandEnv, stateDir };
 }
+
+/** After --shutdown-timeout, how long the last answers and connections get before the agent exits anyway. */
+const SHUTDOWN_MARGIN_SECONDS = 5;
 
 /** Run `infra-agent` with these arguments until SIGTERM / SIGINT; resolves to the exit code. */
 export async function main(argv: readonly string[], io: MainIo = processIo): Promise<number> {
@@ -92,6 +100,7 @@ export async function main(argv: readonly string[], io: MainIo = processIo): Pro
     }
     const config = await loadAgentConfig(parsed.options, io);
     server = new AgentServer(config, (line) => io.stderr(`${new Date().toISOString()} ${line}\n`));
+    await server.removeStaleTemps();
     try {
       url = await server.listen();
     } catch (error) {
@@ -115,7 +124,22 @@ export async function main(argv: readonly string[], io: MainIo = processIo): Pro
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   io.stderr(`${new Date().toISOString()} ${signal}: no new requests; finishing running commands\n`);
-  await server.shutdown();
+  // Whatever is in flight, the shutdown ends by a deadline: the commands' grace, then a little more.
+  const deadlineSeconds = server.config.shutdownTimeoutSeconds + SHUTDOWN_MARGIN_SECONDS;
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([
+    server.shutdown().then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), deadlineSeconds * 1000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!stopped) {
+    io.stderr(
+      `${new Date().toISOString()} shutdown did not finish within ${deadlineSeconds}s: exiting with requests still open\n`,
+    );
+    return 1;
+  }
   io.stderr(`${new Date().toISOString()} stopped\n`);
   return 0;
 }

@@ -1,7 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,46 +11,11 @@ import {
   startAgent,
 } from '@infra/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from './agent-http.js';
 
 const execFileAsync = promisify(execFile);
 const binPath = resolve(import.meta.dirname, '../dist/bin.js');
 const skip = peerMissing('infra-agent', agentMissingReason(binPath));
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  json: () => Record<string, unknown>;
-}
-
-/** One plain HTTP request to the agent (node:http, so a body can be sent however a test needs). */
-function call(
-  agent: AgentFixture,
-  method: string,
-  path: string,
-  options: { token?: string | null; body?: string | Buffer; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  return new Promise((resolveAnswer, reject) => {
-    const headers: Record<string, string> = { ...options.headers };
-    const token = options.token === undefined ? agent.token : options.token;
-    if (token !== null && token !== undefined) headers.Authorization = `Bearer ${token}`;
-    const req = request(`${agent.url}${path}`, { method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        resolveAnswer({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body,
-          json: () => JSON.parse(body),
-        });
-      });
-    });
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
 
 /** Wait for a file a command writes (the command has started). */
 async function waitForFile(path: string): Promise<void> {

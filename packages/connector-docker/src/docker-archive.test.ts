@@ -75,6 +75,7 @@ describe('parsePathStat', () => {
       size: 3,
       isDirectory: false,
       isSymlink: false,
+      kind: 'a regular file',
       mode: 0o644,
       linkTarget: '',
     });
@@ -89,6 +90,15 @@ describe('parsePathStat', () => {
       isSymlink: true,
       linkTarget: 't',
     });
+  });
+
+  it('names what is not a regular file: pipes, sockets, devices', () => {
+    const kind = (mode: number) => parsePathStat(encode({ name: 'x', mode })).kind;
+    expect(kind(2 ** 25 + 0o644)).toBe('a named pipe');
+    expect(kind(2 ** 24 + 0o777)).toBe('a socket');
+    expect(kind(2 ** 26 + 2 ** 21 + 0o666)).toBe('a character device');
+    expect(kind(2 ** 26 + 0o660)).toBe('a block device');
+    expect(kind(2 ** 31 + 0o755)).toBe('a directory');
   });
 });
 

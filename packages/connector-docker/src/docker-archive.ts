@@ -192,6 +192,11 @@ export function extractFirstFile(archive: Readable, dest: Writable): Promise<Arc
 /** Go's `os.FileMode` bits, as the `X-Docker-Container-Path-Stat` header gives a mode. */
 const GO_MODE_DIR = 2 ** 31;
 const GO_MODE_SYMLINK = 2 ** 27;
+const GO_MODE_DEVICE = 2 ** 26;
+const GO_MODE_NAMED_PIPE = 2 ** 25;
+const GO_MODE_SOCKET = 2 ** 24;
+const GO_MODE_CHAR_DEVICE = 2 ** 21;
+const GO_MODE_IRREGULAR = 2 ** 19;
 const GO_MODE_SETUID = 2 ** 23;
 const GO_MODE_SETGID = 2 ** 22;
 const GO_MODE_STICKY = 2 ** 20;
@@ -202,6 +207,8 @@ export interface ContainerPathStat {
   readonly size: number;
   readonly isDirectory: boolean;
   readonly isSymlink: boolean;
+  /** What it is, in words for a message (`a regular file`, `a named pipe`, `a character device`...). */
+  readonly kind: string;
   /** The permission bits in unix form (0o4755). */
   readonly mode: number;
   readonly linkTarget: string;
@@ -227,6 +234,21 @@ export function parsePathStat(header: string): ContainerPathStat {
     size: raw.size ?? 0,
     isDirectory: has(GO_MODE_DIR),
     isSymlink: has(GO_MODE_SYMLINK),
+    kind: has(GO_MODE_DIR)
+      ? 'a directory'
+      : has(GO_MODE_SYMLINK)
+        ? 'a symbolic link'
+        : has(GO_MODE_NAMED_PIPE)
+          ? 'a named pipe'
+          : has(GO_MODE_SOCKET)
+            ? 'a socket'
+            : has(GO_MODE_CHAR_DEVICE)
+              ? 'a character device'
+              : has(GO_MODE_DEVICE)
+                ? 'a block device'
+                : has(GO_MODE_IRREGULAR)
+                  ? 'not a regular file'
+                  : 'a regular file',
     mode,
     linkTarget: raw.linkTarget ?? '',
   };

@@ -28,10 +28,13 @@ import {
   makeShellInvocation,
   makeUnixCommand,
   type NamesData,
+  NotRegularFileError,
   type RunShellCommandOptions,
+  refuseNonRegularLocalFile,
+  refuseNonRegularShell,
   runWithRetries,
   runWithSudoRetry,
-  type StringCommand,
+  StringCommand,
   sh,
   tempPathBeside,
   timeoutSignal,
@@ -51,7 +54,7 @@ import { ContainerStoppedError, DockerApiError, reasonOf, statusOf } from './doc
 import { runExec } from './docker-exec.js';
 import { type DockerDaemonAddress, resolveDockerHost } from './docker-host.js';
 import { pullImage } from './image-pull.js';
-import { RenameHelper } from './rename-helper.js';
+import { RenameHelper, STALE_TEMP_SWEEP } from './rename-helper.js';
 
 /**
  * The main process of a container started from an image. Its stdin is attached
@@ -104,9 +107,19 @@ function becomeName(options: FileOptions): string {
   return `doas${options.doasUser === undefined ? '' : ` -u ${options.doasUser}`}`;
 }
 
-/** After `putArchive` dropped the file at `tempPath`: rename it over `destPath` (atomic in one directory). */
+/**
+ * After `putArchive` dropped the file at `tempPath`: rename it over `destPath`
+ * (atomic in one directory), unless that exists and is not a regular file; then
+ * remove stale temporary files an earlier put of it left.
+ */
 function makeRenameScript(tempPath: string, destPath: string): StringCommand {
-  return sh`mv -f ${tempPath} ${destPath}`;
+  return StringCommand.of(
+    sh`d=${destPath};`,
+    refuseNonRegularShell('d'),
+    sh`; mv -f ${tempPath} "$d" && {`,
+    STALE_TEMP_SWEEP,
+    '; }',
+  );
 }
 
 function makeMkdirScript(path: string): StringCommand {
@@ -638,7 +651,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
     let parent: ContainerPathStat | undefined;
     try {
       [existing, parent] = await Promise.all([
-        options.mode === undefined ? this.#statPath(session, dest) : undefined,
+        this.#statPath(session, dest),
         this.#statPath(session, dir),
       ]);
     } catch (error) {
@@ -650,8 +663,9 @@ export class DockerConnector extends BaseConnector<DockerData> {
       }
       throw this.#fileError(action, error, options);
     }
-    if (existing?.isDirectory) {
-      throw new FileTransferError(`${action} failed: ${JSON.stringify(dest)} is a directory.`);
+    // Only a regular file is replaced (a symbolic link is followed by the rename's own check).
+    if (existing && !existing.isSymlink && existing.kind !== 'a regular file') {
+      throw new NotRegularFileError(dest, existing.kind, `container ${session.containerName}`);
     }
     if (parent === undefined && !options.createParents) {
       throw new FileTransferError(
@@ -845,6 +859,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
       localDest = resolveLocal(dest);
       tempPath = `${localDest}.infra-${randomBytes(6).toString('hex')}.tmp`;
       try {
+        await refuseNonRegularLocalFile(localDest);
         sink = createWriteStream(tempPath, { flags: 'wx', mode: 0o600, highWaterMark: READ_CHUNK });
         await new Promise<void>((resolveOpen, rejectOpen) => {
           sink.once('open', () => resolveOpen());

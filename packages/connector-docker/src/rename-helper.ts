@@ -5,14 +5,25 @@ import { EXEC_ID_ENV, killExec } from './docker-exec.js';
 import { StreamDemuxer } from './stream-demuxer.js';
 
 /**
+ * Shell that removes the temporary files of the target in `$d` that an earlier
+ * put left (the container or the connection died before the rename) and that no
+ * put has touched for a minute: `.NAME.infra-*.tmp` beside it. The glob costs no
+ * process unless one is there; nothing is printed.
+ */
+export const STALE_TEMP_SWEEP = `for o in "\${d%/*}/.\${d##*/}".infra-*.tmp; do [ -f "$o" ] && find "$o" -mmin +1 -exec rm -f {} \\; ; done >/dev/null 2>&1`;
+
+/**
  * The loop of the rename helper: two lines in (the temp path and the target, each
  * byte as a `\ooo` octal escape, so any path survives `read`), one line out
- * (`0:` or `STATUS:mv's error`). `$(...; echo x)` then `${v%x}` keeps a trailing
+ * (`0:` or `STATUS:mv's error`). A target that exists and is not a regular file
+ * is not replaced; after a rename, stale temporary files of the same target are
+ * removed (STALE_TEMP_SWEEP). `$(...; echo x)` then `${v%x}` keeps a trailing
  * newline of a path that `$(...)` alone would strip.
  */
 const HELPER_SCRIPT = `while IFS= read -r t && IFS= read -r d; do
 t=$(printf "$t"; echo x); t=\${t%x}; d=$(printf "$d"; echo x); d=\${d%x}
-if e=$(mv -f -- "$t" "$d" 2>&1); then echo 0:; else s=$?; printf '%s:%s\\n' "$s" "$(printf '%s' "$e" | tr '\\n' ' ')"; fi
+if [ -e "$d" ] && [ ! -f "$d" ]; then echo '1:the target exists and is not a regular file (a directory, device, pipe or socket): a put replaces only regular files'
+elif e=$(mv -f -- "$t" "$d" 2>&1); then ${STALE_TEMP_SWEEP}; echo 0:; else s=$?; printf '%s:%s\\n' "$s" "$(printf '%s' "$e" | tr '\\n' ' ')"; fi
 done`;
 
 /** A path as `printf` format text: every byte an octal escape. */

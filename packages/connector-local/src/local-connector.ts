@@ -27,6 +27,7 @@ import {
   type NamesData,
   openFileSource,
   type RunShellCommandOptions,
+  refuseNonRegularLocalFile,
   runWithRetries,
   runWithSudoRetry,
   type StringCommand,
@@ -245,6 +246,7 @@ export class LocalConnector extends BaseConnector<LocalConnectorData> {
     if (typeof dest === 'string') {
       localDest = resolve(dest);
       await ensureParentDirectory(localDest, false, action);
+      await refuseNonRegularLocalFile(localDest);
       tempPath = tempPathBeside(localDest);
       sink = createWriteStream(tempPath, { flags: 'wx', mode: 0o600 });
     } else {

@@ -5,9 +5,11 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  describeFileKind,
   type FileDestination,
   type FileSource,
   FileTransferError,
+  NotRegularFileError,
   openFileSource,
 } from '@infra/core';
 
@@ -47,13 +49,20 @@ export interface FileStat {
   mode: number;
   uid: number;
   gid: number;
+  /** What it is: `a regular file`, `a directory`, `a character device`... */
+  kind: string;
 }
 
 /** The mode and owner of an existing file, or undefined when there is none (or it cannot be seen). */
 export async function statIfExists(path: string): Promise<FileStat | undefined> {
   try {
     const found = await stat(path);
-    return { mode: found.mode & 0o7777, uid: found.uid, gid: found.gid };
+    return {
+      mode: found.mode & 0o7777,
+      uid: found.uid,
+      gid: found.gid,
+      kind: describeFileKind(found.mode),
+    };
   } catch {
     return undefined;
   }
@@ -121,6 +130,10 @@ export async function writeFileAtomically(
   options: AtomicWriteOptions,
 ): Promise<void> {
   const existing = await statIfExists(path);
+  // Renaming over a device, pipe or socket would replace it; over a directory, fail late.
+  if (existing && existing.kind !== 'a regular file') {
+    throw new NotRegularFileError(path, existing.kind);
+  }
   const temp = tempPathBeside(path);
   try {
     await pipeline(

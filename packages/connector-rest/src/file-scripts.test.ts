@@ -104,4 +104,26 @@ describe('file scripts', () => {
     expect((await readdir(dir)).filter((name) => name.includes('infra-'))).toEqual([]);
     expect(await readdir(target)).toEqual([]);
   });
+
+  it('fails, leaving the target as it was, when fewer bytes arrive than were sent', async () => {
+    const target = join(dir, 'kept.txt');
+    await writeFile(target, 'old content\n');
+    const script = makeInstallScript({
+      destPath: target,
+      tempPath: siblingTempPath(target),
+      mode: 0o644,
+      createParents: false,
+      size: 10,
+    });
+    const cut = await runScript(script.getRawValue(), Buffer.from('new'));
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toBe(
+      'only 3 of 10 bytes arrived: the content was cut short; the file is unchanged\n',
+    );
+    expect(await readFile(target, 'utf8')).toBe('old content\n');
+    expect((await readdir(dir)).filter((name) => name.includes('infra-'))).toEqual([]);
+    const whole = await runScript(script.getRawValue(), Buffer.from('0123456789'));
+    expect(whole.code).toBe(0);
+    expect(await readFile(target, 'utf8')).toBe('0123456789');
+  });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { basename, dirname } from 'node:path';
-import { type StringCommand, sh } from '@infra/core';
+import { refuseNonRegularShell, StringCommand, sh } from '@infra/core';
 
 /** The arguments that switch user: files then move through a command run as that user. */
 export interface BecomeArguments {
@@ -38,6 +38,11 @@ export interface InstallScriptOptions {
   readonly createParents: boolean;
   /** Copy from this file; without it the content is read from stdin. */
   readonly sourcePath?: string;
+  /**
+   * The content's size in bytes: a copy of another size (stdin cut short when the
+   * agent died while feeding it) fails and leaves the target as it was.
+   */
+  readonly size?: number;
 }
 
 /**
@@ -54,9 +59,15 @@ export function makeInstallScript(options: InstallScriptOptions): StringCommand 
       : sh`m=${octalMode(options.mode)} && `;
   const copy =
     options.sourcePath === undefined ? sh`cat > "$t"` : sh`cat ${options.sourcePath} > "$t"`;
-  // mv onto a directory would move the file into it: refuse that first.
+  // mv onto a directory would move the file into it, over a device or pipe would
+  // replace it: refuse what is not a regular file first.
   const notDir = sh`if [ -d ${dest} ]; then echo ${`${dest} is a directory`} >&2; exit 1; fi; `;
-  return sh`t=${options.tempPath}; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; ${notDir}${mkdir}${mode}umask 077 && ${copy} && chmod "$m" "$t" && mv -f "$t" ${dest}`;
+  const notRegular = StringCommand.of(sh`d=${dest};`, refuseNonRegularShell('d'), ';');
+  const complete =
+    options.size === undefined
+      ? sh``
+      : sh`n=$(wc -c < "$t") && n=$((n)) && if [ "$n" -ne ${options.size} ]; then echo "only $n of ${options.size} bytes arrived: the content was cut short; the file is unchanged" >&2; exit 1; fi && `;
+  return sh`t=${options.tempPath}; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; ${notDir}${notRegular} ${mkdir}${mode}umask 077 && ${copy} && ${complete}chmod "$m" "$t" && mv -f "$t" ${dest}`;
 }
 
 /** Make a private staging directory other users can traverse but not list; prints its path. */

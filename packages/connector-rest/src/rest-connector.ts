@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, stat, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import {
   BaseConnector,
   type CommandInput,
@@ -37,6 +36,7 @@ import {
   siblingTempPath,
   usesBecome,
 } from './file-scripts.js';
+import { writeDestination } from './local-destination.js';
 import {
   type ExecStatus,
   type ExtensionKey,
@@ -103,23 +103,6 @@ async function sourceBytes(src: FileSource): Promise<Buffer> {
 /** The bytes' base64 JSON size, to check against the server's limit before sending. */
 function base64Size(bytes: number): number {
   return Math.ceil(bytes / 3) * 4;
-}
-
-async function writeDestination(
-  dest: FileDestination,
-  content: Buffer | AsyncIterable<Buffer>,
-): Promise<void> {
-  const source = Buffer.isBuffer(content) ? Readable.from([content]) : Readable.from(content);
-  if (typeof dest !== 'string') {
-    await pipeline(source, dest as Writable);
-    return;
-  }
-  try {
-    await pipeline(source, createWriteStream(dest));
-  } catch (error) {
-    await unlink(dest).catch(() => {});
-    throw error;
-  }
 }
 
 /**
@@ -593,6 +576,7 @@ export class RestConnector extends BaseConnector<RestConnectorData> {
       tempPath: siblingTempPath(remotePath),
       mode: options.mode,
       createParents: options.createParents ?? false,
+      size: content.length,
     };
     const runOptions: RunShellCommandOptions = { ...options };
     delete (runOptions as FileOptions).mode;

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
-import type { SFTPWrapper, Stats } from 'ssh2';
+import type { FileEntryWithStats, Stats } from 'ssh2';
+import type { SftpSession } from './sftp-session.js';
 
 /** OpenSSH's sftp-server takes READ and WRITE requests of up to 255 KiB (its message limit less 1 KiB). */
 const PREFERRED_REQUEST_BYTES = 255 * 1024;
@@ -13,8 +14,8 @@ const IN_FLIGHT_BYTES = 2 * 1024 * 1024;
  * fields and splits a bigger request into ones it sends one after the other, which
  * would stall the pipeline.
  */
-export function sftpRequestSize(sftp: SFTPWrapper, kind: 'read' | 'write'): number {
-  const limits = sftp as unknown as { _maxReadLen?: unknown; _maxWriteLen?: unknown };
+export function sftpRequestSize(session: SftpSession, kind: 'read' | 'write'): number {
+  const limits = session.sftp as unknown as { _maxReadLen?: unknown; _maxWriteLen?: unknown };
   const limit = kind === 'read' ? limits._maxReadLen : limits._maxWriteLen;
   return typeof limit === 'number' && limit > 0
     ? Math.min(PREFERRED_REQUEST_BYTES, limit)
@@ -23,14 +24,6 @@ export function sftpRequestSize(sftp: SFTPWrapper, kind: 'read' | 'write'): numb
 
 function requestsInFlight(requestSize: number): number {
   return Math.max(4, Math.ceil(IN_FLIGHT_BYTES / requestSize));
-}
-
-function call<T>(
-  run: (callback: (error: Error | null | undefined, value: T) => void) => void,
-): Promise<T> {
-  return new Promise((resolve, reject) => {
-    run((error, value) => (error ? reject(error) : resolve(value)));
-  });
 }
 
 /** Settle as `promise` does, or reject with the signal's reason as soon as it aborts. */
@@ -58,38 +51,53 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
  * the SFTP server's umask (what `sftp put` of a 0666 file gets). Learnt from an
  * empty probe file at `probePath`, which is removed again.
  */
-export async function sftpNewFileMode(sftp: SFTPWrapper, probePath: string): Promise<number> {
-  const handle = await call<Buffer>((cb) => sftp.open(probePath, 'wx', { mode: 0o666 }, cb));
+export async function sftpNewFileMode(session: SftpSession, probePath: string): Promise<number> {
+  const { sftp } = session;
+  const handle = await session.call<Buffer>((cb) =>
+    sftp.open(probePath, 'wx', { mode: 0o666 }, cb),
+  );
   try {
-    const stats = await call<Stats>((cb) => sftp.fstat(handle, cb));
+    const stats = await session.call<Stats>((cb) => sftp.fstat(handle, cb));
     return stats.mode & 0o7777;
   } finally {
-    await call<void>((cb) => sftp.close(handle, (error) => cb(error, undefined))).catch(() => {});
-    await sftpUnlink(sftp, probePath).catch(() => {});
+    await sftpCloseHandle(session, handle).catch(() => {});
+    await sftpUnlink(session, probePath).catch(() => {});
   }
 }
 
-/** `stat` that resolves undefined when the path does not exist. */
-export async function sftpStat(sftp: SFTPWrapper, path: string): Promise<Stats | undefined> {
+function sftpCloseHandle(session: SftpSession, handle: Buffer): Promise<void> {
+  return session.call<void>((cb) => session.sftp.close(handle, (error) => cb(error, undefined)));
+}
+
+/** `stat` (symbolic links followed) that resolves undefined when the path does not exist. */
+export async function sftpStat(session: SftpSession, path: string): Promise<Stats | undefined> {
   try {
-    return await call<Stats>((cb) => sftp.stat(path, cb));
+    return await session.call<Stats>((cb) => session.sftp.stat(path, cb));
   } catch (error) {
     if ((error as { code?: unknown }).code === 2) return undefined; // SSH_FX_NO_SUCH_FILE
     throw error;
   }
 }
 
-export function sftpUnlink(sftp: SFTPWrapper, path: string): Promise<void> {
-  return call<void>((cb) => sftp.unlink(path, (error) => cb(error, undefined)));
+/** The entries of a directory, with their attributes. */
+export function sftpReaddir(session: SftpSession, path: string): Promise<FileEntryWithStats[]> {
+  return session.call<FileEntryWithStats[]>((cb) => session.sftp.readdir(path, cb));
 }
 
-export function sftpChmod(sftp: SFTPWrapper, path: string, mode: number): Promise<void> {
-  return call<void>((cb) => sftp.chmod(path, mode, (error) => cb(error, undefined)));
+export function sftpUnlink(session: SftpSession, path: string): Promise<void> {
+  return session.call<void>((cb) => session.sftp.unlink(path, (error) => cb(error, undefined)));
+}
+
+export function sftpChmod(session: SftpSession, path: string, mode: number): Promise<void> {
+  return session.call<void>((cb) =>
+    session.sftp.chmod(path, mode, (error) => cb(error, undefined)),
+  );
 }
 
 /** Rename over an existing file: OpenSSH's posix-rename when the server has it. */
-export function sftpReplace(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
-  return call<void>((cb) => {
+export function sftpReplace(session: SftpSession, from: string, to: string): Promise<void> {
+  const { sftp } = session;
+  return session.call<void>((cb) => {
     try {
       sftp.ext_openssh_rename(from, to, (error) => cb(error, undefined));
     } catch {
@@ -97,6 +105,11 @@ export function sftpReplace(sftp: SFTPWrapper, from: string, to: string): Promis
       sftp.rename(from, to, (error) => cb(error, undefined));
     }
   });
+}
+
+/** The caller's signal, or the session being lost, whichever comes first. */
+function stopSignal(session: SftpSession, signal: AbortSignal | undefined): AbortSignal {
+  return signal ? AbortSignal.any([signal, session.lostSignal]) : session.lostSignal;
 }
 
 /**
@@ -130,24 +143,29 @@ export async function* readFileChunks(path: string, chunkSize: number): AsyncGen
 /**
  * Write a stream (or the chunks of `readFileChunks`) to a new remote file (`wx`:
  * never an existing one), with about IN_FLIGHT_BYTES of WRITE requests
- * outstanding. Resolves with the bytes written.
+ * outstanding. Resolves with the bytes written. Stops at once when `signal`
+ * aborts or the session is lost. `onOpen` runs once the file exists.
  */
 export async function uploadStream(
-  sftp: SFTPWrapper,
+  session: SftpSession,
   source: Readable | AsyncIterable<Buffer>,
   remotePath: string,
   mode: number,
   signal?: AbortSignal,
+  options: { onOpen?: () => void } = {},
 ): Promise<number> {
-  signal?.throwIfAborted();
-  const handle = await call<Buffer>((cb) => sftp.open(remotePath, 'wx', { mode }, cb));
-  // Aborting destroys a stream source, which also ends a read that is waiting for data
+  const stop = stopSignal(session, signal);
+  stop.throwIfAborted();
+  const { sftp } = session;
+  const handle = await session.call<Buffer>((cb) => sftp.open(remotePath, 'wx', { mode }, cb));
+  options.onOpen?.();
+  // Stopping destroys a stream source, which also ends a read that is waiting for data
   // (a file's chunks stop at the next one, a moment later).
-  const onAbort = () => {
-    if (source instanceof Readable) source.destroy(signal?.reason as Error);
+  const onStop = () => {
+    if (source instanceof Readable) source.destroy(stop.reason as Error);
   };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const requestSize = sftpRequestSize(sftp, 'write');
+  stop.addEventListener('abort', onStop, { once: true });
+  const requestSize = sftpRequestSize(session, 'write');
   const maxInFlight = requestsInFlight(requestSize);
   let position = 0;
   let inFlight = 0;
@@ -157,42 +175,51 @@ export async function uploadStream(
     new Promise<void>((resolve) => {
       onSlotFree = resolve;
     });
+  const settled = (error?: Error) => {
+    inFlight--;
+    if (error) failure ??= error;
+    const wake = onSlotFree;
+    onSlotFree = undefined;
+    wake?.();
+  };
   const send = (piece: Buffer, at: number) => {
     inFlight++;
-    sftp.write(handle, piece, 0, piece.length, at, (error) => {
-      inFlight--;
-      if (error) failure ??= error;
-      const wake = onSlotFree;
-      onSlotFree = undefined;
-      wake?.();
-    });
+    session
+      .call<void>((cb) =>
+        sftp.write(handle, piece, 0, piece.length, at, (error) => cb(error, undefined)),
+      )
+      .then(() => settled(), settled);
   };
   try {
     for await (const data of source) {
       const chunk = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
       for (let offset = 0; offset < chunk.length; offset += requestSize) {
         const piece = chunk.subarray(offset, Math.min(chunk.length, offset + requestSize));
-        while (inFlight >= maxInFlight) await untilAborted(slotFree(), signal);
+        while (inFlight >= maxInFlight) await untilAborted(slotFree(), stop);
         if (failure) throw failure;
-        signal?.throwIfAborted();
+        stop.throwIfAborted();
         send(piece, position);
         position += piece.length;
       }
     }
-    while (inFlight > 0) await untilAborted(slotFree(), signal);
+    while (inFlight > 0) await untilAborted(slotFree(), stop);
     if (failure) throw failure;
+  } catch (error) {
+    // A lost session's own reason says more than the request it failed ("No response from server").
+    throw session.lostSignal.aborted ? session.lostSignal.reason : error;
   } finally {
-    signal?.removeEventListener('abort', onAbort);
-    // After an abort the answers to the requests already sent are not waited for.
-    if (!signal?.aborted) while (inFlight > 0) await slotFree();
-    await call<void>((cb) => sftp.close(handle, (error) => cb(error, undefined))).catch(() => {});
+    stop.removeEventListener('abort', onStop);
+    // After a stop the answers to the requests already sent are not waited for.
+    if (!stop.aborted) while (inFlight > 0) await slotFree();
+    await sftpCloseHandle(session, handle).catch(() => {});
   }
   return position;
 }
 
 /**
  * Read a remote file into a writable stream in order, with about IN_FLIGHT_BYTES
- * of READ requests outstanding. Resolves with the bytes read.
+ * of READ requests outstanding. Resolves with the bytes read. Stops at once when
+ * `signal` aborts or the session is lost.
  *
  * `reuseBuffers`: `dest` is done with a chunk when its write callback runs (a
  * file stream, not a pass-through that hands the chunk on), so the READ buffers
@@ -200,33 +227,46 @@ export async function uploadStream(
  * keeps the garbage collector out of a big download.
  */
 export async function downloadStream(
-  sftp: SFTPWrapper,
+  session: SftpSession,
   remotePath: string,
   dest: Writable,
   signal?: AbortSignal,
   options: { reuseBuffers?: boolean } = {},
 ): Promise<number> {
-  signal?.throwIfAborted();
-  const handle = await call<Buffer>((cb) => sftp.open(remotePath, 'r', cb));
-  const requestSize = sftpRequestSize(sftp, 'read');
+  // A destination that fails (a full disk) never drains: stop then too.
+  const destFailed = new AbortController();
+  const onDestError = (error: Error) => destFailed.abort(error);
+  dest.on('error', onDestError);
+  const stop = AbortSignal.any([stopSignal(session, signal), destFailed.signal]);
+  stop.throwIfAborted();
+  const { sftp } = session;
+  const handle = await session
+    .call<Buffer>((cb) => sftp.open(remotePath, 'r', cb))
+    .catch((error: unknown) => {
+      dest.off('error', onDestError);
+      throw error;
+    });
+  const requestSize = sftpRequestSize(session, 'read');
   const maxInFlight = requestsInFlight(requestSize);
   const spare: Buffer[] = [];
   /** The whole buffer a chunk was read into, when it may go back to `spare`. */
   const owners = new WeakMap<Buffer, Buffer>();
   try {
     const read = (at: number, length: number) =>
-      call<Buffer>((cb) => {
-        const pooled = options.reuseBuffers && length === requestSize;
-        const buffer = (pooled ? spare.pop() : undefined) ?? Buffer.allocUnsafe(length);
-        sftp.read(handle, buffer, 0, length, at, (error, bytesRead) => {
-          const data = buffer.subarray(0, bytesRead);
-          if (pooled) owners.set(data, buffer);
-          cb(error === undefined || error === null ? undefined : error, data);
+      session
+        .call<Buffer>((cb) => {
+          const pooled = options.reuseBuffers && length === requestSize;
+          const buffer = (pooled ? spare.pop() : undefined) ?? Buffer.allocUnsafe(length);
+          sftp.read(handle, buffer, 0, length, at, (error, bytesRead) => {
+            const data = buffer.subarray(0, bytesRead);
+            if (pooled) owners.set(data, buffer);
+            cb(error === undefined || error === null ? undefined : error, data);
+          });
+        })
+        .catch((error: { code?: unknown }) => {
+          if (error.code === 1) return Buffer.alloc(0); // SSH_FX_EOF
+          throw error;
         });
-      }).catch((error: { code?: unknown }) => {
-        if (error.code === 1) return Buffer.alloc(0); // SSH_FX_EOF
-        throw error;
-      });
     const queue: { at: number; length: number; data: Promise<Buffer> }[] = [];
     let next = 0;
     let total = 0;
@@ -242,11 +282,11 @@ export async function downloadStream(
     fill();
     while (queue.length > 0) {
       const request = queue.shift()!;
-      let data = await untilAborted(request.data, signal);
+      let data = await untilAborted(request.data, stop);
       let at = request.at + data.length;
       // A short read before the end of the request: read the rest of that range now.
       while (data.length > 0 && at < request.at + request.length && !eof) {
-        const rest = await untilAborted(read(at, request.at + request.length - at), signal);
+        const rest = await untilAborted(read(at, request.at + request.length - at), stop);
         if (rest.length === 0) {
           eof = true;
           break;
@@ -268,12 +308,15 @@ export async function downloadStream(
           })
         : dest.write(data);
       if (!written) {
-        await untilAborted(new Promise((resolve) => dest.once('drain', resolve)), signal);
+        await untilAborted(new Promise((resolve) => dest.once('drain', resolve)), stop);
       }
       fill();
     }
     return total;
+  } catch (error) {
+    throw session.lostSignal.aborted ? session.lostSignal.reason : error;
   } finally {
-    await call<void>((cb) => sftp.close(handle, (error) => cb(error, undefined))).catch(() => {});
+    dest.off('error', onDestError);
+    await sftpCloseHandle(session, handle).catch(() => {});
   }
 }

@@ -12,6 +12,7 @@ import {
   ConnectError,
   type ConnectorHost,
   describeFileEnd,
+  describeFileKind,
   type FileDestination,
   type FileOptions,
   type FileSource,
@@ -21,8 +22,11 @@ import {
   type MaskString,
   makeUnixCommand,
   type NamesData,
+  NotRegularFileError,
   openFileSource,
   type RunShellCommandOptions,
+  refuseNonRegularLocalFile,
+  refuseNonRegularShell,
   runWithRetries,
   runWithSudoRetry,
   StringCommand,
@@ -34,8 +38,8 @@ import {
   usesBecome,
   withSudoPasswordStdin,
 } from '@infra/core';
-import type { SFTPWrapper } from 'ssh2';
 import { HostKeyChangedError, HostKeyRejectedError } from './known-hosts.js';
+import { SftpSession } from './sftp-session.js';
 import {
   downloadStream,
   readFileChunks,
@@ -49,9 +53,10 @@ import {
 } from './sftp-transfer.js';
 import { SshAuthError } from './ssh-auth.js';
 import { SshConfigError } from './ssh-config.js';
-import { SshConnection } from './ssh-connection.js';
+import { SshConnection, SshConnectionLostError } from './ssh-connection.js';
 import { SSH_DATA_META, type SshData } from './ssh-data.js';
 import { parseHostSpec, resolveSshSettings, type SshSettings } from './ssh-settings.js';
+import { PUT_TEMP, removeStaleTemps, UPLOAD_TEMP } from './stale-temps.js';
 
 /** Network errors worth another connection attempt. */
 const TRANSIENT_CODES = new Set([
@@ -115,6 +120,8 @@ export class SshConnector extends BaseConnector<SshData> {
   #settings: Promise<SshSettings> | undefined;
   /** A new file's mode under each connection's SFTP umask. */
   readonly #newFileModes = new WeakMap<SshConnection, number>();
+  /** The directories each connection has looked for stale temporary files in. */
+  readonly #swept = new WeakMap<SshConnection, Set<string>>();
 
   constructor(host: ConnectorHost<SshData>) {
     super(host);
@@ -291,17 +298,41 @@ export class SshConnector extends BaseConnector<SshData> {
         : `timed out after ${options.timeout}s`;
       return new FileTransferError(`${what} on ${this.#label} ${how}.`, { cause: error });
     }
-    if (error instanceof InfraError) return error;
+    // A lost connection fails the transfer, named like every other transfer failure.
+    if (error instanceof InfraError && !(error instanceof SshConnectionLostError)) return error;
     return new FileTransferError(`${what} on ${this.#label} failed: ${(error as Error).message}`, {
       cause: error,
     });
   }
 
+  /**
+   * Remove the stale temporary files beside `ownTemp` (just created) that match
+   * `pattern`, once per directory and connection: what a lost connection left
+   * is gone after the first put there, and later puts pay nothing.
+   */
+  #sweepOnce(
+    connection: SshConnection,
+    session: SftpSession,
+    ownTemp: string,
+    pattern: RegExp,
+  ): Promise<unknown> {
+    const dir = posix.dirname(ownTemp);
+    const swept = this.#swept.get(connection) ?? new Set<string>();
+    this.#swept.set(connection, swept);
+    if (swept.has(dir)) return Promise.resolve();
+    swept.add(dir);
+    return removeStaleTemps(session, ownTemp, pattern);
+  }
+
   /** The mode a new file gets from this connection's SFTP server (its umask), learnt once. */
-  async #newFileMode(connection: SshConnection, sftp: SFTPWrapper, dir: string): Promise<number> {
+  async #newFileMode(
+    connection: SshConnection,
+    session: SftpSession,
+    dir: string,
+  ): Promise<number> {
     let mode = this.#newFileModes.get(connection);
     if (mode === undefined) {
-      mode = await sftpNewFileMode(sftp, posix.join(dir, `.infra-umask-${tempSuffix()}`));
+      mode = await sftpNewFileMode(session, posix.join(dir, `.infra-umask-${tempSuffix()}`));
       this.#newFileModes.set(connection, mode);
     }
     return mode;
@@ -329,12 +360,21 @@ export class SshConnector extends BaseConnector<SshData> {
         return;
       }
       const connection = await this.#live();
-      const session = await connection.sftp(what);
+      const session = await this.#sftpSession(connection, what);
       try {
         if (usesBecome(become)) {
-          await this.#putWithBecome(session.sftp, src, remotePath, options, become, what, stop);
+          await this.#putWithBecome(
+            connection,
+            session,
+            src,
+            remotePath,
+            options,
+            become,
+            what,
+            stop,
+          );
         } else {
-          await this.#putDirect(connection, session.sftp, src, remotePath, options, stop);
+          await this.#putDirect(connection, session, src, remotePath, options, stop);
         }
       } finally {
         session.end();
@@ -347,34 +387,64 @@ export class SshConnector extends BaseConnector<SshData> {
   }
 
   /**
+   * An SFTP session on its own channel whose requests all fail at once when the
+   * channel or the connection is lost; `end()` it when done.
+   */
+  async #sftpSession(
+    connection: SshConnection,
+    what: string,
+  ): Promise<SftpSession & { end: () => void }> {
+    const opened = await connection.sftp(what);
+    const session = new SftpSession(opened.sftp, this.#label);
+    const stopWatching = connection.onLost((error) => session.lose(error));
+    return Object.assign(session, {
+      end: () => {
+        stopWatching();
+        opened.end();
+      },
+    });
+  }
+
+  /**
    * As the login user: upload to a 0600 temporary file beside the target, give it
    * its mode (the one asked for, else the replaced file's, else a new file's under
-   * the server's umask), then rename it over the target.
+   * the server's umask), then rename it over the target. A target that is not a
+   * regular file is refused. Temporary files that an earlier transfer left in
+   * that directory when its connection was lost are removed on the way.
    */
   async #putDirect(
     connection: SshConnection,
-    sftp: SFTPWrapper,
+    session: SftpSession,
     src: FileSource,
     remotePath: string,
     options: FileOptions,
     stop: TransferStop,
   ): Promise<void> {
     const dir = posix.dirname(remotePath);
-    const existing =
-      options.mode === undefined
-        ? await sftpStat(sftp, remotePath).catch(() => undefined)
-        : undefined;
-    const mode =
-      options.mode ??
-      (existing ? existing.mode & 0o7777 : await this.#newFileMode(connection, sftp, dir));
     const temp = posix.join(dir, `.${posix.basename(remotePath)}.infra-${tempSuffix()}`);
+    // Asked while the bytes go: the answer is needed only for the mode and the rename.
+    const target = sftpStat(session, remotePath).catch(() => undefined);
+    let sweep: Promise<unknown> = Promise.resolve();
     try {
-      await uploadStream(sftp, openSource(sftp, src), temp, 0o600, stop.signal);
-      await sftpChmod(sftp, temp, mode);
+      await uploadStream(session, openSource(session, src), temp, 0o600, stop.signal, {
+        onOpen: () => {
+          sweep = this.#sweepOnce(connection, session, temp, PUT_TEMP);
+        },
+      });
+      const existing = await target;
+      if (existing && !existing.isFile()) {
+        throw new NotRegularFileError(remotePath, describeFileKind(existing.mode), this.#label);
+      }
+      const mode =
+        options.mode ??
+        (existing ? existing.mode & 0o7777 : await this.#newFileMode(connection, session, dir));
+      await sftpChmod(session, temp, mode);
       stop.signal?.throwIfAborted();
-      await sftpReplace(sftp, temp, remotePath);
+      await sweep;
+      await sftpReplace(session, temp, remotePath);
     } catch (error) {
-      await sftpUnlink(sftp, temp).catch(() => {});
+      await sweep;
+      await sftpUnlink(session, temp).catch(() => {});
       throw error;
     }
   }
@@ -385,7 +455,8 @@ export class SshConnector extends BaseConnector<SshData> {
    * are removed on every path, a stopped transfer included.
    */
   async #putWithBecome(
-    sftp: SFTPWrapper,
+    connection: SshConnection,
+    session: SftpSession,
     src: FileSource,
     remotePath: string,
     options: FileOptions,
@@ -395,8 +466,14 @@ export class SshConnector extends BaseConnector<SshData> {
   ): Promise<void> {
     const upload = `/tmp/.infra-upload-${tempSuffix()}`;
     const staged = `${remotePath}.infra-${tempSuffix()}`;
+    let sweep: Promise<unknown> = Promise.resolve();
     try {
-      await uploadStream(sftp, openSource(sftp, src), upload, 0o600, stop.signal);
+      await uploadStream(session, openSource(session, src), upload, 0o600, stop.signal, {
+        onOpen: () => {
+          sweep = this.#sweepOnce(connection, session, upload, UPLOAD_TEMP);
+        },
+      });
+      await sweep;
       await this.#installWithSudoRetry(
         upload,
         staged,
@@ -407,7 +484,8 @@ export class SshConnector extends BaseConnector<SshData> {
         stop,
       );
     } finally {
-      await sftpUnlink(sftp, upload).catch(() => {});
+      await sweep;
+      await sftpUnlink(session, upload).catch(() => {});
       await this.#removeStagedAfterStop(staged, become, stop);
     }
   }
@@ -491,8 +569,12 @@ export class SshConnector extends BaseConnector<SshData> {
         return;
       }
       // A local path gets the whole file or nothing: write beside it, then rename.
+      await refuseNonRegularLocalFile(dest);
       const partial = `${dest}.infra-${tempSuffix()}`;
       const out = createWriteStream(partial);
+      // Its errors reach the download (which stops) or `finished` below; a write still
+      // under way when it is destroyed after a failure has nobody left to tell.
+      out.on('error', () => {});
       try {
         await this.#download(remotePath, out, become, what, stop);
         out.end();
@@ -536,10 +618,10 @@ export class SshConnector extends BaseConnector<SshData> {
       return;
     }
     const connection = await this.#live();
-    const session = await connection.sftp(what);
+    const session = await this.#sftpSession(connection, what);
     try {
       // A file stream of our own is done with a chunk once written: its buffers can be reused.
-      await downloadStream(session.sftp, remotePath, out, stop.signal, {
+      await downloadStream(session, remotePath, out, stop.signal, {
         reuseBuffers: out instanceof WriteStream,
       });
     } finally {
@@ -558,9 +640,9 @@ function afterSuMarker(command: CommandInput, marker: string): StringCommand {
 }
 
 /** The source's bytes; a local file is read in chunks of one SFTP WRITE request each, into reused buffers. */
-function openSource(sftp: SFTPWrapper, src: FileSource): Readable | AsyncIterable<Buffer> {
+function openSource(session: SftpSession, src: FileSource): Readable | AsyncIterable<Buffer> {
   if (typeof src !== 'string') return openFileSource(src);
-  return readFileChunks(src, sftpRequestSize(sftp, 'write'));
+  return readFileChunks(src, sftpRequestSize(session, 'write'));
 }
 
 /** One signal for a transfer: the caller's `signal` or the `timeout`, whichever comes first. */
@@ -601,5 +683,9 @@ function installScript(temp: string, target: string, mode: number | undefined): 
     mode === undefined
       ? sh`if [ -e "$dest" ]; then m=$(stat -c %a "$dest" 2>/dev/null || stat -f %Lp "$dest") && chmod "$m" "$t"; o=$(stat -c %u:%g "$dest" 2>/dev/null || stat -f %u:%g "$dest") && chown "$o" "$t" 2>/dev/null || true; fi`
       : sh`chmod ${mode.toString(8)} "$t"`;
-  return sh`set -e; dest=${target}; t=${temp}; trap 'rm -f "$t"' EXIT; cat > "$t"; ${keepMode}; mv -f "$t" "$dest"`;
+  return StringCommand.of(
+    sh`set -e; dest=${target}; t=${temp};`,
+    refuseNonRegularShell('dest'),
+    sh`; trap 'rm -f "$t"' EXIT; cat > "$t"; ${keepMode}; mv -f "$t" "$dest"`,
+  );
 }

@@ -1,7 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import {
   type CommandInput,
   type CommandResult,
@@ -15,6 +17,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeSudoSecretScan } from './secret-scan-conformance.js';
 import { TEST_USERS } from './test-users.js';
+
+const execFileAsync = promisify(execFile);
 
 /** The ways a connector can run things as another user. */
 export type BecomeMethod = 'sudo' | 'su' | 'doas';
@@ -346,6 +350,37 @@ export function describeConnector(options: ConformanceOptions): void {
         expect(listing.output.stdoutLines).toEqual(['file.txt']);
       });
 
+      it('refuses to replace what is not a regular file (a named pipe, a directory), naming it', async () => {
+        const sub = `${dir}/not-regular`;
+        await runOk(sh`mkdir ${sub} ${`${sub}/dir`} && mkfifo ${`${sub}/pipe`}`);
+        for (const name of ['pipe', 'dir']) {
+          const target = `${sub}/${name}`;
+          const error = await errorOf(connector.putFile(Buffer.from('x'), target));
+          expect(error.code).toBe('FILE_TRANSFER_FAILED');
+          expect(error.message).toContain(target);
+          expect(error.message).toContain('not a regular file');
+        }
+        // Both still what they were, and nothing left beside them.
+        await runOk(sh`test -p ${`${sub}/pipe`} && test -d ${`${sub}/dir`}`);
+        const listing = await runOk(sh`ls -A ${sub} ${`${sub}/dir`}`);
+        expect(listing.output.stdoutLines.filter((line) => line.includes('infra'))).toEqual([]);
+      });
+
+      it('refuses to download over a local path that is not a regular file (a named pipe)', async () => {
+        const remote = `${dir}/for-the-pipe.txt`;
+        await connector.putFile(Buffer.from('x'), remote);
+        const pipe = join(localDir, 'local-pipe');
+        await execFileAsync('mkfifo', [pipe]);
+        const error = await errorOf(connector.getFile(remote, pipe));
+        expect(error.code).toBe('FILE_TRANSFER_FAILED');
+        expect(error.message).toContain(pipe);
+        expect(error.message).toContain('not a regular file');
+        expect((await stat(pipe)).isFIFO()).toBe(true);
+        expect((await readdir(localDir)).filter((name) => name.includes('local-pipe'))).toEqual([
+          'local-pipe',
+        ]);
+      });
+
       it('fails naming the path when getFile has nothing to read, and writes nothing', async () => {
         const missing = `${dir}/not-there.bin`;
         const local = join(localDir, 'never-written.bin');
@@ -445,6 +480,20 @@ export function describeConnector(options: ConformanceOptions): void {
               1,
             );
             expect(names.output.stdoutLines.some((n) => /tmp/i.test(n))).toBe(false);
+          });
+
+          it('refuses as that user to replace a named pipe, naming it', async () => {
+            const pipe = `${becomeDir}/${method}-pipe`;
+            await runOk(sh`mkfifo -m 666 ${pipe}`);
+            const error = await errorOf(connector.putFile(Buffer.from('x'), pipe, becomeArgs));
+            expect(error.code).toBe('FILE_TRANSFER_FAILED');
+            expect(error.message).toContain(pipe);
+            expect(error.message).toContain('not a regular file');
+            await runOk(sh`test -p ${pipe} && rm -f ${pipe}`);
+            const names = await runOk(sh`ls -A ${becomeDir}`, becomeArgs);
+            expect(names.output.stdoutLines.filter((n) => n.includes(`${method}-pipe`))).toEqual(
+              [],
+            );
           });
 
           it.skipIf(user === 'root')(

@@ -1,3 +1,7 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   makeBecomeGetScript,
@@ -6,6 +10,7 @@ import {
   octalMode,
   usesBecome,
 } from './become-files.js';
+import { refuseNonRegularShell } from './file-kind.js';
 
 describe('usesBecome', () => {
   it('is true for sudo, su and doas only', () => {
@@ -40,8 +45,32 @@ describe('makeBecomePutScript', () => {
       createParents: false,
     }).getRawValue();
     expect(script).toBe(
-      `t=/srv/x/.infra-1.tmp; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; umask 077 && cat > "$t" && chmod 0600 "$t" && mv -f "$t" '/srv/it'"'"'s here/a b.txt'`,
+      `d='/srv/it'"'"'s here/a b.txt'; ${refuseNonRegularShell('d')} ; t=/srv/x/.infra-1.tmp; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; umask 077 && cat > "$t" && chmod 0600 "$t" && mv -f "$t" "$d"`,
     );
+  });
+
+  it('refuses, run by sh, to replace a named pipe or a directory, and leaves no temp', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'infra-become-put-'));
+    try {
+      execFileSync('mkfifo', [join(dir, 'pipe')]);
+      mkdirSync(join(dir, 'sub'));
+      for (const name of ['pipe', 'sub']) {
+        const dest = join(dir, name);
+        const script = makeBecomePutScript({
+          destPath: dest,
+          tempPath: join(dir, '.temp'),
+          mode: 0o644,
+          createParents: false,
+        }).getRawValue();
+        const run = spawnSync('sh', ['-c', script], { input: 'bytes' });
+        expect(run.status).toBe(1);
+        expect(run.stderr.toString()).toContain(`"${dest}" is not a regular file`);
+      }
+      expect(readdirSync(dir).sort()).toEqual(['pipe', 'sub']);
+      expect(statSync(join(dir, 'pipe')).isFIFO()).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('creates the parent directories first when asked', () => {

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
-import { type CommandInput, type StringCommand, sh } from './command.js';
+import { type CommandInput, StringCommand, sh } from './command.js';
 import type { FileOptions } from './connector.js';
+import { refuseNonRegularShell } from './file-kind.js';
 import { makeUnixCommand, type UnixCommandArguments } from './unix-command.js';
 
 /**
@@ -55,13 +56,18 @@ export interface BecomePutScriptOptions {
 
 /**
  * The script a become user runs to write its stdin to `destPath` atomically: a
- * private temp file (umask 077) beside it, `chmod`, then `mv` over the old one. A
+ * private temp file (umask 077) beside it, `chmod`, then `mv` over the old one
+ * (refused when that exists and is not a regular file). A
  * trap removes the temp file however the script ends (short of SIGKILL, after which
  * the connector runs `makeRemoveScript`).
  */
 export function makeBecomePutScript(options: BecomePutScriptOptions): StringCommand {
   const mkdir = options.createParents ? sh`mkdir -p ${posix.dirname(options.destPath)} && ` : sh``;
-  return sh`t=${options.tempPath}; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; ${mkdir}umask 077 && cat > "$t" && chmod ${octalMode(options.mode)} "$t" && mv -f "$t" ${options.destPath}`;
+  return StringCommand.of(
+    sh`d=${options.destPath};`,
+    refuseNonRegularShell('d'),
+    sh`; t=${options.tempPath}; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; ${mkdir}umask 077 && cat > "$t" && chmod ${octalMode(options.mode)} "$t" && mv -f "$t" "$d"`,
+  );
 }
 
 /** The script a become user runs to print a file's bytes. */

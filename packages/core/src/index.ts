@@ -66,6 +66,13 @@ export {
   QuoteError,
   SudoPasswordError,
 } from './errors.js';
+export {
+  describeFileKind,
+  isRegularFileMode,
+  NotRegularFileError,
+  refuseNonRegularLocalFile,
+  refuseNonRegularShell,
+} from './file-kind.js';
 export { describeFileEnd, openFileSource } from './file-source.js';
 export {
   CommandOutput,

@@ -1,0 +1,54 @@
+import { posix } from 'node:path';
+import type { SftpSession } from './sftp-session.js';
+import { sftpReaddir, sftpUnlink } from './sftp-transfer.js';
+
+/**
+ * A temporary file untouched for this long was left by a transfer whose
+ * connection was lost (one that is still running writes to it all the time).
+ */
+export const STALE_TEMP_SECONDS = 60;
+
+/** The temporary file of a put beside its target: `.NAME.infra-` and 16 hex digits. */
+export const PUT_TEMP = /^\..+\.infra-[0-9a-f]{16}$/s;
+
+/** The login user's upload in /tmp of a put with become. */
+export const UPLOAD_TEMP = /^\.infra-upload-[0-9a-f]{16}$/;
+
+/**
+ * Remove the temporary files in the directory of `ownTemp` whose names match
+ * `pattern` and that were last modified STALE_TEMP_SECONDS before `ownTemp` (the
+ * fresh temporary file of the transfer running now, which gives the server's
+ * clock). Best effort: resolves with the paths removed, never rejects.
+ */
+export async function removeStaleTemps(
+  session: SftpSession,
+  ownTemp: string,
+  pattern: RegExp,
+): Promise<string[]> {
+  const dir = posix.dirname(ownTemp);
+  try {
+    const entries = await sftpReaddir(session, dir);
+    const now = entries.find((entry) => entry.filename === posix.basename(ownTemp))?.attrs.mtime;
+    if (now === undefined) return [];
+    const stale = entries.filter(
+      (entry) =>
+        pattern.test(entry.filename) &&
+        entry.filename !== posix.basename(ownTemp) &&
+        entry.attrs.isFile() &&
+        entry.attrs.mtime < now - STALE_TEMP_SECONDS,
+    );
+    const removed: string[] = [];
+    await Promise.all(
+      stale.map(async (entry) => {
+        const path = posix.join(dir, entry.filename);
+        await sftpUnlink(session, path).then(
+          () => removed.push(path),
+          () => undefined,
+        );
+      }),
+    );
+    return removed;
+  } catch {
+    return [];
+  }
+}

@@ -41,7 +41,10 @@ describe('stagePackages', () => {
       const source = await mkdtemp(join(tmpdir(), 'infra-stage-test-'));
       await writeFile(
         join(source, 'script.mjs'),
-        'import { sh } from \'@infra/core\';\nconsole.log(sh`echo ${process.argv[2]}`.render("raw"));\n',
+        [
+          "import { QuoteString } from '@infra/core';",
+          "console.log(new QuoteString(process.argv[2]).render('raw'));",
+        ].join('\n'),
       );
       const staged = await stagePackages(['@infra/core'], {
         from: here,
@@ -56,7 +59,7 @@ describe('stagePackages', () => {
           staged.script('script.mjs'),
           "it's",
         ]);
-        expect(stdout.trim()).toBe(`echo 'it'"'"'s'`);
+        expect(stdout.trim()).toBe(`'it'"'"'s'`);
       } finally {
         await staged.remove();
       }

@@ -13,6 +13,20 @@ export type SpecificationVersion = typeof SPECIFICATION_VERSION;
 /** One inventory target: `[name, data, groups]`, as pyinfra's `make_names_data` yields. */
 export type NamesData = readonly [name: string, data: Record<string, unknown>, groups: string[]];
 
+/**
+ * What the inventory knows of an entry when its connector's `makeNamesData` runs, so an
+ * inventory connector can honour data given to it (`--data ssh_config_file=FILE`, or the
+ * data of the inventory entry that names it). Optional: connectors may ignore it.
+ */
+export interface NamesDataContext {
+  /**
+   * The host data given to this entry so far, merged in the run's order (all, groups,
+   * what outer inventory connectors yielded, the entry's own data, `--data`); values
+   * as given (secrets may be `MaskString`s), not yet typed by any `dataMeta`.
+   */
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
 export type NamesDataResult =
   | Iterable<NamesData>
   | AsyncIterable<NamesData>
@@ -85,7 +99,7 @@ export interface ConnectorClass<TData = Record<string, unknown>> {
   readonly dataMeta: DataMetaMap;
   /** One line for `infra connectors`. */
   readonly description?: string;
-  makeNamesData(arg: string | undefined): NamesDataResult;
+  makeNamesData(arg: string | undefined, context?: NamesDataContext): NamesDataResult;
   new (host: ConnectorHost<TData>): Connector;
 }
 
@@ -210,8 +224,9 @@ export function assertConnectorClass(
 export async function collectNamesData(
   connector: Pick<ConnectorClass, 'makeNamesData'>,
   arg: string | undefined,
+  context?: NamesDataContext,
 ): Promise<NamesData[]> {
-  const result = await connector.makeNamesData(arg);
+  const result = await connector.makeNamesData(arg, context);
   const out: NamesData[] = [];
   for await (const entry of result as AsyncIterable<NamesData>) out.push(entry);
   return out;

@@ -42,11 +42,12 @@ async function readManifest(dir: string): Promise<Manifest | undefined> {
   }
 }
 
-/** The real folder of `name` as Node resolves it from `start`, or undefined. */
+/** The real folder of `name` as Node resolves it from `start` (itself included), or undefined. */
 async function findPackage(name: string, start: string): Promise<string | undefined> {
   let dir = resolve(start);
   const { root } = parse(dir);
   for (;;) {
+    if ((await readManifest(dir))?.name === name) return realpath(dir);
     const candidate = join(dir, 'node_modules', name);
     if (await readManifest(candidate)) return realpath(candidate);
     if (dir === root) return undefined;

@@ -37,6 +37,11 @@ export interface ConnectorLogger {
   debug(message: string): void;
   info(message: string): void;
   warn(message: string): void;
+  /**
+   * A result the user should see at normal verbosity that is no warning (the image a
+   * docker build committed). Optional: a connector falls back to `info` without it.
+   */
+  notice?(message: string): void;
 }
 
 /** What a connector instance is given: its host, the host's data, the run's services. */
@@ -59,6 +64,11 @@ export interface ConnectorHost<TData = Record<string, unknown>> {
 export interface RunShellCommandOptions extends ConnectorArguments {
   /** Called for every output line as it arrives. */
   onOutput?: (line: OutputLine) => void;
+  /**
+   * The command only reads (a fact): a connector may skip what it does after changes,
+   * such as the docker connector's commit of a container to a new image.
+   */
+  readOnly?: boolean;
   /** Aborting kills the command (e.g. on Ctrl-C). */
   signal?: AbortSignal;
 }

@@ -101,6 +101,7 @@ export class HostSession {
     command: StringCommand,
     args: ConnectorArguments,
     operation: string,
+    readOnly = false,
   ): Promise<CommandResult> {
     this.#checkNotStopped();
     this.options.emit({
@@ -111,6 +112,7 @@ export class HostSession {
     });
     return this.connector.runShellCommand(command, {
       ...args,
+      ...(readOnly ? { readOnly } : {}),
       signal: this.#kill,
       onOutput: (line) =>
         this.options.emit({
@@ -148,6 +150,7 @@ export class HostSession {
       definition.command(args),
       become,
       `fact ${definition.name}`,
+      true,
     );
     if (!result.success) {
       throw new OperationError(

@@ -1,9 +1,11 @@
 // The README's commands run as written on a machine with Node and npm (after its set-up
 // command): the "Using it" and "Examples" blocks, and installing the CLI from this checkout
 // into a project of one's own (the packages are not on the registry yet). Its data-key
-// table lists every key the connectors declare.
+// table lists every key the connectors declare. packages/deploy/README.md's TypeScript
+// inventory and deploy are the files of examples/inventory-deploy, and run as written.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -90,5 +92,39 @@ describe('README: installing the CLI from this checkout', () => {
   it('packs, installs and runs infra', () => {
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /^\[@local\] Linux /m);
+  });
+});
+
+describe('packages/deploy/README.md: a TypeScript inventory and host.data', () => {
+  const deployReadme = readFileSync(join(REPO_ROOT, 'packages/deploy/README.md'), 'utf8');
+
+  it('shows the example files as they are', async () => {
+    const shown = [...deployReadme.matchAll(/^```ts\n(\/\/ (examples\/\S+): [\s\S]*?)^```$/gm)];
+    assert.deepEqual(
+      shown.map((m) => m[2]),
+      ['examples/inventory-deploy/inventory.ts', 'examples/inventory-deploy/deploy.ts'],
+    );
+    for (const [, text, file] of shown) {
+      assert.equal(text, await readFile(join(REPO_ROOT, file), 'utf8'), `${file} differs`);
+    }
+  });
+
+  it('runs as written: each host gets its own data, --data wins', async () => {
+    const out = '/tmp/infra-inventory-example';
+    await rm(out, { recursive: true, force: true });
+    const block = [...deployReadme.matchAll(/^```sh\n([\s\S]*?)^```$/gm)]
+      .map((m) => m[1])
+      .find((text) => text.includes('examples/inventory-deploy'));
+    const [first, second] = block.trim().split('\n');
+    const conf = (name) => readFile(join(out, `${name}.conf`), 'utf8');
+    const one = await runBlock(first);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(await conf('web1'), 'role=web\nport=8080\n');
+    assert.equal(await conf('web2'), 'role=web\nport=9090\n');
+    const two = await runBlock(second);
+    assert.equal(two.code, 0, two.stderr);
+    assert.equal(await conf('web1'), 'role=web\nport=7000\n');
+    assert.equal(await conf('web2'), 'role=web\nport=7000\n');
+    await rm(out, { recursive: true, force: true });
   });
 });

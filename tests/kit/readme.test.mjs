@@ -109,12 +109,26 @@ describe('packages/deploy/README.md: a TypeScript inventory and host.data', () =
     }
   });
 
+  it('its first commands run as written', async () => {
+    const block = [...deployReadme.matchAll(/^```sh\n([\s\S]*?)^```$/gm)][0][1];
+    const result = await runBlock(block);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /"web2":/);
+    assert.match(result.stdout, /"type": "file"/);
+    assert.equal(
+      await readFile('/tmp/infra-readme-copy.md', 'utf8'),
+      await readFile(join(REPO_ROOT, 'README.md'), 'utf8'),
+    );
+    await rm('/tmp/infra-readme-copy.md', { force: true });
+    await rm('/tmp/infra-inventory-example', { recursive: true, force: true });
+  });
+
   it('runs as written: each host gets its own data, --data wins', async () => {
     const out = '/tmp/infra-inventory-example';
     await rm(out, { recursive: true, force: true });
     const block = [...deployReadme.matchAll(/^```sh\n([\s\S]*?)^```$/gm)]
       .map((m) => m[1])
-      .find((text) => text.includes('examples/inventory-deploy'));
+      .find((text) => text.includes('--data app_port=7000'));
     const [first, second] = block.trim().split('\n');
     const conf = (name) => readFile(join(out, `${name}.conf`), 'utf8');
     const one = await runBlock(first);

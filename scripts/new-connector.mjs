@@ -4,11 +4,13 @@
 // Writes the package (package.json with the `infra.connectors` discovery field, tsconfig,
 // vitest config, a src/ skeleton whose methods throw "not implemented: ...", the
 // conformance test wired to @infra/connector-testkit, a README with the data-keys table),
-// a first changeset, and adds the package to the root package.json's devDependencies
-// (`workspace:*`), so that after `pnpm install` it is linked into the root node_modules,
-// where `pnpm infra connectors` (run from the repo root) finds it.
+// a first changeset, and adds the package to the CLI's devDependencies (apps/cli,
+// `workspace:*`), so that after `pnpm install` it is linked into the CLI's node_modules,
+// where `pnpm infra connectors` finds it (the CLI's own install). Not the root package.json:
+// turbo hashes the root's workspace dependencies into every task's hash, so a new one there
+// would rebuild every package; in the CLI's it rebuilds only the new package and the CLI.
 //
-// Usage: node scripts/new-connector.mjs NAME [--root DIR] [--no-root-dependency]
+// Usage: node scripts/new-connector.mjs NAME [--root DIR] [--no-cli-dependency]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -144,9 +146,9 @@ function sortedObject(object) {
 
 /**
  * Create the package. Returns the paths written (relative to root) and whether the
- * root package.json was changed.
+ * CLI's package.json was changed.
  */
-export async function createConnector(name, { root = DEFAULT_ROOT, rootDependency = true } = {}) {
+export async function createConnector(name, { root = DEFAULT_ROOT, cliDependency = true } = {}) {
   await validateName(name, root);
   const names = namesFor(name);
   // Tool versions follow the built-in connectors, so every package builds with the same ones.
@@ -179,21 +181,21 @@ export async function createConnector(name, { root = DEFAULT_ROOT, rootDependenc
   const formatted =
     existsSync(biome) &&
     spawnSync(biome, ['check', '--write', packageDir], { cwd: root, stdio: 'ignore' }).status === 0;
-  let rootChanged = false;
-  if (rootDependency) {
-    const rootPath = join(root, 'package.json');
-    const rootPackage = await readJson(rootPath);
+  let cliChanged = false;
+  if (cliDependency) {
+    const cliPath = join(root, 'apps/cli/package.json');
+    const cliPackage = await readJson(cliPath);
     const packageName = `@infra/connector-${name}`;
-    if (rootPackage.devDependencies?.[packageName] === undefined) {
-      rootPackage.devDependencies = sortedObject({
-        ...rootPackage.devDependencies,
+    if (cliPackage.devDependencies?.[packageName] === undefined) {
+      cliPackage.devDependencies = sortedObject({
+        ...cliPackage.devDependencies,
         [packageName]: 'workspace:*',
       });
-      await writeFile(rootPath, `${JSON.stringify(rootPackage, null, 2)}\n`);
-      rootChanged = true;
+      await writeFile(cliPath, `${JSON.stringify(cliPackage, null, 2)}\n`);
+      cliChanged = true;
     }
   }
-  return { names, packageDir, written, rootChanged, formatted };
+  return { names, packageDir, written, cliChanged, formatted };
 }
 
 async function main(argv) {
@@ -203,22 +205,22 @@ async function main(argv) {
   const name = args.filter((a) => a !== root)[0];
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(
-      'Usage: pnpm new:connector NAME [--no-root-dependency]\nCreates packages/connector-NAME (@infra/connector-NAME), registering @NAME.',
+      'Usage: pnpm new:connector NAME [--no-cli-dependency]\nCreates packages/connector-NAME (@infra/connector-NAME), registering @NAME.',
     );
     return 0;
   }
   try {
-    const { names, written, rootChanged, formatted } = await createConnector(name, {
+    const { names, written, cliChanged, formatted } = await createConnector(name, {
       root,
-      rootDependency: !argv.includes('--no-root-dependency'),
+      cliDependency: !argv.includes('--no-cli-dependency'),
     });
     const lines = [
       `Created @infra/connector-${name} (${names.className}, connection string @${name}:ARG):`,
       ...written.map((file) => `  ${file}`),
     ];
-    if (rootChanged) {
+    if (cliChanged) {
       lines.push(
-        `  package.json: devDependencies["@infra/connector-${name}"] = "workspace:*" (so \`pnpm infra connectors\` finds it)`,
+        `  apps/cli/package.json: devDependencies["@infra/connector-${name}"] = "workspace:*" (so \`pnpm infra connectors\` finds it)`,
       );
     }
     if (!formatted) {

@@ -1,4 +1,4 @@
-// A deploy that runs as written on this machine: `pnpm infra @local examples/local-deploy/deploy.ts -y`.
+// A deploy that runs as written on this machine: `npm run -s infra -- @local examples/local-deploy/deploy.ts -y`.
 // The first run creates /tmp/infra-example; the second finds nothing to do.
 import { deploy } from '@infra/deploy';
 

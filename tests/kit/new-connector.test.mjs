@@ -59,10 +59,19 @@ describe('new:connector name checks', () => {
   });
 });
 
+/** Each package's build task hash, as turbo computes it (a dry run: nothing is built). */
+async function buildHashes(root) {
+  const { stdout } = await mustRun('pnpm', ['exec', 'turbo', 'run', 'build', '--dry=json'], {
+    cwd: root,
+  });
+  return Object.fromEntries(JSON.parse(stdout).tasks.map((task) => [task.taskId, task.hash]));
+}
+
 describe('new:connector in a scratch copy of the repository', () => {
   const NAME = 'kit-demo';
   let work;
   let created;
+  let hashesBefore;
   const pnpm = (args, cwd = work.dir) =>
     run('pnpm', args, { cwd, env: { ...process.env, CI: '' } });
 
@@ -75,6 +84,7 @@ describe('new:connector in a scratch copy of the repository', () => {
       verbatimSymlinks: true,
       filter: (src) => basename(src) !== '.git',
     });
+    hashesBefore = await buildHashes(work.dir);
     created = await createConnector(NAME, { root: work.dir });
   });
 
@@ -106,9 +116,11 @@ describe('new:connector in a scratch copy of the repository', () => {
     });
     const changeset = await readFile(join(work.dir, '.changeset/connector-kit-demo.md'), 'utf8');
     assert.match(changeset, /^---\n"@infra\/connector-kit-demo": major\n---\n/);
+    const cli = JSON.parse(await readFile(join(work.dir, 'apps/cli/package.json'), 'utf8'));
+    assert.equal(cli.devDependencies['@infra/connector-kit-demo'], 'workspace:*');
+    assert.equal(created.cliChanged, true);
     const root = JSON.parse(await readFile(join(work.dir, 'package.json'), 'utf8'));
-    assert.equal(root.devDependencies['@infra/connector-kit-demo'], 'workspace:*');
-    assert.equal(created.rootChanged, true);
+    assert.equal(root.devDependencies['@infra/connector-kit-demo'], undefined);
     const readme = await readFile(join(dir, 'README.md'), 'utf8');
     assert.match(readme, /\| `kit_demo_identifier` \| string \| \(required\) \|/);
     // A second run refuses to overwrite it.
@@ -122,7 +134,15 @@ describe('new:connector in a scratch copy of the repository', () => {
     });
     await mustRun('pnpm', ['build'], { cwd: work.dir });
     assert.ok(existsSync(join(work.dir, 'packages/connector-kit-demo/dist/index.js')));
-    assert.ok(existsSync(join(work.dir, 'node_modules/@infra/connector-kit-demo/package.json')));
+    assert.ok(
+      existsSync(join(work.dir, 'apps/cli/node_modules/@infra/connector-kit-demo/package.json')),
+    );
+  });
+
+  it('changes the build hash of no package but itself and the CLI (turbo rebuilds only those)', async () => {
+    const after = await buildHashes(work.dir);
+    const changed = Object.keys(after).filter((task) => after[task] !== hashesBefore[task]);
+    assert.deepEqual(changed.sort(), ['@infra/cli#build', '@infra/connector-kit-demo#build']);
   });
 
   it('its tests run: the unit tests pass, the conformance suite fails saying what to implement', async () => {

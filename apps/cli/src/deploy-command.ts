@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import type { Connector } from '@infra/core';
+import type { Connector, ConnectorArguments, MaskString } from '@infra/core';
 import { ConnectorResolver } from '@infra/core/resolver';
 import {
   deployContext,
@@ -44,10 +44,20 @@ export type DeployCliCommand = Extract<
   { kind: 'deploy' | 'operation' | 'fact' | 'debug-inventory' }
 >;
 
+/** The CLI's become/env/chdir flags, and the sudo password `--use-sudo-password` took up front. */
+function runArguments(options: DeployOptions, sudoPassword?: MaskString): ConnectorArguments {
+  const args = connectorArguments(options);
+  if (sudoPassword !== undefined) args.sudoPassword = sudoPassword;
+  return args;
+}
+
 /** The CLI's become/env/chdir flags as global operation arguments (`--sudo` -> `_sudo`). */
-export function defaultArgumentsFor(options: DeployOptions): GlobalArguments {
+export function defaultArgumentsFor(
+  options: DeployOptions,
+  sudoPassword?: MaskString,
+): GlobalArguments {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(connectorArguments(options))) {
+  for (const [key, value] of Object.entries(runArguments(options, sudoPassword))) {
     out[`_${key}`] = value;
   }
   return out as GlobalArguments;
@@ -112,6 +122,7 @@ export async function runDeployCommand(
   let task: HostTask | undefined;
   let defaults: Record<string, unknown> = {};
   let factArgs: Record<string, string> = {};
+  let upFrontPassword: MaskString | undefined;
   try {
     const changes = command.kind === 'deploy' || command.kind === 'operation';
     if (changes && !options.yes && !options.dry && process.stdin.isTTY !== true) {
@@ -157,6 +168,8 @@ export async function runDeployCommand(
       );
     }
     const sudoPassword = sharedSudoPassword(redactor);
+    // --use-sudo-password: asked once, before any host connects, and sent with every sudo command.
+    if (options.useSudoPassword) upFrontPassword = await sudoPassword.get();
     runHostsList = hosts.map((host) => ({
       name: host.name,
       groups: host.groups,
@@ -244,6 +257,7 @@ export async function runDeployCommand(
   try {
     if (command.kind === 'fact') {
       return await runFact({ ...command, args: factArgs }, runHostsList, reporter, options, {
+        args: runArguments(options, upFrontPassword),
         signal: controller.signal,
         killSignal: killer.signal,
       });
@@ -272,7 +286,7 @@ export async function runDeployCommand(
         live?.update(event);
         printer.event(event);
       },
-      defaultArguments: defaultArgumentsFor(options),
+      defaultArguments: defaultArgumentsFor(options, upFrontPassword),
     });
     live?.stop();
     reporter.setLiveView(undefined);
@@ -344,8 +358,9 @@ async function runFact(
   hosts: readonly RunHost[],
   reporter: Reporter,
   options: DeployOptions,
-  stop: { signal: AbortSignal; killSignal: AbortSignal },
+  run: { args: ConnectorArguments; signal: AbortSignal; killSignal: AbortSignal },
 ): Promise<number> {
+  const { args, ...stop } = run;
   const definition = FACTS[command.fact];
   if (!definition) throw new UnknownNameError('fact', command.fact, Object.keys(FACTS));
   const coordinator = new RunCoordinator();
@@ -367,10 +382,7 @@ async function runFact(
           emit: () => {},
         },
       );
-      values.set(
-        host.name,
-        await session.fact(definition, command.args as never, connectorArguments(options)),
-      );
+      values.set(host.name, await session.fact(definition, command.args as never, args));
     } catch (error) {
       failed++;
       reporter.fatal({

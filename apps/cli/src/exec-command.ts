@@ -67,6 +67,7 @@ export function hostLogger(reporter: Reporter, host: string): ConnectorLogger {
   return {
     debug: (message) => reporter.log('debug', host, message),
     info: (message) => reporter.log('info', host, message),
+    notice: (message) => reporter.log('notice', host, message),
     warn: (message) => reporter.log('warn', host, message),
   };
 }

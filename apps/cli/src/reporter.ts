@@ -26,7 +26,8 @@ export interface CliStreams {
   readonly env: NodeJS.ProcessEnv;
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn';
+/** `notice`: a result shown at normal verbosity, without the `warning:` label. */
+export type LogLevel = 'debug' | 'info' | 'notice' | 'warn';
 
 /** A view drawn at the bottom of the terminal that lines must be printed above. */
 export interface LiveView {
@@ -135,10 +136,15 @@ export class Reporter {
   log(level: LogLevel, host: string | undefined, message: string): void {
     const shown =
       level === 'warn' ||
+      level === 'notice' ||
       (level === 'info' && (this.#options.verbosity >= 1 || this.#options.debug)) ||
       (level === 'debug' && (this.#options.verbosity >= 2 || this.#options.debug));
     if (!shown) return;
     const text = host === undefined ? message : `[${host}] ${message}`;
+    if (level === 'notice') {
+      this.#err(text);
+      return;
+    }
     const label = level === 'warn' ? paint('warning:', 'yellow', this.#stderrColour) : `${level}:`;
     this.#err(`${label} ${text}`);
   }

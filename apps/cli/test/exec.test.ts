@@ -2,11 +2,18 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { missingTestUsers, notRootReason, peerMissing, TEST_USERS } from '@infra/connector-testkit';
+import {
+  missingTestUsers,
+  notRootReason,
+  peerMissing,
+  type StagedPackages,
+  stagePackages,
+  TEST_USERS,
+} from '@infra/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CLI_DIR,
   cleanEnv,
-  INFRA_BIN,
   makeFakeConnectorProject,
   parseEvents,
   runInfra,
@@ -544,7 +551,14 @@ describe.skipIf(becomeSkip !== undefined)('become flags against real sudo', () =
     expect(result.stdout).toBe(`[@local] ${TEST_USERS.plain.name}\n`);
   });
 
-  // The CLI itself runs as the user whose sudo wants a password.
+  // The CLI itself runs as the user whose sudo wants a password, from a copy outside the
+  // clone (which may sit in a folder that user cannot enter: mktemp -d, root's home).
+  let staged: StagedPackages;
+  beforeAll(async () => {
+    staged = await stagePackages(['@infra/cli', '@infra/connector-local'], { from: CLI_DIR });
+  });
+  afterAll(() => staged?.remove());
+
   const asSudoPasswordUser = (env: Record<string, string>, args: string[]) =>
     runProgram(
       'sudo',
@@ -554,7 +568,7 @@ describe.skipIf(becomeSkip !== undefined)('become flags against real sudo', () =
         'env',
         ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
         process.execPath,
-        INFRA_BIN,
+        join(staged.packageDir('@infra/cli'), 'dist', 'bin.js'),
         ...args,
       ],
       {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The built CLI, run with `node` as a user would run it. */
 export const INFRA_BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+export const CLI_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const LOCAL_CONNECTOR_ENTRY = join(REPO_ROOT, 'packages/connector-local/dist/index.js');
 

@@ -1,6 +1,6 @@
 // Inventory connectors through the real `infra` binary: hosts from an ssh config,
 // resolved and run through the loopback sshd, as a user would type them.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -89,5 +89,78 @@ describe.skipIf(sshSkip !== undefined)('infra @ssh-config:PATTERN', () => {
     const bad = await runInfra(['@ssh-config:web 1', 'exec', '--', 'true'], { cwd: dir, env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('expected @ssh-config:PATTERN');
+  });
+
+  describe('with ssh_config_file given, not INFRA_SSH_CONFIG_FILE', () => {
+    // A home whose ~/.ssh/config names web1 on a port nothing listens on: reading it
+    // instead of the file given would fail every host.
+    let home: string;
+    let homeEnv: NodeJS.ProcessEnv;
+
+    beforeAll(async () => {
+      home = join(dir, 'home');
+      await mkdir(join(home, '.ssh'), { recursive: true });
+      await writeFile(
+        join(home, '.ssh', 'config'),
+        ['Host web1 decoy1', '  HostName 127.0.0.1', '  Port 1'].join('\n'),
+      );
+      homeEnv = cleanEnv({ HOME: home });
+      delete homeEnv.INFRA_SSH_CONFIG_FILE;
+    });
+
+    it('reads the file --data ssh_config_file names', async () => {
+      const result = await runInfra(
+        [
+          '@ssh-config:web*',
+          '--data',
+          `ssh_config_file=${join(dir, 'config')}`,
+          'exec',
+          '--',
+          'id',
+          '-un',
+        ],
+        { cwd: dir, env: homeEnv },
+      );
+      expect(result.stderr).toBe('Summary: 2 hosts: 2 succeeded\n');
+      expect(result.stdout.split('\n').filter(Boolean).sort()).toEqual([
+        `[@ssh:web1] ${TEST_USERS.plain.name}`,
+        `[@ssh:web2] ${TEST_USERS.sudo.name}`,
+      ]);
+      expect(result.code).toBe(0);
+    });
+
+    it("reads the file an inventory file's group data names", async () => {
+      await writeFile(
+        join(dir, 'inventory.yaml'),
+        [
+          'groups:',
+          '  servers:',
+          "    hosts: ['@ssh-config:web1']",
+          `    data: { ssh_config_file: ${JSON.stringify(join(dir, 'config'))} }`,
+        ].join('\n'),
+      );
+      const result = await runInfra(['inventory.yaml', 'exec', '--', 'id', '-un'], {
+        cwd: dir,
+        env: homeEnv,
+      });
+      expect(result.stdout).toBe(`[@ssh:web1] ${TEST_USERS.plain.name}\n`);
+      expect(result.code).toBe(0);
+    });
+
+    it('says what is wrong with an ssh_config_file that is no path', async () => {
+      const result = await runInfra(
+        ['@ssh-config:web*', '--data', 'ssh_config_file=', 'exec', '--', 'true'],
+        { cwd: dir, env: homeEnv },
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('ssh_config_file');
+      expect(result.stderr).toContain('expected the path of an ssh_config file');
+    });
+  });
+
+  it('an @ssh host reads INFRA_SSH_CONFIG_FILE too', async () => {
+    const result = await runInfra(['@ssh:web1', 'exec', '--', 'id', '-un'], { cwd: dir, env });
+    expect(result.stdout).toBe(`[web1] ${TEST_USERS.plain.name}\n`);
+    expect(result.code).toBe(0);
   });
 });

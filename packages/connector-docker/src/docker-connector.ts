@@ -79,8 +79,10 @@ interface Session {
   readonly containerName: string;
   /** `image`: started from an image, removed at the end; `container`: an existing one. */
   readonly mode: 'image' | 'container';
-  /** Commit at disconnect. */
+  /** Commit at disconnect, when something ran that could change the container. */
   readonly commit: boolean;
+  /** A command ran (not one marked `readOnly`, as facts are) or a file was put. */
+  changed: boolean;
   /** Stop at disconnect (an existing container that was stopped). */
   readonly stopAtEnd: boolean;
   /** The image's own entrypoint and command, restored in the committed image. */
@@ -306,6 +308,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
       mode: 'container',
       // Like pyinfra: a container we had to start is committed at the end.
       commit: stopAtEnd && this.host.data.docker_commit !== false,
+      changed: false,
       stopAtEnd,
       workingDir: info.Config.WorkingDir || '/',
       configUser: info.Config.User ?? '',
@@ -364,6 +367,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
         containerName,
         mode: 'image',
         commit: data.docker_commit !== false,
+        changed: false,
         stopAtEnd: false,
         imageConfig: {
           Entrypoint: imageInfo.Config.Entrypoint ? [...imageInfo.Config.Entrypoint] : [],
@@ -423,7 +427,12 @@ export class DockerConnector extends BaseConnector<DockerData> {
     void session.renameHelper?.then((helper) => helper?.close());
     let commitError: unknown;
     try {
-      if (session.commit) await this.#commit(session);
+      if (session.commit && session.changed) await this.#commit(session);
+      else if (session.commit) {
+        this.host.log.info(
+          `Nothing ran in ${session.containerName} that could change it (only facts, or nothing): no image committed.`,
+        );
+      }
     } catch (error) {
       commitError = error;
     } finally {
@@ -476,7 +485,8 @@ export class DockerConnector extends BaseConnector<DockerData> {
       ...(session.imageConfig ? { _body: session.imageConfig } : {}),
     })) as { Id: string };
     this.committedImageId = result.Id;
-    this.host.log.info(
+    (this.host.log.notice ?? this.host.log.info).call(
+      this.host.log,
       `docker build complete, image ID: ${shortId(result.Id)}${tag ? ` (tagged ${tag})` : ''}`,
     );
   }
@@ -496,6 +506,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
     options: RunShellCommandOptions = {},
   ): Promise<CommandResult> {
     const session = this.#requireSession(`Cannot run ${String(toStringCommand(command))}`);
+    if (!options.readOnly) session.changed = true;
     const args = this.#withSudoPassword(options);
     return runWithRetries(command, options, this.host.log, () =>
       runWithSudoRetry(command, args, this.host.sudoPassword, (next, nextArgs) =>
@@ -642,6 +653,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
     options: FileOptions = {},
   ): Promise<void> {
     const session = this.#requireSession(`Cannot put ${describeFileEnd(src)}`);
+    session.changed = true;
     const dest = this.#remotePath(session, remotePath);
     const dir = posix.dirname(dest);
     const action = `putFile ${describeFileEnd(src)} -> ${JSON.stringify(dest)} in container ${session.containerName}`;

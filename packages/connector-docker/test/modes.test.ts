@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { useDockerd } from '@infra/connector-testkit';
 import type Docker from 'dockerode';
@@ -53,6 +54,48 @@ describe.skipIf(skip !== undefined)('@docker:IMAGE', () => {
     const content = await fromBuilt.runShellCommand('cat /built.txt');
     expect(content.output.stdout).toBe('built');
     await fromBuilt.disconnect();
+  });
+
+  it('commits nothing when only read-only commands (facts) ran and files were read', async () => {
+    const before = (await docker.listImages({ all: true })).length;
+    const { connector, log } = dockerConnector(dockerd!, {
+      docker_identifier: dockerd!.images.busybox,
+    });
+    await connector.connect();
+    const read = await connector.runShellCommand('uname -s', { readOnly: true });
+    expect(read.output.stdout).toBe('Linux');
+    const chunks: Buffer[] = [];
+    await connector.getFile(
+      '/etc/passwd',
+      new Writable({
+        write(chunk, _encoding, done) {
+          chunks.push(chunk);
+          done();
+        },
+      }),
+    );
+    await connector.disconnect();
+    expect(Buffer.concat(chunks).toString()).toContain('root');
+    expect(connector.committedImageId).toBeUndefined();
+    expect((await docker.listImages({ all: true })).length).toBe(before);
+    expect(log.text()).toContain('no image committed');
+  });
+
+  it('commits after a put alone, and says the image ID as a notice', async () => {
+    const before = (await docker.listImages({ all: true })).length;
+    const { connector, log } = dockerConnector(dockerd!, {
+      docker_identifier: dockerd!.images.busybox,
+    });
+    await connector.connect();
+    await connector.putFile(Buffer.from('put\n'), '/put.txt');
+    await connector.disconnect();
+    expect(connector.committedImageId).toMatch(/^sha256:/);
+    expect((await docker.listImages({ all: true })).length).toBe(before + 1);
+    expect(log.messages).toContainEqual({
+      level: 'notice',
+      message: `docker build complete, image ID: ${connector.committedImageId!.slice(7, 19)}`,
+    });
+    await docker.getImage(connector.committedImageId!).remove();
   });
 
   it('skips the commit with docker_commit false, and still removes the container', async () => {

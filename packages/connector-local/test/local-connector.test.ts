@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createTestHost, peerMissing, TEST_USERS } from '@infra/connector-testkit';
+import { createTestHost, peerMissing, stagePackages, TEST_USERS } from '@infra/connector-testkit';
 import { MaskString, type OutputLine, sh } from '@infra/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../src/index.js';
@@ -15,6 +15,7 @@ import { becomeMissingReason } from './become-peer.js';
 const execFileAsync = promisify(execFile);
 const becomeSkip = peerMissing('sudo / su / doas as root', becomeMissingReason());
 const plainUser = TEST_USERS.plain.name;
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
 
 let dir: string;
 let connector: LocalConnector;
@@ -280,15 +281,20 @@ describe('runShellCommand', () => {
   it.skipIf(becomeSkip)(
     'asks the run for the sudo password once sudo says it needs one',
     async () => {
-      const script = fileURLToPath(new URL('./run-as-sudopw.mjs', import.meta.url));
+      // The clone may sit in a folder the test user cannot enter (mktemp -d, root's home):
+      // run a copy of the script and the packages it imports from a folder it can read.
+      const staged = await stagePackages(['@infra/connector-local', '@infra/core'], {
+        from: packageDir,
+        scripts: [fileURLToPath(new URL('./run-as-sudopw.mjs', import.meta.url))],
+      });
       const { stdout } = await execFileAsync('runuser', [
         '-u',
         TEST_USERS.sudoPassword.name,
         '--',
         process.execPath,
-        script,
+        staged.script('run-as-sudopw.mjs'),
         TEST_USERS.sudoPassword.password,
-      ]);
+      ]).finally(() => staged.remove());
       const report = JSON.parse(stdout) as {
         asked: number;
         first: { success: boolean; stdout: string; stderr: string };

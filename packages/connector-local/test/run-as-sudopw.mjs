@@ -1,8 +1,10 @@
 // Run by the e2e test as the test user whose sudo asks for a password
 // (`runuser -u infra-sudopw -- node run-as-sudopw.mjs PASSWORD`): the connector's
 // sudo retry must ask the run's password source, once per run, and get root.
+// The test copies this file and the packages it imports out of the clone first
+// (stagePackages), so it imports them by name.
+import { LocalConnector } from '@infra/connector-local';
 import { MaskString } from '@infra/core';
-import { LocalConnector } from '../dist/index.js';
 
 const password = process.argv[2];
 let asked = 0;

@@ -1,11 +1,18 @@
 import { resolve } from 'node:path';
-import { InventoryConnector, InventoryError, type NamesData } from '@infra/core';
+import {
+  type DataMetaMap,
+  InventoryConnector,
+  InventoryError,
+  type NamesData,
+  type NamesDataContext,
+} from '@infra/core';
 import {
   defaultSshConfigFile,
   listSshConfigHosts,
   matchPatternList,
   SshConfigError,
 } from './ssh-config.js';
+import { SSH_DATA_META } from './ssh-data.js';
 
 /** The environment variable naming the ssh_config file `@ssh-config` reads instead of ~/.ssh/config. */
 export const SSH_CONFIG_FILE_ENV = 'INFRA_SSH_CONFIG_FILE';
@@ -39,16 +46,27 @@ export function parseSshConfigPattern(arg: string | undefined): string[] {
 }
 
 /**
- * The ssh_config file `@ssh-config` reads: `INFRA_SSH_CONFIG_FILE` when set,
- * else `~/.ssh/config`.
+ * The ssh_config file `@ssh-config` reads: the `ssh_config_file` it is given (`--data`,
+ * or the inventory entry's data), else `INFRA_SSH_CONFIG_FILE` when set, else `~/.ssh/config`.
  */
-export function sshConfigInventoryFile(env: NodeJS.ProcessEnv = process.env): string {
+export function sshConfigInventoryFile(
+  env: NodeJS.ProcessEnv = process.env,
+  given: unknown = undefined,
+): string {
+  if (given !== undefined) {
+    if (typeof given !== 'string' || given === '') {
+      throw new InventoryError(
+        `@ssh-config: ssh_config_file is ${typeof given} ${JSON.stringify(given)}, expected the path of an ssh_config file (e.g. --data ssh_config_file=./ssh_config).`,
+      );
+    }
+    return resolve(given);
+  }
   const named = env[SSH_CONFIG_FILE_ENV];
   if (named !== undefined && named !== '') return resolve(named);
   const file = defaultSshConfigFile();
   if (file === undefined) {
     throw new InventoryError(
-      `@ssh-config: there is no ~/.ssh/config to read hosts from. Create it, or name another file in ${SSH_CONFIG_FILE_ENV}.`,
+      `@ssh-config: there is no ~/.ssh/config to read hosts from. Create it, or name another file with --data ssh_config_file=FILE or in ${SSH_CONFIG_FILE_ENV}.`,
     );
   }
   return file;
@@ -56,19 +74,25 @@ export function sshConfigInventoryFile(env: NodeJS.ProcessEnv = process.env): st
 
 /**
  * An inventory connector: `@ssh-config:PATTERN` yields every `Host` entry of the
- * user's ssh_config (Include followed) whose name matches PATTERN, as `@ssh:NAME`
+ * user's ssh_config (or the `ssh_config_file` it is given; Include followed) whose name matches PATTERN, as `@ssh:NAME`
  * hosts in the group PATTERN, with `ssh_config_file` set to the file read so the
  * ssh connector resolves the alias in the same file. Entries with wildcards or
  * negations (`Host *`, `Host !db*`) are patterns, not hosts.
  */
 export class SshConfigInventoryConnector extends InventoryConnector {
-  static override readonly dataMeta = {};
+  static override readonly dataMeta: DataMetaMap = {
+    ssh_config_file: {
+      ...SSH_DATA_META.ssh_config_file,
+      description:
+        'ssh_config file to read the hosts from (default $INFRA_SSH_CONFIG_FILE, else ~/.ssh/config); the hosts use it too',
+    },
+  };
   static override readonly description =
-    'Inventory: the Host entries of ~/.ssh/config (or $INFRA_SSH_CONFIG_FILE) that match a pattern, as ssh hosts';
+    'Inventory: the Host entries of ~/.ssh/config (or ssh_config_file, or $INFRA_SSH_CONFIG_FILE) that match a pattern, as ssh hosts';
 
-  static override makeNamesData(arg: string | undefined): NamesData[] {
+  static override makeNamesData(arg: string | undefined, context?: NamesDataContext): NamesData[] {
     const patterns = parseSshConfigPattern(arg);
-    const file = sshConfigInventoryFile();
+    const file = sshConfigInventoryFile(process.env, context?.data.ssh_config_file);
     let entries: ReturnType<typeof listSshConfigHosts>;
     try {
       entries = listSshConfigHosts(file);

@@ -34,7 +34,8 @@ export const SSH_DATA_META = {
     default: false,
   },
   ssh_config_file: {
-    description: 'ssh_config file to read (default ~/.ssh/config when it exists)',
+    description:
+      'ssh_config file to read (default $INFRA_SSH_CONFIG_FILE, else ~/.ssh/config when it exists)',
     type: 'string',
   },
   ssh_known_hosts_file: {

@@ -84,8 +84,14 @@ interface ResolveInput {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-function readConfig(data: SshData, host: string, user: string | undefined): SshHostConfig {
-  const file = data.ssh_config_file ?? defaultSshConfigFile();
+function readConfig(
+  data: SshData,
+  host: string,
+  user: string | undefined,
+  env: NodeJS.ProcessEnv,
+): SshHostConfig {
+  // As @ssh-config: ssh_config_file, else $INFRA_SSH_CONFIG_FILE, else ~/.ssh/config.
+  const file = data.ssh_config_file || env.INFRA_SSH_CONFIG_FILE || defaultSshConfigFile();
   if (file === undefined) return { identityFiles: [], skippedMatchExec: [] };
   return readSshConfig(file, {
     host,
@@ -143,7 +149,7 @@ async function resolveLogin(
     role === 'target'
       ? targetData
       : { ...targetData, ssh_key: undefined, ssh_key_password: undefined, ssh_password: undefined };
-  const config = readConfig(data, alias, userGiven);
+  const config = readConfig(data, alias, userGiven, env);
   for (const skipped of config.skippedMatchExec) {
     warnings.push(`${skipped} was not run (set ssh_allow_match_exec to run Match exec commands)`);
   }

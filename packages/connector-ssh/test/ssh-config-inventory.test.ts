@@ -144,6 +144,21 @@ describe.skipIf(skip !== undefined)('@ssh-config:PATTERN against a real sshd', (
     expect(users).toEqual([TEST_USERS.plain.name, TEST_USERS.plain.name, TEST_USERS.sudo.name]);
   });
 
+  it('reads the ssh_config_file it is given over INFRA_SSH_CONFIG_FILE, and refuses one that is no path', async () => {
+    process.env[SSH_CONFIG_FILE_ENV] = join(sshd.dir, 'no-such-config');
+    const given = await collectNamesData(SshConfigInventoryConnector, 'db*', {
+      data: { ssh_config_file: config },
+    });
+    expect(given).toEqual([['@ssh:db1', { ssh_config_file: config }, ['db*']]]);
+    for (const bad of ['', 42]) {
+      const error = await collectNamesData(SshConfigInventoryConnector, 'db*', {
+        data: { ssh_config_file: bad },
+      }).catch((e) => e);
+      expect(error).toBeInstanceOf(InventoryError);
+      expect((error as Error).message).toContain('ssh_config_file is');
+    }
+  });
+
   it('says which file it could not read', async () => {
     process.env[SSH_CONFIG_FILE_ENV] = join(sshd.dir, 'no-such-config');
     const error = await collectNamesData(SshConfigInventoryConnector, 'web*').catch((e) => e);

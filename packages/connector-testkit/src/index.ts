@@ -54,5 +54,10 @@ export {
 } from './inventory-conformance.js';
 export { isCI, notRootReason, PeerUnavailableError, peerMissing } from './peer.js';
 export { type ProcessScanner, type ProcessScanResult, processScanner } from './process-scan.js';
+export {
+  type StagedPackages,
+  type StagePackagesOptions,
+  stagePackages,
+} from './staged-packages.js';
 export { createTestHost, RecordingLogger, type TestHostOptions } from './test-host.js';
 export { missingTestUsers, TEST_USERS, type TestUser, userExists } from './test-users.js';

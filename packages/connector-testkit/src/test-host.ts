@@ -7,7 +7,7 @@ import {
 
 /** A logger that keeps every message, so tests can look at what a connector said. */
 export class RecordingLogger implements ConnectorLogger {
-  readonly messages: { level: 'debug' | 'info' | 'warn'; message: string }[] = [];
+  readonly messages: { level: 'debug' | 'info' | 'notice' | 'warn'; message: string }[] = [];
 
   debug(message: string): void {
     this.messages.push({ level: 'debug', message });
@@ -15,6 +15,10 @@ export class RecordingLogger implements ConnectorLogger {
 
   info(message: string): void {
     this.messages.push({ level: 'info', message });
+  }
+
+  notice(message: string): void {
+    this.messages.push({ level: 'notice', message });
   }
 
   warn(message: string): void {

@@ -13,6 +13,20 @@ export type SpecificationVersion = typeof SPECIFICATION_VERSION;
 /** One inventory target: `[name, data, groups]`, as pyinfra's `make_names_data` yields. */
 export type NamesData = readonly [name: string, data: Record<string, unknown>, groups: string[]];
 
+/**
+ * What the inventory knows of an entry when its connector's `makeNamesData` runs, so an
+ * inventory connector can honour data given to it (`--data ssh_config_file=FILE`, or the
+ * data of the inventory entry that names it). Optional: connectors may ignore it.
+ */
+export interface NamesDataContext {
+  /**
+   * The host data given to this entry so far, merged in the run's order (all, groups,
+   * what outer inventory connectors yielded, the entry's own data, `--data`); values
+   * as given (secrets may be `MaskString`s), not yet typed by any `dataMeta`.
+   */
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
 export type NamesDataResult =
   | Iterable<NamesData>
   | AsyncIterable<NamesData>
@@ -23,6 +37,11 @@ export interface ConnectorLogger {
   debug(message: string): void;
   info(message: string): void;
   warn(message: string): void;
+  /**
+   * A result the user should see at normal verbosity that is no warning (the image a
+   * docker build committed). Optional: a connector falls back to `info` without it.
+   */
+  notice?(message: string): void;
 }
 
 /** What a connector instance is given: its host, the host's data, the run's services. */
@@ -45,6 +64,11 @@ export interface ConnectorHost<TData = Record<string, unknown>> {
 export interface RunShellCommandOptions extends ConnectorArguments {
   /** Called for every output line as it arrives. */
   onOutput?: (line: OutputLine) => void;
+  /**
+   * The command only reads (a fact): a connector may skip what it does after changes,
+   * such as the docker connector's commit of a container to a new image.
+   */
+  readOnly?: boolean;
   /** Aborting kills the command (e.g. on Ctrl-C). */
   signal?: AbortSignal;
 }
@@ -85,7 +109,7 @@ export interface ConnectorClass<TData = Record<string, unknown>> {
   readonly dataMeta: DataMetaMap;
   /** One line for `infra connectors`. */
   readonly description?: string;
-  makeNamesData(arg: string | undefined): NamesDataResult;
+  makeNamesData(arg: string | undefined, context?: NamesDataContext): NamesDataResult;
   new (host: ConnectorHost<TData>): Connector;
 }
 
@@ -210,8 +234,9 @@ export function assertConnectorClass(
 export async function collectNamesData(
   connector: Pick<ConnectorClass, 'makeNamesData'>,
   arg: string | undefined,
+  context?: NamesDataContext,
 ): Promise<NamesData[]> {
-  const result = await connector.makeNamesData(arg);
+  const result = await connector.makeNamesData(arg, context);
   const out: NamesData[] = [];
   for await (const entry of result as AsyncIterable<NamesData>) out.push(entry);
   return out;

@@ -40,6 +40,7 @@ export {
   type FileSource,
   InventoryConnector,
   type NamesData,
+  type NamesDataContext,
   type NamesDataResult,
   type RunShellCommandOptions,
   SPECIFICATION_VERSION,

@@ -128,6 +128,7 @@ export class HostSession {
     args: ConnectorArguments,
     operation: string,
     name: string = operation,
+    readOnly = false,
   ): Promise<CommandResult> {
     this.#checkNotStopped();
     this.options.emit({
@@ -139,6 +140,7 @@ export class HostSession {
     });
     return this.connector.runShellCommand(command, {
       ...args,
+      ...(readOnly ? { readOnly } : {}),
       signal: this.#kill,
       onOutput: (line) =>
         this.options.emit({
@@ -176,6 +178,8 @@ export class HostSession {
       definition.command(args),
       become,
       `fact ${definition.name}`,
+      `fact ${definition.name}`,
+      true,
     );
     if (!result.success) {
       throw new OperationError(

@@ -4,6 +4,7 @@ import {
   collectNamesData,
   type DataMetaMap,
   InventoryError,
+  type NamesDataContext,
   parseConnectionString,
 } from '@infra/core';
 import type { ConnectorResolver, LoadedConnector } from '@infra/core/resolver';
@@ -17,6 +18,7 @@ import {
 } from './data-key-check.js';
 import {
   type DataOverride,
+  dataValueFor,
   hostDataFor,
   mergeDataLayers,
   type SecretSink,
@@ -102,6 +104,8 @@ async function resolveTargets(
   connection: string,
   load: (name: string) => Promise<LoadedConnector>,
   chain: readonly string[],
+  dataSoFar: (outer: readonly Record<string, unknown>[], dataMeta: DataMetaMap) => NamesDataContext,
+  outer: readonly Record<string, unknown>[] = [],
 ): Promise<ResolvedTarget[]> {
   const target = parseConnectionString(connection);
   const key = `@${target.connector}${target.arg === undefined ? '' : `:${target.arg}`}`;
@@ -114,7 +118,11 @@ async function resolveTargets(
     );
   }
   const source = await load(target.connector);
-  const yielded = await collectNamesData(source.connectorClass, target.arg);
+  const yielded = await collectNamesData(
+    source.connectorClass,
+    target.arg,
+    dataSoFar(outer, source.connectorClass.dataMeta),
+  );
   if (source.connectorClass.handlesExecution) {
     return yielded.map(([name, data, groups]) => ({
       name,
@@ -128,7 +136,11 @@ async function resolveTargets(
   }
   const out: ResolvedTarget[] = [];
   for (const [name, data, groups] of yielded) {
-    const reachedAll = await resolveTargets(name, load, [...chain, key]);
+    // What this one yields sits under what the outer ones yielded (the outer one wins).
+    const reachedAll = await resolveTargets(name, load, [...chain, key], dataSoFar, [
+      data,
+      ...outer,
+    ]);
     for (const reached of reachedAll) {
       out.push({
         ...reached,
@@ -189,7 +201,22 @@ export async function resolveHosts(
       const hint = await bareNameHint(entry.connection, resolver);
       if (hint) options.warn(hint);
     }
-    const targets = await resolveTargets(entry.connection, load, []);
+    // The data an inventory connector is given: as the host would get it, so far.
+    const dataSoFar = (
+      outer: readonly Record<string, unknown>[],
+      dataMeta: DataMetaMap,
+    ): NamesDataContext => {
+      const merged = mergeDataLayers([
+        ...entry.layers.slice(0, -1),
+        ...outer,
+        entry.layers.at(-1) ?? {},
+      ]);
+      for (const [key, override] of Object.entries(overrides)) {
+        merged[key] = dataValueFor(override, dataMeta[key]?.type);
+      }
+      return { data: merged };
+    };
+    const targets = await resolveTargets(entry.connection, load, [], dataSoFar);
     const aliased = entry.name !== entry.connection && targets.length === 1;
     const inventoryLayers = entry.layers.map((data, i) => ({
       data,

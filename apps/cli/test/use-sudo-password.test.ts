@@ -76,7 +76,7 @@ describe.skipIf(skip !== undefined)('--use-sudo-password with a user whose sudo 
     expect(result.code).toBe(0);
     const commands = sudoCommands(result.stdout);
     expect(commands).toHaveLength(1);
-    expect(commands[0]).toContain('***');
+    expect(commands[0]).toContain('read -r __infra_pw'); // the password goes on stdin, not in the command
     expect(commands[0]).not.toMatch(/sudo -H -n/);
     expect(result.stdout).toContain('"line":"root"');
     expect(result.stdout + result.stderr).not.toContain(password);
@@ -95,7 +95,7 @@ describe.skipIf(skip !== undefined)('--use-sudo-password with a user whose sudo 
     expect(result.code).toBe(0);
     const commands = sudoCommands(result.stdout);
     expect(commands).toHaveLength(1);
-    expect(commands[0]).toContain('***');
+    expect(commands[0]).toContain('read -r __infra_pw'); // the password goes on stdin, not in the command
     expect(commands[0]).not.toMatch(/sudo -H -n/);
     expect(result.stdout).toContain('"line":"root"');
     expect(result.stdout + result.stderr).not.toContain(password);

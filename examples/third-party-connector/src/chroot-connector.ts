@@ -28,6 +28,7 @@ import {
   type NamesData,
   openFileSource,
   type RunShellCommandOptions,
+  refuseNonRegularLocalFile,
   runWithRetries,
   tempPathBeside,
   toStringCommand,
@@ -215,6 +216,7 @@ export class ChrootConnector extends BaseConnector<ChrootConnectorData> {
           `${action} failed: the local directory ${JSON.stringify(dirname(localDest))} does not exist.`,
         );
       }
+      await refuseNonRegularLocalFile(localDest);
       tempPath = join(dirname(localDest), `.infra-${random()}.tmp`);
       sink = createWriteStream(tempPath, { flags: 'wx', mode: 0o600 });
     } else {

@@ -149,7 +149,9 @@ export class SshConnector extends BaseConnector<SshData> {
     let delay = settings.retryMinDelayMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const connection = await SshConnection.open(settings.connection);
+        const connection = await SshConnection.open(settings.connection, {
+          onRetry: (retry) => this.host.log.debug(`${this.#label}: ${retry}`),
+        });
         this.host.log.debug(
           `${this.#label}: connected to ${connection.endpoint.host}:${connection.endpoint.port}`,
         );

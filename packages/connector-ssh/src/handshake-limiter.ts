@@ -1,0 +1,124 @@
+/** How many SSH handshakes may be under way at once, in the whole process and per server. */
+export interface HandshakeLimits {
+  /** Handshakes at once across every server (the controller's own CPU and sockets). */
+  readonly total: number;
+  /**
+   * Handshakes at once to one server (`host:port` as connected to). OpenSSH's
+   * `MaxStartups` starts refusing unauthenticated connections at 10 by default.
+   */
+  readonly perServer: number;
+}
+
+export const DEFAULT_HANDSHAKE_LIMITS: HandshakeLimits = { total: 32, perServer: 8 };
+
+/** The environment variables that override the defaults. */
+export const HANDSHAKE_LIMIT_ENV = {
+  total: 'INFRA_SSH_MAX_HANDSHAKES',
+  perServer: 'INFRA_SSH_MAX_HANDSHAKES_PER_SERVER',
+} as const;
+
+function limitFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name}: expected a positive integer, got "${raw}"`);
+  }
+  return value;
+}
+
+/** The limits from `INFRA_SSH_MAX_HANDSHAKES` / `INFRA_SSH_MAX_HANDSHAKES_PER_SERVER`, else the defaults. */
+export function handshakeLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): HandshakeLimits {
+  return {
+    total: limitFrom(env, HANDSHAKE_LIMIT_ENV.total, DEFAULT_HANDSHAKE_LIMITS.total),
+    perServer: limitFrom(env, HANDSHAKE_LIMIT_ENV.perServer, DEFAULT_HANDSHAKE_LIMITS.perServer),
+  };
+}
+
+interface Waiter {
+  readonly server: string;
+  readonly start: () => void;
+}
+
+/**
+ * Lets a connection attempt start its TCP connection and handshake only while
+ * fewer than `total` are under way, and fewer than `perServer` to its server; the
+ * others wait in arrival order. This bounds what the controller and each sshd
+ * see at once, independently of how many hosts run in parallel.
+ */
+export class HandshakeLimiter {
+  readonly limits: HandshakeLimits;
+  #active = 0;
+  readonly #activeByServer = new Map<string, number>();
+  readonly #waiting: Waiter[] = [];
+
+  constructor(limits: HandshakeLimits) {
+    for (const [name, value] of Object.entries(limits)) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(`handshake limit ${name} must be a positive integer, got ${value}`);
+      }
+    }
+    this.limits = limits;
+  }
+
+  /** Handshakes under way. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Attempts waiting for a slot. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  #canStart(server: string): boolean {
+    return (
+      this.#active < this.limits.total &&
+      (this.#activeByServer.get(server) ?? 0) < this.limits.perServer
+    );
+  }
+
+  #take(server: string): () => void {
+    this.#active++;
+    this.#activeByServer.set(server, (this.#activeByServer.get(server) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#active--;
+      const left = this.#activeByServer.get(server)! - 1;
+      if (left === 0) this.#activeByServer.delete(server);
+      else this.#activeByServer.set(server, left);
+      this.#startWaiting();
+    };
+  }
+
+  #startWaiting(): void {
+    for (let i = 0; i < this.#waiting.length && this.#active < this.limits.total; ) {
+      const waiter = this.#waiting[i]!;
+      if (this.#canStart(waiter.server)) {
+        this.#waiting.splice(i, 1);
+        waiter.start();
+      } else {
+        i++;
+      }
+    }
+  }
+
+  /** Wait for a slot to `server`; call the returned function when the handshake is over. */
+  acquire(server: string): Promise<() => void> {
+    // Waiters for this server would have started already if it had a free slot.
+    if (this.#canStart(server)) return Promise.resolve(this.#take(server));
+    return new Promise((resolve) => {
+      this.#waiting.push({ server, start: () => resolve(this.#take(server)) });
+    });
+  }
+}
+
+let shared: HandshakeLimiter | undefined;
+
+/** The process-wide limiter every SSH connection goes through (limits read from the environment once). */
+export function sharedHandshakeLimiter(): HandshakeLimiter {
+  shared ??= new HandshakeLimiter(handshakeLimitsFromEnv());
+  return shared;
+}

@@ -133,6 +133,7 @@ function measure(file, args) {
         stderr,
         wallMs,
         cpuMs: (Number(timing[1]) + Number(timing[2])) * 1000,
+        sysMs: Number(timing[2]) * 1000,
         peakKb: Number(timing[3]),
       });
     });
@@ -215,7 +216,7 @@ console.log(
   `scale bench: 1 server.shell op per host, sshd and bastion with OpenSSH's default MaxStartups; ${pyinfraBin ? `pyinfra ${pyinfraBin}` : 'pyinfra not set up'}`,
 );
 console.log(
-  'case          tool      wall       CPU/host   +CPU/host  peak/host  +peak/host  failed  bastion conns',
+  'case          tool      wall       CPU/host   (sys)  +CPU/host  peak/host  +peak/host  failed  bastion conns',
 );
 for (const row of rows) {
   for (const [tool, run] of [
@@ -230,6 +231,7 @@ for (const row of rows) {
         tool.padEnd(9),
         `${(run.wallMs / 1000).toFixed(2)} s`.padEnd(10),
         ms(p.cpu).padEnd(10),
+        `${Math.round((100 * run.sysMs) / run.cpuMs)}%`.padEnd(6),
         (row.count > 1 ? ms(p.cpuAdded) : '-').padEnd(10),
         mb(p.peak).padEnd(10),
         (row.count > 1 ? mb(p.peakAdded) : '-').padEnd(11),

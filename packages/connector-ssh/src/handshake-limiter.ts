@@ -35,22 +35,19 @@ export function handshakeLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Ha
   };
 }
 
-interface Waiter {
-  readonly server: string;
-  readonly start: () => void;
-}
-
 /**
  * Lets a connection attempt start its TCP connection and handshake only while
  * fewer than `total` are under way, and fewer than `perServer` to its server; the
- * others wait in arrival order. This bounds what the controller and each sshd
- * see at once, independently of how many hosts run in parallel.
+ * others wait, in arrival order per server. This bounds what the controller and
+ * each sshd see at once, independently of how many hosts run in parallel.
  */
 export class HandshakeLimiter {
   readonly limits: HandshakeLimits;
   #active = 0;
+  #waitingCount = 0;
   readonly #activeByServer = new Map<string, number>();
-  readonly #waiting: Waiter[] = [];
+  /** Waiting attempts by server; servers in the order their first waiter came. */
+  readonly #waiting = new Map<string, (() => void)[]>();
 
   constructor(limits: HandshakeLimits) {
     for (const [name, value] of Object.entries(limits)) {
@@ -68,7 +65,7 @@ export class HandshakeLimiter {
 
   /** Attempts waiting for a slot. */
   get waiting(): number {
-    return this.#waiting.length;
+    return this.#waitingCount;
   }
 
   #canStart(server: string): boolean {
@@ -89,19 +86,24 @@ export class HandshakeLimiter {
       const left = this.#activeByServer.get(server)! - 1;
       if (left === 0) this.#activeByServer.delete(server);
       else this.#activeByServer.set(server, left);
-      this.#startWaiting();
+      this.#startWaiting(server);
     };
   }
 
-  #startWaiting(): void {
-    for (let i = 0; i < this.#waiting.length && this.#active < this.limits.total; ) {
-      const waiter = this.#waiting[i]!;
-      if (this.#canStart(waiter.server)) {
-        this.#waiting.splice(i, 1);
-        waiter.start();
-      } else {
-        i++;
-      }
+  #startNext(server: string, queue: (() => void)[]): void {
+    const start = queue.shift()!;
+    if (queue.length === 0) this.#waiting.delete(server);
+    this.#waitingCount--;
+    start();
+  }
+
+  /** Start what may start now: the freed server's next attempt first, then other servers'. */
+  #startWaiting(freed: string): void {
+    const queue = this.#waiting.get(freed);
+    if (queue && this.#canStart(freed)) this.#startNext(freed, queue);
+    for (const [server, waiting] of this.#waiting) {
+      if (this.#active >= this.limits.total) return;
+      while (this.#waiting.has(server) && this.#canStart(server)) this.#startNext(server, waiting);
     }
   }
 
@@ -110,7 +112,11 @@ export class HandshakeLimiter {
     // Waiters for this server would have started already if it had a free slot.
     if (this.#canStart(server)) return Promise.resolve(this.#take(server));
     return new Promise((resolve) => {
-      this.#waiting.push({ server, start: () => resolve(this.#take(server)) });
+      const queue = this.#waiting.get(server);
+      const start = () => resolve(this.#take(server));
+      if (queue) queue.push(start);
+      else this.#waiting.set(server, [start]);
+      this.#waitingCount++;
     });
   }
 }

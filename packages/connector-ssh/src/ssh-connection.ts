@@ -143,11 +143,14 @@ export class SshConnection {
     const lost = (reason: string) => {
       if (this.#closed) return;
       this.#closed = true;
-      const error = new SshConnectionLostError(
-        `the connection to ${describeEndpoint(endpoint)} ${reason}`,
-      );
-      for (const listener of [...this.#onLost]) listener(error);
-      this.#onLost.clear();
+      if (this.#onLost.size > 0) {
+        // Only built when someone listens: a closed connection usually has no one waiting.
+        const error = new SshConnectionLostError(
+          `the connection to ${describeEndpoint(endpoint)} ${reason}`,
+        );
+        for (const listener of [...this.#onLost]) listener(error);
+        this.#onLost.clear();
+      }
       this.#cleanupTransport();
     };
     client.on('error', (error) => lost(`failed: ${error.message}`));

@@ -7,6 +7,7 @@ import ssh2 from 'ssh2';
 import { verifyHostKey } from './known-hosts.js';
 import { makeAuthHandler, SshAuthError } from './ssh-auth.js';
 import type { SshConnectionOptions, SshEndpoint, SshLogin } from './ssh-connection.js';
+import { useKeyObjectsInSsh2 } from './ssh2-key-objects.js';
 
 /**
  * The server dropped the connection, or it timed out, before authentication
@@ -83,6 +84,34 @@ export function proxyCommandStream(command: string): { stream: Duplex; child: Ch
   return { stream, child };
 }
 
+interface ProtocolHandlers {
+  _protocol?: { _handlers?: Record<string, unknown> };
+}
+type GlobalRequestHandler = (
+  protocol: { requestSuccess?: () => void },
+  name: string,
+  wantReply: boolean,
+  data: unknown,
+) => void;
+
+/**
+ * After the login OpenSSH announces all its host keys (`hostkeys-00@openssh.com`,
+ * for `UpdateHostKeys`), and ssh2 answers by asking the server to prove each one:
+ * a round trip, a signature per key on the server and a verification here, for an
+ * event nothing here listens to. Ignore the announcement, as OpenSSH's client does
+ * unless `UpdateHostKeys` is on.
+ */
+function ignoreHostKeysAnnouncement(client: Client): void {
+  const handlers = (client as unknown as ProtocolHandlers)._protocol?._handlers;
+  const original = handlers?.GLOBAL_REQUEST as GlobalRequestHandler | undefined;
+  if (!handlers || typeof original !== 'function') return;
+  const handler: GlobalRequestHandler = (protocol, name, wantReply, data) => {
+    if (name !== 'hostkeys-00@openssh.com') return original(protocol, name, wantReply, data);
+    if (wantReply) protocol.requestSuccess?.();
+  };
+  handlers.GLOBAL_REQUEST = handler;
+}
+
 /**
  * Log in over an open stream; resolves with the ready client. A failure before
  * authentication began (dropped, reset or timed out before the banner or the key
@@ -93,6 +122,7 @@ export function login(
   target: SshLogin,
   options: SshConnectionOptions,
 ): Promise<Client> {
+  useKeyObjectsInSsh2();
   const client = new ssh2.Client();
   const tried: string[] = [];
   const serverMethods: { value: AuthenticationType[] | null } = { value: null };
@@ -163,6 +193,7 @@ export function login(
       agentForward: options.agentForward && options.agentSocket !== undefined,
       ...(options.agentSocket ? { agent: options.agentSocket } : {}),
     });
+    ignoreHostKeysAnnouncement(client);
   });
 }
 

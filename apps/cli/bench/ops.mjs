@@ -36,7 +36,7 @@ const data = {
 };
 await writeFile(
   join(dir, 'deploy.ts'),
-  "import { deploy } from '@infra/deploy';\nexport default deploy(async ({ ops }) => {\n  for (let i = 0; i < 100; i++) await ops.server.shell({ name: `op ${i}`, commands: 'true' });\n});\n",
+  "import { deploy } from '@infra/deploy';\nexport default deploy(async ({ ops }) => {\n  for (let i = 0; i < 100; i++) await ops.server.shell({ name: 'op ' + i, commands: 'true' });\n});\n",
 );
 await writeFile(
   join(dir, 'deploy.py'),

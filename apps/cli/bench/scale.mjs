@@ -188,6 +188,10 @@ const cases = [
 
 const rows = [];
 try {
+  // A warm-up of each tool (the file cache, infra's transpiled deploy file), not counted.
+  const warmUp = await writeInventories('warm-up', 1, false);
+  await runInfra('warm-up', 1, warmUp);
+  if (pyinfraBin) await runPyinfra(1, warmUp);
   for (const { label, count, viaBastion } of cases) {
     const files = await writeInventories(label, count, viaBastion);
     const infra = await runInfra(label, count, files);

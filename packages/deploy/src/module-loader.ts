@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +39,9 @@ export function moduleCacheDir(env: NodeJS.ProcessEnv = process.env): string | f
  * shares this process's copy of `@infra/core` and `@infra/deploy`.
  */
 export async function importUserModule(file: string): Promise<Record<string, unknown>> {
-  const { createJiti } = await import('jiti');
+  // jiti's CommonJS entry through require: imported as ES module, Node would first scan its
+  // 190 kB bundle for export names (about 20 ms of CPU measured here), for the same function.
+  const { createJiti } = createRequire(import.meta.url)('jiti') as typeof import('jiti');
   const jiti = createJiti(import.meta.url, {
     moduleCache: false,
     fsCache: moduleCacheDir(),

@@ -8,6 +8,7 @@ import { verifyHostKey } from './known-hosts.js';
 import { makeAuthHandler, SshAuthError } from './ssh-auth.js';
 import type { SshConnectionOptions, SshEndpoint, SshLogin } from './ssh-connection.js';
 import { useKeyObjectsInSsh2 } from './ssh2-key-objects.js';
+import { useJwkForX25519 } from './ssh2-x25519.js';
 
 /**
  * The server dropped the connection, or it timed out, before authentication
@@ -163,6 +164,7 @@ export function login(
       reject(error);
     };
     client.once('ready', () => {
+      useJwkForX25519(client);
       client.removeListener('error', fail);
       client.removeListener('close', onEarlyClose);
       resolve(client);

@@ -34,7 +34,7 @@ let patched = false;
 export function useJwkForX25519(client: Client): void {
   if (patched) return;
   const kex = (client as unknown as { _protocol?: { _kex?: Curve25519Exchange } })._protocol?._kex;
-  if (!kex || kex.type !== '25519') return;
+  if (kex?.type !== '25519') return;
   const proto = Object.getPrototypeOf(kex) as Curve25519Exchange | null;
   if (
     !proto ||

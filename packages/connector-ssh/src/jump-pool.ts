@@ -1,5 +1,5 @@
 import type { Client, ClientChannel } from 'ssh2';
-import { type HandshakeLimiter, sharedHandshakeLimiter } from './handshake-limiter.js';
+import { HandshakeLimiter, sharedHandshakeLimiter } from './handshake-limiter.js';
 import type { SshConnectionOptions, SshEndpoint } from './ssh-connection.js';
 import { dialAndLogin, firstHopTransport, serverKey, type Transport } from './ssh-dial.js';
 import { describeEndpoint, forwardOut } from './ssh-login.js';
@@ -9,6 +9,20 @@ export interface HopChannel {
   readonly channel: ClientChannel;
   release(): void;
 }
+
+/** A channel slot taken on a logged-in connection to a hop, before the channel is opened. */
+export interface HopReservation {
+  /** Open the channel on the slot (on another, for a second call after a failed attempt). */
+  forward(destination: SshEndpoint): Promise<HopChannel>;
+  /** Give the slot back unless a channel holds it. */
+  release(): void;
+}
+
+/** For a hop's handshake started by a caller that holds a handshake slot already. */
+const UNLIMITED = new HandshakeLimiter({
+  total: Number.MAX_SAFE_INTEGER,
+  perServer: Number.MAX_SAFE_INTEGER,
+});
 
 /** One logged-in connection to a jump host, shared by the targets behind it. */
 interface HopConnection {
@@ -68,6 +82,65 @@ export class JumpHostPool {
     return count;
   }
 
+  /**
+   * Take a channel slot on a logged-in connection to the route's hop `depth`
+   * (logging in first when no connection has a free slot). Call this before
+   * waiting for a handshake slot of the target: the hop's own handshake may need one.
+   */
+  async reserve(
+    options: SshConnectionOptions,
+    depth: number,
+    onRetry?: (message: string) => void,
+  ): Promise<HopReservation> {
+    const key = routeKey(options, depth);
+    let hop = this.#reserve(key, options, depth, this.#limiter, onRetry);
+    let client = await this.#ready(hop);
+    let held = true;
+    return {
+      forward: async (destination) => {
+        for (;;) {
+          if (!held) {
+            // Another attempt, or the connection was full: its own handshake is not held
+            // back by the limiter, as the caller holds a handshake slot already.
+            hop = this.#reserve(key, options, depth, UNLIMITED, onRetry);
+            client = await this.#ready(hop);
+          }
+          held = false; // the slot is the channel's now, or given back below
+          let channel: ClientChannel;
+          try {
+            channel = await forwardOut(client, destination.host, destination.port);
+          } catch (error) {
+            const reason = (error as { reason?: unknown }).reason;
+            if (typeof reason === 'number' && CHANNELS_EXHAUSTED.has(reason) && hop.channels > 1) {
+              // This connection is full: this target and the next get another one.
+              hop.limit = Math.min(hop.limit, hop.channels - 1);
+              this.#drop(hop);
+              continue;
+            }
+            this.#drop(hop);
+            throw error;
+          }
+          const owner = hop;
+          let released = false;
+          return {
+            channel,
+            release: () => {
+              if (released) return;
+              released = true;
+              channel.destroy();
+              this.#drop(owner);
+            },
+          };
+        }
+      },
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.#drop(hop);
+      },
+    };
+  }
+
   /** A channel to `destination` through the first `depth` hops of the route. */
   async channelTo(
     options: SshConnectionOptions,
@@ -75,44 +148,27 @@ export class JumpHostPool {
     destination: SshEndpoint,
     onRetry?: (message: string) => void,
   ): Promise<HopChannel> {
-    const key = routeKey(options, depth);
-    for (;;) {
-      const hop = this.#reserve(key, options, depth, onRetry);
-      let client: Client;
-      try {
-        client = await hop.ready;
-      } catch (error) {
-        hop.channels--;
-        throw error;
-      }
-      let channel: ClientChannel;
-      try {
-        channel = await forwardOut(client, destination.host, destination.port);
-      } catch (error) {
-        hop.channels--;
-        const reason = (error as { reason?: unknown }).reason;
-        const exhausted =
-          typeof reason === 'number' && CHANNELS_EXHAUSTED.has(reason) && hop.channels > 0;
-        if (exhausted) {
-          // This connection is full: the next target gets another one.
-          hop.limit = Math.min(hop.limit, hop.channels);
-          continue;
-        }
-        if (hop.channels === 0) this.#close(hop);
-        throw error;
-      }
-      let released = false;
-      return {
-        channel,
-        release: () => {
-          if (released) return;
-          released = true;
-          channel.destroy();
-          hop.channels--;
-          if (hop.channels === 0) this.#close(hop);
-        },
-      };
+    const reservation = await this.reserve(options, depth, onRetry);
+    try {
+      return await reservation.forward(destination);
+    } finally {
+      reservation.release();
     }
+  }
+
+  async #ready(hop: HopConnection): Promise<Client> {
+    try {
+      return await hop.ready;
+    } catch (error) {
+      hop.channels--;
+      throw error;
+    }
+  }
+
+  /** Give back one channel slot; the connection closes with its last. */
+  #drop(hop: HopConnection): void {
+    hop.channels--;
+    if (hop.channels === 0) this.#close(hop);
   }
 
   /** A connection to the route's hop `depth` with a free channel, one channel taken. */
@@ -120,6 +176,7 @@ export class JumpHostPool {
     key: string,
     options: SshConnectionOptions,
     depth: number,
+    limiter: HandshakeLimiter,
     onRetry?: (message: string) => void,
   ): HopConnection {
     const list = this.#byKey.get(key) ?? [];
@@ -138,7 +195,7 @@ export class JumpHostPool {
         server: serverKey(login.endpoint),
         target: login,
         options,
-        limiter: this.#limiter,
+        limiter,
         transportInSlot: depth === 1,
         transport:
           depth === 1

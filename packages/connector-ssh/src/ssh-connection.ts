@@ -170,21 +170,35 @@ export class SshConnection {
     const pool = context.jumpPool ?? sharedJumpHostPool();
     const target = options.login;
     const hops = options.jumps.length;
-    const { client, transport } = await dialAndLogin({
+    const request = {
       server: serverKey(target.endpoint),
       target,
       options,
       limiter,
-      transportInSlot: hops === 0,
-      transport:
-        hops === 0
-          ? () => firstHopTransport(options)
-          : async () => {
-              const lease = await pool.channelTo(options, hops, target.endpoint, context.onRetry);
-              return { sock: lease.channel, dispose: lease.release };
-            },
+      // The TCP connection (or the channel through the jump host) is what the server
+      // counts against its MaxStartups: opened once the handshake slot is ours.
+      transportInSlot: true,
       ...(context.onRetry ? { onRetry: context.onRetry } : {}),
-    });
+    };
+    let dialed: Awaited<ReturnType<typeof dialAndLogin>>;
+    if (hops === 0) {
+      dialed = await dialAndLogin({ ...request, transport: () => firstHopTransport(options) });
+    } else {
+      // Log in to the jump host (or find its connection) before waiting for a slot.
+      const reservation = await pool.reserve(options, hops, context.onRetry);
+      try {
+        dialed = await dialAndLogin({
+          ...request,
+          transport: async () => {
+            const lease = await reservation.forward(target.endpoint);
+            return { sock: lease.channel, dispose: lease.release };
+          },
+        });
+      } finally {
+        reservation.release();
+      }
+    }
+    const { client, transport } = dialed;
     return new SshConnection(client, target.endpoint, options.maxChannels, transport);
   }
 

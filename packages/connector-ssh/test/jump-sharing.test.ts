@@ -86,6 +86,33 @@ describe.skipIf(skip !== undefined)('ssh jump hosts: one connection per bastion'
     await until(() => establishedSocketsTo(bastion.port).size === 0);
   });
 
+  it('opens the channel to a target only once its handshake may start (the target counts it against MaxStartups)', async () => {
+    // Refuses every unauthenticated connection past 10; 30 targets on it behind the bastion.
+    const strict = await startSshd({ keysFrom: target, maxStartups: '10:100:10' });
+    const knownHosts = await strict.writeKnownHosts('known_hosts.strict', [
+      `[127.0.0.1]:${strict.port} ${strict.hostPublicKey}`,
+      `[127.0.0.1]:${bastion.port} ${bastion.hostPublicKey}`,
+    ]);
+    const hosts = Array.from({ length: 30 }, (_, i) =>
+      sshConnector(strict, {
+        user,
+        name: `strict${i}`,
+        data: { ...data, ssh_known_hosts_file: knownHosts },
+      }),
+    );
+    try {
+      await Promise.all(hosts.map(({ connector }) => connector.runShellCommand('true')));
+      expect(readFileSync(strict.logFile, 'utf8')).not.toMatch(/past MaxStartups/);
+      const retried = hosts.flatMap(({ log }) =>
+        log.messages.filter((m) => /before authentication/.test(m.message)),
+      );
+      expect(retried).toEqual([]);
+    } finally {
+      await Promise.all(hosts.map(({ connector }) => connector.disconnect()));
+      await strict.dispose();
+    }
+  });
+
   it('opens another connection to the bastion once ssh_jump_max_channels are taken', async () => {
     const hosts = targets(10, { ssh_jump_max_channels: 4 });
     const before = acceptedOn(bastion);

@@ -6,7 +6,8 @@
 // same run and the ratios are printed. Asserts nothing.
 //
 // BENCH_SCALE_HOSTS=100,300 picks the sizes; BENCH_SCALE_BASTION=0 skips the bastion case;
-// BENCH_SCALE_PYINFRA=0 skips pyinfra; BENCH_SCALE_CPU_PROF=DIR writes a --cpu-prof per infra run.
+// BENCH_SCALE_PYINFRA=0 skips pyinfra; BENCH_SCALE_CPU_PROF=DIR writes a --cpu-prof per infra run;
+// BENCH_SCALE_DEBUG=1 prints what pyinfra printed.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

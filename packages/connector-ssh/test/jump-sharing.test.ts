@@ -113,6 +113,36 @@ describe.skipIf(skip !== undefined)('ssh jump hosts: one connection per bastion'
     }
   });
 
+  it('fails every target behind a bastion that refuses the login, once, leaving no connection', async () => {
+    const config = join(target.dir, 'config.bastion-wrong-key');
+    writeFileSync(
+      config,
+      [
+        'Host bastion',
+        '  HostName 127.0.0.1',
+        `  Port ${bastion.port}`,
+        `  User ${user}`,
+        `  IdentityFile ${target.dir}/host_ed25519`,
+      ].join('\n'),
+    );
+    const hosts = targets(12, { ssh_config_file: config, ssh_allow_agent: false });
+    const before = readFileSync(bastion.logFile, 'utf8').split('\n').length;
+    const results = await Promise.allSettled(hosts.map(({ connector }) => connector.connect()));
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      const error = (result as PromiseRejectedResult).reason as Error & { code?: string };
+      expect(error.code).toBe('CONNECT_FAILED');
+      expect(error.message).toContain(`login as ${user}@127.0.0.1:${bastion.port} failed`);
+    }
+    // the refused login was one handshake shared by the targets waiting for it, not one each
+    const refused = readFileSync(bastion.logFile, 'utf8')
+      .split('\n')
+      .slice(before - 1)
+      .filter((line) => line.includes('Connection from')).length;
+    expect(refused).toBe(1);
+    await until(() => establishedSocketsTo(bastion.port).size === 0);
+  });
+
   it('opens another connection to the bastion once ssh_jump_max_channels are taken', async () => {
     const hosts = targets(10, { ssh_jump_max_channels: 4 });
     const before = acceptedOn(bastion);

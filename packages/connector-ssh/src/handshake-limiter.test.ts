@@ -33,6 +33,34 @@ describe('HandshakeLimiter', () => {
     expect(limiter.active).toBe(0);
   });
 
+  it('allows fewer at once to a server that dropped a handshake, and more again as they get through', async () => {
+    const limiter = new HandshakeLimiter({ total: 10, perServer: 4 });
+    const releases = await Promise.all([1, 2, 3, 4].map(() => limiter.acquire('a')));
+    limiter.dropped('a'); // four were under way: it takes three at most
+    expect(limiter.limitFor('a')).toBe(3);
+    for (const release of releases) release();
+    const again = await Promise.all([1, 2, 3].map(() => limiter.acquire('a')));
+    let fourth = false;
+    const waiting = limiter.acquire('a').then((release) => {
+      fourth = true;
+      return release;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fourth).toBe(false);
+    limiter.succeeded('a');
+    limiter.succeeded('a'); // two of three through: still three
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fourth).toBe(false);
+    limiter.succeeded('a'); // three through: four again, the waiting one starts
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fourth).toBe(true);
+    expect(limiter.limitFor('a')).toBe(4);
+    for (const release of [...again, await waiting]) release();
+    limiter.dropped('b'); // nothing under way to b: at least one stays allowed
+    expect(limiter.limitFor('b')).toBe(1);
+    expect(limiter.limitFor('c')).toBe(4);
+  });
+
   it('reads its limits from the environment, refusing what is not a positive integer', () => {
     expect(handshakeLimitsFromEnv({})).toEqual({ total: 32, perServer: 8 });
     expect(

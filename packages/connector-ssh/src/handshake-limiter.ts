@@ -39,7 +39,9 @@ export function handshakeLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Ha
  * Lets a connection attempt start its TCP connection and handshake only while
  * fewer than `total` are under way, and fewer than `perServer` to its server; the
  * others wait, in arrival order per server. This bounds what the controller and
- * each sshd see at once, independently of how many hosts run in parallel.
+ * each sshd see at once, independently of how many hosts run in parallel. A
+ * server that drops handshakes gets fewer at once (one fewer than were under
+ * way), and more again as handshakes get through.
  */
 export class HandshakeLimiter {
   readonly limits: HandshakeLimits;
@@ -68,11 +70,42 @@ export class HandshakeLimiter {
     return this.#waitingCount;
   }
 
+  /** Servers that dropped a handshake: how many may be under way to each now. */
+  readonly #limitByServer = new Map<string, number>();
+
+  /** How many handshakes may be under way to `server` now. */
+  limitFor(server: string): number {
+    const limit = this.#limitByServer.get(server);
+    return limit === undefined ? this.limits.perServer : Math.floor(limit);
+  }
+
   #canStart(server: string): boolean {
     return (
       this.#active < this.limits.total &&
-      (this.#activeByServer.get(server) ?? 0) < this.limits.perServer
+      (this.#activeByServer.get(server) ?? 0) < this.limitFor(server)
     );
+  }
+
+  /**
+   * `server` dropped a handshake before authentication (its `MaxStartups`): it takes
+   * fewer at once than were under way, so allow one fewer than that from now on.
+   */
+  dropped(server: string): void {
+    const active = this.#activeByServer.get(server) ?? 1;
+    this.#limitByServer.set(server, Math.max(1, Math.min(this.limitFor(server), active - 1)));
+  }
+
+  /**
+   * A handshake to `server` got through: allow more at once again, slowly (one more
+   * after as many as are allowed have got through), up to `perServer`.
+   */
+  succeeded(server: string): void {
+    const limit = this.#limitByServer.get(server);
+    if (limit === undefined) return;
+    const raised = limit + 1 / Math.floor(limit);
+    if (raised >= this.limits.perServer) this.#limitByServer.delete(server);
+    else this.#limitByServer.set(server, raised);
+    if (Math.floor(raised) > Math.floor(limit)) this.#startWaiting(server);
   }
 
   #take(server: string): () => void {

@@ -104,11 +104,13 @@ export async function dialAndLogin(
       release = await request.limiter.acquire(request.server);
       transport ??= await request.transport();
       const client = await login(transport.sock, request.target, request.options);
+      request.limiter.succeeded(request.server);
       return { client, transport };
     } catch (error) {
       transport?.dispose();
       const timedOut = error instanceof SshHandshakeError && error.timedOut;
       if (timedOut) timeouts++;
+      else if (release && isPreAuthFailure(error)) request.limiter.dropped(request.server);
       if (
         !isPreAuthFailure(error) ||
         attempt >= policy.retries ||

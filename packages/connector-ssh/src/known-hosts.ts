@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { InfraError } from '@infra/core';
@@ -111,11 +111,27 @@ export function checkHostKey(
   return { status: 'unknown', otherTypes: plain };
 }
 
+/** Parsed files by path, kept while their size and modification time stay the same. */
+const parsedFiles = new Map<string, { stamp: string; entries: KnownHostsEntry[] }>();
+
+function readKnownHostsFile(file: string): KnownHostsEntry[] {
+  const stats = statSync(file, { throwIfNoEntry: false });
+  if (!stats) {
+    parsedFiles.delete(file);
+    return [];
+  }
+  // Every host checks its key here: with many hosts, parse each file once, not once a host.
+  const stamp = `${stats.size}:${stats.mtimeMs}:${stats.ino}`;
+  const cached = parsedFiles.get(file);
+  if (cached?.stamp === stamp) return cached.entries;
+  const entries = parseKnownHosts(readFileSync(file, 'utf8'), file);
+  parsedFiles.set(file, { stamp, entries });
+  return entries;
+}
+
 /** Read and parse known_hosts files; missing files count as empty. */
 export function readKnownHosts(files: readonly string[]): KnownHostsEntry[] {
-  return files.flatMap((file) =>
-    existsSync(file) ? parseKnownHosts(readFileSync(file, 'utf8'), file) : [],
-  );
+  return files.flatMap(readKnownHostsFile);
 }
 
 const appendLocks = new Map<string, Promise<void>>();

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { askHidden, InfraError, type MaskString } from '@infra/core';
@@ -54,13 +55,39 @@ async function loadKey(
   path: string,
   sources: AuthSources,
 ): Promise<{ key: ParsedKey } | { problem: string }> {
+  let stamp: string;
+  try {
+    const stats = statSync(path);
+    stamp = `${stats.size}:${stats.mtimeMs}:${stats.ino}`;
+  } catch (error) {
+    return { problem: `cannot read key file ${path}: ${(error as Error).message}` };
+  }
+  const given = sources.keyPassphrase?.getRawValue();
+  // Many hosts log in with the same key file: read, parse (and decrypt) it once.
+  const digest = given === undefined ? '' : createHash('sha256').update(given).digest('hex');
+  const cacheKey = `${path}\0${stamp}\0${digest}`;
+  const cached = parsedKeys.get(cacheKey);
+  if (cached) return { key: cached };
   let data: Buffer;
   try {
     data = readFileSync(path);
   } catch (error) {
     return { problem: `cannot read key file ${path}: ${(error as Error).message}` };
   }
-  const given = sources.keyPassphrase?.getRawValue();
+  const result = await parseKeyFile(path, data, given, sources);
+  if ('key' in result) parsedKeys.set(cacheKey, result.key);
+  return result;
+}
+
+/** Key files parsed so far, by path, size, modification time and passphrase digest. */
+const parsedKeys = new Map<string, ParsedKey>();
+
+async function parseKeyFile(
+  path: string,
+  data: Buffer,
+  given: string | undefined,
+  sources: AuthSources,
+): Promise<{ key: ParsedKey } | { problem: string }> {
   let parsed = utils.parseKey(data, given);
   if (parsed instanceof Error && given === undefined && isEncryptedKeyError(parsed)) {
     let asked = askedPassphrases.get(path);

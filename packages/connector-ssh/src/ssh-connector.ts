@@ -157,10 +157,13 @@ export class SshConnector extends BaseConnector<SshData> {
     let delay = settings.retryMinDelayMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const connection = await SshConnection.open({
-          ...settings.connection,
-          onWarning: (message) => this.host.log.warn(`${this.#label}: ${message}`),
-        });
+        const connection = await SshConnection.open(
+          {
+            ...settings.connection,
+            onWarning: (message) => this.host.log.warn(`${this.#label}: ${message}`),
+          },
+          { onRetry: (retry) => this.host.log.debug(`${this.#label}: ${retry}`) },
+        );
         this.host.log.debug(
           `${this.#label}: connected to ${connection.endpoint.host}:${connection.endpoint.port}`,
         );

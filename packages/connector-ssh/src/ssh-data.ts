@@ -83,6 +83,12 @@ export const SSH_DATA_META = {
     type: 'integer',
     default: 8,
   },
+  ssh_jump_max_channels: {
+    description:
+      'Targets that share one connection to a jump host (a direct-tcpip channel each); past it another connection to the hop is opened',
+    type: 'integer',
+    default: 64,
+  },
   ssh_allow_match_exec: {
     description: 'Run ssh_config "Match exec" commands (never run unless true)',
     type: 'boolean',

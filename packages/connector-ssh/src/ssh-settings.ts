@@ -293,6 +293,7 @@ export async function resolveSshSettings(input: ResolveInput): Promise<SshSettin
       agentForward: forwardAgent,
       ...(agentSocket === undefined ? {} : { agentSocket }),
       maxChannels: data.ssh_max_channels,
+      jumpMaxChannels: data.ssh_jump_max_channels,
     },
     connectRetries: data.ssh_connect_retries,
     retryMinDelayMs: data.ssh_connect_retry_min_delay * 1000,

@@ -19,6 +19,8 @@ export interface LocalProcessOptions {
   shownCommand: string;
   /** Variables added to this process's environment (which loses `INFRA_SUDO_PASSWORD`). */
   env?: Record<string, string> | undefined;
+  /** Start from an empty environment instead of this process's: only `env` (e.g. a chroot's PATH). */
+  clearEnv?: boolean | undefined;
   cwd?: string | undefined;
   stdin?: CommandStdin | undefined;
   /** Seconds before the process group is killed and the call rejects with `CommandTimeoutError`. */
@@ -69,8 +71,11 @@ function isStream(stdin: CommandStdin): stdin is NodeJS.ReadableStream {
   return typeof stdin === 'object' && !Buffer.isBuffer(stdin);
 }
 
-function childEnvironment(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
+function childEnvironment(
+  extra: Record<string, string> | undefined,
+  clear: boolean | undefined,
+): NodeJS.ProcessEnv {
+  const env = { ...(clear ? {} : process.env), ...extra };
   for (const name of CONTROLLER_SECRETS) delete env[name];
   return env;
 }
@@ -94,7 +99,7 @@ function spawnAndWait(options: LocalProcessOptions, stop: AbortSignal): Promise<
       detached: true,
       cwd: options.cwd,
       stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      env: childEnvironment(options.env),
+      env: childEnvironment(options.env, options.clearEnv),
     });
     options.groups?.add(child);
 

@@ -305,6 +305,33 @@ describe('runShellCommand', () => {
       expect(report.asked).toBe(1);
     },
   );
+
+  it.skipIf(becomeSkip)(
+    'takes sudo_password from host data, for commands and files, without asking the run',
+    async () => {
+      const staged = await stagePackages(['@infra/connector-local', '@infra/core'], {
+        from: packageDir,
+        scripts: [fileURLToPath(new URL('./run-as-sudopw.mjs', import.meta.url))],
+      });
+      const { stdout } = await execFileAsync('runuser', [
+        '-u',
+        TEST_USERS.sudoPassword.name,
+        '--',
+        process.execPath,
+        staged.script('run-as-sudopw.mjs'),
+        TEST_USERS.sudoPassword.password,
+        'host-data',
+      ]).finally(() => staged.remove());
+      const report = JSON.parse(stdout) as {
+        asked: number;
+        first: { success: boolean; stdout: string };
+        fileOwner: string;
+      };
+      expect(report.first).toMatchObject({ success: true, stdout: 'root' });
+      expect(report.fileOwner).toBe('root\nas root');
+      expect(report.asked).toBe(0);
+    },
+  );
 });
 
 describe('putFile and getFile', () => {

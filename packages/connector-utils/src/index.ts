@@ -7,7 +7,7 @@ export {
   octalMode,
   tempPathBeside,
 } from './file-scripts.js';
-export { globToRegExp, matchGlob } from './glob.js';
+export { type GlobOptions, globToRegExp, matchGlob } from './glob.js';
 export {
   defaultFileMode,
   describeFsError,

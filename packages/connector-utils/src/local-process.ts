@@ -14,7 +14,7 @@ const CONTROLLER_SECRETS = ['INFRA_SUDO_PASSWORD'];
 
 export interface LocalProcessOptions {
   /** The program and its arguments, e.g. `['sh', '-c', 'true']`, `['chroot', DIR, 'sh', '-c', S]`. */
-  argv: readonly [string, ...string[]];
+  argv: readonly string[];
   /** The command as shown in messages (masked): a timeout's `CommandTimeoutError` names it. */
   shownCommand: string;
   /** Variables added to this process's environment (which loses `INFRA_SUDO_PASSWORD`). */
@@ -95,6 +95,10 @@ function spawnAndWait(options: LocalProcessOptions, stop: AbortSignal): Promise<
   const { stdin } = options;
   return new Promise<CommandResult>((resolve, reject) => {
     const [program, ...args] = options.argv;
+    if (program === undefined) {
+      reject(new TypeError(`runLocalProcess: an empty argv for ${options.shownCommand}`));
+      return;
+    }
     const child = spawn(program, args, {
       detached: true,
       cwd: options.cwd,

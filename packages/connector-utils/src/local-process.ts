@@ -91,7 +91,14 @@ export function runLocalProcess(options: LocalProcessOptions): Promise<CommandRe
   return runStoppable(options, (stop) => spawnAndWait(options, stop));
 }
 
-function spawnAndWait(options: LocalProcessOptions, stop: AbortSignal): Promise<CommandResult> {
+/**
+ * `runLocalProcess` for a caller that applies the abort/timeout rule itself (a
+ * transport's `runRaw`): `stop` kills the group; the call then rejects with its reason.
+ */
+export function spawnAndWait(
+  options: LocalProcessOptions,
+  stop: AbortSignal,
+): Promise<CommandResult> {
   const { stdin } = options;
   return new Promise<CommandResult>((resolve, reject) => {
     const [program, ...args] = options.argv;

@@ -1,4 +1,4 @@
-import { type ProcessGroups, runLocalProcess } from './local-process.js';
+import { type ProcessGroups, spawnAndWait } from './local-process.js';
 import type { RawCommand, RawCommandIo, RawExit } from './transport.js';
 
 /**
@@ -36,16 +36,19 @@ export async function runRawLocally(
   const env = command.hasSecrets
     ? { ...options.env, [HIDDEN_SCRIPT_ENV]: command.script }
     : options.env;
-  const { output } = await runLocalProcess({
-    argv: [...(options.prefix ?? []), command.shell, '-c', script],
-    env,
-    clearEnv: options.clearEnv,
-    shownCommand: command.shownCommand,
-    stdin: command.stdin,
-    signal: io.signal,
-    stdoutSink: io.stdout,
-    onStderr: (chunk) => io.stderr.write(chunk),
-    groups: options.groups,
-  });
+  // `io.signal` already carries the timeout and the abort: no second timer here.
+  const { output } = await spawnAndWait(
+    {
+      argv: [...(options.prefix ?? []), command.shell, '-c', script],
+      env,
+      clearEnv: options.clearEnv,
+      shownCommand: command.shownCommand,
+      stdin: command.stdin,
+      stdoutSink: io.stdout,
+      onStderr: (chunk) => io.stderr.write(chunk),
+      groups: options.groups,
+    },
+    io.signal,
+  );
   return { exitCode: output.exitCode, signal: output.signal };
 }

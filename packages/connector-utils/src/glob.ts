@@ -1,0 +1,50 @@
+export interface GlobOptions {
+  /** `*` and `?` do not cross it (`/` for paths); `**` does, and `**​/` matches no folder too. */
+  separator?: string;
+  /** Match letters of either case (host names). */
+  caseInsensitive?: boolean;
+}
+
+function escapeClass(text: string): string {
+  return text.replace(/[\]\\^-]/g, '\\$&');
+}
+
+/**
+ * The one glob matcher: `*` any run of characters, `?` one character, `[abc]` /
+ * `[a-z]` / `[!abc]` a class; everything else literal. With `separator`, `*` and
+ * `?` stay within one part and `**` crosses parts. Matches the whole string.
+ */
+export function globToRegExp(glob: string, options: GlobOptions = {}): RegExp {
+  const sep = options.separator === undefined ? '' : escapeClass(options.separator);
+  const one = sep === '' ? '[\\s\\S]' : `[^${sep}]`;
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob[i] as string;
+    if (char === '*' && sep !== '' && glob[i + 1] === '*') {
+      i++;
+      if (glob[i + 1] === options.separator) {
+        i++;
+        source += `(?:[\\s\\S]*${sep})?`;
+      } else source += '[\\s\\S]*';
+    } else if (char === '*') source += `${one}*`;
+    else if (char === '?') source += one;
+    else if (char === '[') {
+      const end = glob.indexOf(']', i + 2);
+      if (end === -1) {
+        source += '\\[';
+        continue;
+      }
+      let body = glob.slice(i + 1, end);
+      const negated = body.startsWith('!') || body.startsWith('^');
+      if (negated) body = body.slice(1);
+      source += `[${negated ? '^' : ''}${escapeClass(body).replace(/\\-/g, '-')}]`;
+      i = end;
+    } else source += char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`, options.caseInsensitive ? 'i' : '');
+}
+
+/** True when `text` matches `glob` as a whole (see `globToRegExp`). */
+export function matchGlob(glob: string, text: string, options: GlobOptions = {}): boolean {
+  return globToRegExp(glob, options).test(text);
+}

@@ -6,22 +6,31 @@ import {
   type ConnectorArguments,
   type FileOptions,
   isSuccess,
+  MaskString,
   makeShellInvocation,
   makeUnixCommand,
   type RunShellCommandOptions,
   runWithSudoRetry,
   type StringCommand,
+  type SudoPasswordSource,
   toStringCommand,
   withSudoPasswordStdin,
 } from '@infra/core';
 import { runExec } from './docker-exec.js';
 import type { DockerHost, Session } from './docker-session.js';
 
-/** `sudo_password` from host data when the call gives none. */
-export function withDataSudoPassword<T extends ConnectorArguments>(host: DockerHost, args: T): T {
+/**
+ * Where sudo's password comes from when sudo asks for one (`sudo -n` first, as on
+ * every connector): `sudo_password` in host data when set, else the run's source.
+ */
+export function sudoPasswordSource(host: DockerHost): SudoPasswordSource {
   const fromData = host.data.sudo_password;
-  if (!args.sudo || args.sudoPassword !== undefined || fromData === undefined) return args;
-  return { ...args, sudoPassword: fromData };
+  if (fromData instanceof MaskString) return { get: () => Promise.resolve(fromData) };
+  if (typeof fromData === 'string' && fromData !== '') {
+    const masked = new MaskString(fromData);
+    return { get: () => Promise.resolve(masked) };
+  }
+  return host.sudoPassword;
 }
 
 /** One exec of the command built from `args` (no retries, no sudo retry). */
@@ -77,12 +86,12 @@ export function runBecomeScript(
   options: FileOptions,
   extra: { stdin?: Readable; stdoutSink?: Writable } = {},
 ): Promise<CommandResult> {
-  const args: ConnectorArguments = withDataSudoPassword(host, {
+  const args: ConnectorArguments = {
     ...becomeArguments(options),
     timeout: options.timeout,
     ...(extra.stdin !== undefined ? { stdin: extra.stdin } : {}),
-  });
-  return runWithSudoRetry(script, args, host.sudoPassword, (next, nextArgs) =>
+  };
+  return runWithSudoRetry(script, args, sudoPasswordSource(host), (next, nextArgs) =>
     runInContainer(host, session, next, nextArgs, { signal: options.signal }, extra),
   );
 }

@@ -14,7 +14,7 @@ import {
   runWithSudoRetry,
   toStringCommand,
 } from '@infra/core';
-import { runInContainer, withDataSudoPassword } from './docker-commands.js';
+import { runInContainer, sudoPasswordSource } from './docker-commands.js';
 import { commitFailure, commitIfChanged } from './docker-commit.js';
 import { DOCKER_DATA_META, type DockerData } from './docker-data.js';
 import { getFileFromContainer } from './docker-get.js';
@@ -111,9 +111,8 @@ export class DockerConnector extends BaseConnector<DockerData> {
   ): Promise<CommandResult> {
     const session = this.#requireSession(`Cannot run ${String(toStringCommand(command))}`);
     if (!options.readOnly) session.changed = true;
-    const args = withDataSudoPassword(this.host, options);
     return runWithRetries(command, options, this.host.log, () =>
-      runWithSudoRetry(command, args, this.host.sudoPassword, (next, nextArgs) =>
+      runWithSudoRetry(command, options, sudoPasswordSource(this.host), (next, nextArgs) =>
         runInContainer(this.host, session, next, nextArgs, options),
       ),
     );

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex, Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type CommandOutput,
   type CommandStdin,
   CommandTimeoutError,
   OutputCollector,
   type OutputLine,
+  sleep,
 } from '@infra/core';
 import type { Container, Exec } from 'dockerode';
 import { ContainerStoppedError, DockerApiError, reasonOf, statusOf } from './docker-errors.js';
@@ -51,6 +51,21 @@ export interface ExecRequest {
   readonly stdoutSink?: Writable | undefined;
 }
 
+/** Shells that take `trap : EXIT` (POSIX ones, bash, ksh, zsh). */
+const POSIX_SHELLS = new Set(['sh', 'ash', 'dash', 'bash', 'ksh', 'mksh', 'zsh']);
+
+/**
+ * `script` behind an EXIT trap that does nothing, which keeps the exec's shell from
+ * `exec`ing its last command: the shell, holding EXEC_ID_ENV, stays the leader of
+ * the exec's process group, so a kill finds the group even when that command
+ * clears its environment (busybox `su` does, then execs the user's shell).
+ */
+function keepShell(shell: string, script: string): string {
+  return POSIX_SHELLS.has(shell.slice(shell.lastIndexOf('/') + 1))
+    ? `trap : EXIT\n${script}`
+    : script;
+}
+
 function isStream(stdin: CommandStdin): stdin is NodeJS.ReadableStream {
   return typeof stdin === 'object' && !Buffer.isBuffer(stdin);
 }
@@ -83,7 +98,8 @@ async function exitCodeOf(exec: Exec): Promise<number | null> {
     if (!info.Running || attempt >= 50) {
       return typeof info.ExitCode === 'number' ? info.ExitCode : null;
     }
-    await sleep(Math.min(2 ** attempt, 50));
+    // 1, 2, 4 ... 50 ms between looks.
+    await sleep(Math.min(2 ** attempt, 50) / 1000);
   }
 }
 
@@ -125,7 +141,7 @@ async function assertContainerRunning(
       break;
     }
     if (attempt === 19) return;
-    await sleep(50);
+    await sleep(0.05);
   }
   throw new ContainerStoppedError(
     request.container.id,
@@ -154,7 +170,11 @@ export async function runExec(request: ExecRequest): Promise<CommandOutput> {
   let stream: Duplex;
   try {
     exec = await container.exec({
-      Cmd: [request.shell, '-c', useMarker ? withExitMarker(script, execId) : script],
+      Cmd: [
+        request.shell,
+        '-c',
+        useMarker ? withExitMarker(script, execId) : keepShell(request.shell, script),
+      ],
       AttachStdin: attachStdin,
       AttachStdout: true,
       AttachStderr: true,

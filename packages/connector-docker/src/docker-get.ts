@@ -41,6 +41,7 @@ export async function getFileFromContainer(
   dest: FileDestination,
   options: FileOptions,
 ): Promise<void> {
+  if (options.signal?.aborted) throw options.signal.reason;
   const src = containerPath(session, remotePath);
   const action = `getFile ${JSON.stringify(src)} in container ${session.containerName} -> ${describeFileEnd(dest)}`;
 

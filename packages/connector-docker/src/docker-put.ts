@@ -21,19 +21,22 @@ import { runAsRoot, runInContainer } from './docker-commands.js';
 import { reasonOf, statusOf } from './docker-errors.js';
 import { fileError } from './docker-file-errors.js';
 import { containerPath, type DockerHost, type Session } from './docker-session.js';
-import { RenameHelper, STALE_TEMP_SWEEP } from './rename-helper.js';
+import { KEEP_OWNER, RenameHelper, STALE_TEMP_SWEEP } from './rename-helper.js';
 import { type SizedSource, sizedSource } from './sized-source.js';
 
 /**
  * After `putArchive` dropped the file at `tempPath`: rename it over `destPath`
  * (atomic in one directory), unless that exists and is not a regular file; then
- * remove stale temporary files an earlier put of it left.
+ * remove stale temporary files an earlier put of it left. The file keeps the
+ * owner of the one it replaces, as through the rename helper.
  */
 function makeRenameScript(tempPath: string, destPath: string): StringCommand {
   return StringCommand.of(
-    sh`d=${destPath};`,
+    sh`d=${destPath}; t=${tempPath};`,
     refuseNonRegularShell('d'),
-    sh`; mv -f ${tempPath} "$d" && {`,
+    '; me=$(stat -c %u:%g "$t" 2>/dev/null); ',
+    KEEP_OWNER,
+    '; mv -f "$t" "$d" && {',
     STALE_TEMP_SWEEP,
     '; }',
   );
@@ -110,6 +113,7 @@ export async function putFileInContainer(
   remotePath: string,
   options: FileOptions,
 ): Promise<void> {
+  if (options.signal?.aborted) throw options.signal.reason;
   const dest = containerPath(session, remotePath);
   const dir = posix.dirname(dest);
   const action = `putFile ${describeFileEnd(src)} -> ${JSON.stringify(dest)} in container ${session.containerName}`;

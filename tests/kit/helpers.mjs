@@ -11,6 +11,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The workspace folder of each package the kit tests pack. */
 export const PACKAGE_DIRS = {
   '@infra/core': 'packages/core',
+  '@infra/connector-utils': 'packages/connector-utils',
   '@infra/connector-local': 'packages/connector-local',
   '@infra/connector-ssh': 'packages/connector-ssh',
   '@infra/connector-docker': 'packages/connector-docker',

@@ -4,7 +4,7 @@
 // connectors` lists it, and `pnpm lint` has nothing to say about it.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { cp, readFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -108,7 +108,10 @@ describe('new:connector in a scratch copy of the repository', () => {
     assert.equal(manifest.name, '@infra/connector-kit-demo');
     assert.equal(manifest.type, 'module');
     assert.deepEqual(manifest.infra, { connectors: { 'kit-demo': './dist/index.js' } });
-    assert.deepEqual(manifest.peerDependencies, { '@infra/core': 'workspace:^' });
+    assert.deepEqual(manifest.peerDependencies, {
+      '@infra/connector-utils': 'workspace:^',
+      '@infra/core': 'workspace:^',
+    });
     assert.equal(manifest.devDependencies['@infra/connector-testkit'], 'workspace:*');
     assert.deepEqual(manifest.exports['.'], {
       types: './dist/index.d.ts',
@@ -154,6 +157,45 @@ describe('new:connector in a scratch copy of the repository', () => {
       text,
       /not implemented: KitDemoConnector\.connect\(\) \(packages\/connector-kit-demo\/src\/kit-demo-connector\.ts\)\. Open the connection/,
     );
+  });
+
+  it('implementing only its transport (runRaw) makes it pass the whole conformance suite', async () => {
+    const file = join(work.dir, 'packages/connector-kit-demo/src/kit-demo-connector.ts');
+    const skeleton = await readFile(file, 'utf8');
+    // What an author writes: connect() has nothing to open, runRaw runs the command on
+    // this machine. Nothing else: commands, become, retries, timeouts and files are shared.
+    const written = skeleton
+      .replace('  type RawExit,\n', '  type RawExit,\n  runLocalProcess,\n')
+      .replace(
+        /override async connect\(\): Promise<void> \{[\s\S]*?\n {2}\}\n/,
+        'override async connect(): Promise<void> {}\n',
+      )
+      .replace(
+        /protected override async runRaw\(command: RawCommand, _io: RawCommandIo\): Promise<RawExit> \{[\s\S]*?\n {2}\}\n/,
+        `protected override async runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
+    const { output } = await runLocalProcess({
+      argv: [command.shell, '-c', command.script],
+      shownCommand: command.shownCommand,
+      stdin: command.stdin,
+      signal: io.signal,
+      stdoutSink: io.stdout,
+      onStderr: (chunk) => io.stderr.write(chunk),
+    });
+    return { exitCode: output.exitCode, signal: output.signal };
+  }
+`,
+      );
+    assert.notEqual(written, skeleton);
+    assert.doesNotMatch(written, /throw notImplemented\(\s*'connect|runRaw\(\$\{/);
+    await writeFile(file, written);
+    const result = await pnpm(['test'], join(work.dir, 'packages/connector-kit-demo'));
+    const text = (result.stdout + result.stderr).replace(/\u001b\[[0-9;]*m/g, '');
+    assert.equal(result.code, 0, text);
+    assert.match(text, /kit-demo connector conformance/);
+    assert.doesNotMatch(text, /\d+ failed/);
+    const passed = Number(/Tests\s+(\d+) passed/.exec(text)?.[1] ?? 0);
+    assert.ok(passed >= 25, `expected the whole suite to pass, got:\n${text}`);
+    await writeFile(file, skeleton);
   });
 
   it('`pnpm infra connectors` lists it, and using it says what to implement', async () => {

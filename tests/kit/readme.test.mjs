@@ -61,7 +61,8 @@ describe('README commands', () => {
     for (const name of ['local', 'ssh', 'docker', 'rest']) {
       const entry = join(REPO_ROOT, `packages/connector-${name}/dist/index.js`);
       const { default: connector } = await import(pathToFileURL(entry).href);
-      const row = readme.split('\n').find((line) => line.startsWith(`| \`@${name}\` |`));
+      // The last row naming it: the data-key table comes after the connection strings.
+      const row = readme.split('\n').findLast((line) => line.startsWith(`| \`@${name}\` |`));
       assert.ok(row, `no row for @${name}`);
       for (const key of Object.keys(connector.dataMeta)) {
         assert.ok(row.includes(`\`${key}\``), `README's @${name} row lacks ${key}`);

@@ -27,7 +27,13 @@ let appDir;
 before(async () => {
   work = await tempDir('infra-kit-third-party-op-');
   const tarballs = await packWorkspacePackages(
-    ['@infra/core', '@infra/deploy', '@infra/connector-local', '@infra/cli'],
+    [
+      '@infra/core',
+      '@infra/deploy',
+      '@infra/connector-utils',
+      '@infra/connector-local',
+      '@infra/cli',
+    ],
     join(work.dir, 'tarballs'),
   );
   // The example as its author has it: its own folder, its own npm install.
@@ -51,6 +57,7 @@ before(async () => {
   await npmInstall(project, [
     tarballs['@infra/core'],
     tarballs['@infra/deploy'],
+    tarballs['@infra/connector-utils'],
     tarballs['@infra/connector-local'],
     tarballs['@infra/cli'],
     exampleTarball,

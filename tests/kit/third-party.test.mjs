@@ -29,7 +29,13 @@ let exampleTarball;
 before(async () => {
   work = await tempDir('infra-kit-third-party-');
   tarballs = await packWorkspacePackages(
-    ['@infra/core', '@infra/connector-testkit', '@infra/deploy', '@infra/cli'],
+    [
+      '@infra/core',
+      '@infra/connector-utils',
+      '@infra/connector-testkit',
+      '@infra/deploy',
+      '@infra/cli',
+    ],
     join(work.dir, 'tarballs'),
   );
   // The example as its author has it: its own folder, its own npm install.
@@ -43,6 +49,7 @@ before(async () => {
   await npmInstall(example, [
     '--no-save',
     tarballs['@infra/core'],
+    tarballs['@infra/connector-utils'],
     tarballs['@infra/connector-testkit'],
   ]);
   const packed = await mustRun('npm', ['pack', '--pack-destination', join(work.dir, 'tarballs')], {
@@ -58,6 +65,7 @@ before(async () => {
   );
   await npmInstall(project, [
     tarballs['@infra/core'],
+    tarballs['@infra/connector-utils'],
     tarballs['@infra/deploy'],
     tarballs['@infra/cli'],
     exampleTarball,
@@ -81,7 +89,10 @@ describe('a third-party connector package (examples/third-party-connector)', () 
     for (const [name, range] of Object.entries(ranges)) {
       assert.doesNotMatch(range, /^(workspace|file|link):/, `${name}: ${range}`);
     }
-    assert.deepEqual(Object.keys(manifest.peerDependencies), ['@infra/core']);
+    assert.deepEqual(Object.keys(manifest.peerDependencies).sort(), [
+      '@infra/connector-utils',
+      '@infra/core',
+    ]);
     assert.equal(manifest.infra.connectors.chroot, './dist/index.js');
   });
 

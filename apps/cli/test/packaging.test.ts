@@ -33,7 +33,13 @@ beforeAll(async () => {
   const tarballs = join(workDir, 'tarballs');
   project = join(workDir, 'project');
   await mkdir(project);
-  for (const name of ['@infra/core', '@infra/connector-local', '@infra/deploy', '@infra/cli']) {
+  for (const name of [
+    '@infra/core',
+    '@infra/connector-utils',
+    '@infra/connector-local',
+    '@infra/deploy',
+    '@infra/cli',
+  ]) {
     await mustSucceed(
       runProgram('pnpm', ['--filter', name, 'pack', '--pack-destination', tarballs], {
         cwd: REPO_ROOT,
@@ -46,7 +52,7 @@ beforeAll(async () => {
     JSON.stringify({ name: 'infra-packaging-test', private: true, type: 'module' }),
   );
   const files = (await readdir(tarballs)).map((file) => join(tarballs, file));
-  expect(files).toHaveLength(4);
+  expect(files).toHaveLength(5);
   await mustSucceed(
     runProgram('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...files], {
       cwd: project,

@@ -15,7 +15,7 @@ describe('LocalConnector statics', () => {
     expect(LocalConnector.handlesExecution).toBe(true);
     expect(LocalConnector.description).toMatch(/this machine/i);
     expect(LocalConnector.dataMeta).toBe(LOCAL_DATA_META);
-    expect(Object.keys(LocalConnector.dataMeta)).toEqual([]);
+    expect(Object.keys(LocalConnector.dataMeta)).toEqual(['sudo_password']);
   });
 
   it('makes one host named @local in the group @local', async () => {

@@ -1,80 +1,50 @@
-import type { ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { chmod, open, rename, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { resolve } from 'node:path';
 import {
-  BaseConnector,
-  becomeArguments,
-  type CommandInput,
-  type CommandResult,
-  CommandTimeoutError,
-  type ConnectorArguments,
+  fileFailure,
+  ProcessGroups,
+  type RawCommand,
+  type RawCommandIo,
+  type RawExit,
+  runLocalProcess,
+  SUDO_PASSWORD_DATA_META,
+  TransportConnector,
+  timeoutSignal,
+  usesBecome,
+} from '@infra/connector-utils';
+import {
   type ConnectorData,
   type DataMetaMap,
   describeFileEnd,
   type FileDestination,
   type FileOptions,
   type FileSource,
-  FileTransferError,
-  InfraError,
   InventoryError,
-  makeBecomeGetScript,
-  makeBecomePutScript,
-  makeRemoveScript,
-  makeShellInvocation,
   type NamesData,
-  openFileSource,
-  type RunShellCommandOptions,
-  refuseNonRegularLocalFile,
-  runWithRetries,
-  runWithSudoRetry,
-  type StringCommand,
-  timeoutSignal,
-  toStringCommand,
-  usesBecome,
-  withSudoPasswordStdin,
 } from '@infra/core';
-import {
-  defaultFileMode,
-  describeFsError,
-  ensureParentDirectory,
-  getFileAsCurrentUser,
-  makeDirectory,
-  putFileAsCurrentUser,
-  statIfExists,
-  tempPathBeside,
-} from './local-files.js';
-import { killProcessGroup, runShellProcess, type ShellProcessOptions } from './shell-process.js';
+import { getFileAsCurrentUser, prepareLocalPut, putFileAsCurrentUser } from './local-files.js';
 
-/** The local connector has no host data keys. */
-export const LOCAL_DATA_META = {} as const satisfies DataMetaMap;
+/** The local connector's host data keys: only `sudo_password`, as every connector has. */
+export const LOCAL_DATA_META = { ...SUDO_PASSWORD_DATA_META } as const satisfies DataMetaMap;
 
 export type LocalConnectorData = ConnectorData<typeof LOCAL_DATA_META>;
 
-function fileError(action: string, error: unknown, options: FileOptions): unknown {
-  if (error instanceof InfraError) return error;
-  if (
-    (error as Error | undefined)?.name === 'TimeoutError' ||
-    (error as Error | undefined)?.name === 'AbortError'
-  ) {
-    if (options.signal?.aborted) return options.signal.reason ?? error;
-    if (options.timeout !== undefined) {
-      return new FileTransferError(`${action} failed: timed out after ${options.timeout}s.`, {
-        cause: error,
-      });
-    }
-  }
-  return new FileTransferError(`${action} failed: ${describeFsError(error)}.`, { cause: error });
-}
+/**
+ * The variable that carries a command holding secrets to the shell, so the
+ * secret is never in an argv that `ps` shows. The shell copies it to a local
+ * variable and unsets it before evaluating it, so the command's children do not
+ * inherit it. (The initial environment stays readable in /proc/PID/environ, but
+ * only by the same user and root.)
+ */
+const HIDDEN_COMMAND_ENV = 'INFRA_LOCAL_COMMAND';
+const RUN_HIDDEN_COMMAND = `__infra_command=$${HIDDEN_COMMAND_ENV}; unset ${HIDDEN_COMMAND_ENV}; eval "$__infra_command"`;
 
 /**
- * Runs commands and moves files on this machine: `sh -c` in a process group of
- * its own per command, and the file system directly (or a command run as the
- * become user when `sudo`, `su` or `doas` is asked for).
+ * Runs commands and moves files on this machine. Its transport is
+ * `runLocalProcess` (`sh -c` in a process group of its own per command); files move
+ * through the file system directly, or through `@infra/connector-utils`' become-aware
+ * put and get when `sudo`, `su` or `doas` is asked for.
  */
-export class LocalConnector extends BaseConnector<LocalConnectorData> {
+export class LocalConnector extends TransportConnector<LocalConnectorData> {
   static override readonly handlesExecution = true;
   static override readonly dataMeta = LOCAL_DATA_META;
   static override readonly description =
@@ -90,72 +60,29 @@ export class LocalConnector extends BaseConnector<LocalConnectorData> {
   }
 
   /** Process groups still running, killed by `disconnect()`. */
-  readonly #running = new Set<ChildProcess>();
+  readonly #groups = new ProcessGroups();
 
   override async disconnect(): Promise<void> {
-    for (const child of this.#running) killProcessGroup(child);
-    this.#running.clear();
+    this.#groups.killAll();
   }
 
-  override async runShellCommand(
-    command: CommandInput,
-    options: RunShellCommandOptions = {},
-  ): Promise<CommandResult> {
-    return runWithRetries(command, options, this.host.log, () =>
-      runWithSudoRetry(command, options, this.host.sudoPassword, (next, args) =>
-        this.#runOnce(next, args, options),
-      ),
-    );
+  protected override async runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
+    // A secret goes to the shell through its environment, never in an argv.
+    const result = await runLocalProcess({
+      argv: [command.shell, '-c', command.hasSecrets ? RUN_HIDDEN_COMMAND : command.script],
+      env: command.hasSecrets ? { [HIDDEN_COMMAND_ENV]: command.script } : undefined,
+      shownCommand: command.shownCommand,
+      stdin: command.stdin,
+      signal: io.signal,
+      stdoutSink: io.stdout,
+      onStderr: (chunk) => io.stderr.write(chunk),
+      groups: this.#groups,
+    });
+    return { exitCode: result.output.exitCode, signal: result.output.signal };
   }
 
-  #runOnce(
-    command: CommandInput,
-    args: ConnectorArguments,
-    options: RunShellCommandOptions,
-    extra: Partial<ShellProcessOptions> = {},
-  ): Promise<CommandResult> {
-    const { shell: program, script } = makeShellInvocation(command, args);
-    // A secret goes to the shell through its environment, never in an argv:
-    // without a user switch the shell itself evaluates it (the hidden path).
-    // A sudo password goes first on stdin.
-    const hideScript = script.hasSecrets();
-    const stdin = withSudoPasswordStdin(args, extra.stdin ?? args.stdin);
-    return runShellProcess(
-      {
-        shell: program,
-        script: script.getRawValue(),
-        shownCommand: String(toStringCommand(command)),
-        hideScript,
-        timeout: args.timeout,
-        signal: options.signal,
-        successExitCodes: args.successExitCodes,
-        onOutput: options.onOutput,
-        ...extra,
-        stdin,
-      },
-      this.#running,
-    );
-  }
-
-  /** Run a become script (sudo / su / doas), asking for the sudo password when sudo wants one. */
-  #runBecomeScript(
-    script: StringCommand,
-    options: FileOptions,
-    extra: Partial<ShellProcessOptions> = {},
-  ): Promise<CommandResult> {
-    const args: ConnectorArguments = {
-      ...becomeArguments(options),
-      timeout: options.timeout,
-      ...(extra.stdin !== undefined ? { stdin: extra.stdin } : {}),
-    };
-    return runWithSudoRetry(script, args, this.host.sudoPassword, (next, nextArgs) =>
-      this.#runOnce(
-        next,
-        nextArgs,
-        { signal: options.signal },
-        { ...extra, stdin: nextArgs.stdin },
-      ),
-    );
+  protected override resolveRemotePath(path: string): string {
+    return resolve(path);
   }
 
   override async putFile(
@@ -165,56 +92,14 @@ export class LocalConnector extends BaseConnector<LocalConnectorData> {
   ): Promise<void> {
     const dest = resolve(remotePath);
     const action = `putFile ${describeFileEnd(src)} -> ${JSON.stringify(dest)}`;
-    const parentSeen = await ensureParentDirectory(dest, options.createParents ?? false, action);
-    if (!usesBecome(options)) {
-      try {
-        if (!parentSeen) await makeDirectory(dirname(dest));
-        await putFileAsCurrentUser(src, dest, {
-          mode: options.mode,
-          signal: timeoutSignal(options),
-        });
-      } catch (error) {
-        throw fileError(action, error, options);
-      }
-      return;
+    const parentSeen = await prepareLocalPut(dest, options.createParents ?? false, action);
+    if (usesBecome(options)) {
+      return super.putFile(src, dest, { ...options, createParents: !parentSeen });
     }
-
-    let source: Readable;
     try {
-      source =
-        typeof src === 'string' ? (await open(src, 'r')).createReadStream() : openFileSource(src);
+      await putFileAsCurrentUser(src, dest, { mode: options.mode, signal: timeoutSignal(options) });
     } catch (error) {
-      throw fileError(`${action}: reading ${JSON.stringify(src)}`, error, options);
-    }
-    const tempPath = tempPathBeside(dest);
-    const mode = options.mode ?? (await statIfExists(dest))?.mode ?? defaultFileMode();
-    const script = makeBecomePutScript({
-      destPath: dest,
-      tempPath,
-      mode,
-      createParents: !parentSeen,
-    });
-    let result: CommandResult;
-    try {
-      result = await this.#runBecomeScript(script, options, { stdin: source });
-    } catch (error) {
-      (source as Readable).destroy();
-      // SIGKILL (timeout, abort) skips the script's trap: remove the temp file here.
-      await this.#runBecomeScript(makeRemoveScript(tempPath), { ...options, timeout: 30 }).catch(
-        () => undefined,
-      );
-      if (error instanceof CommandTimeoutError) {
-        throw new FileTransferError(`${action} failed: timed out after ${error.timeoutSeconds}s.`, {
-          cause: error,
-        });
-      }
-      throw fileError(action, error, options);
-    }
-    source.destroy();
-    if (!result.success) {
-      throw new FileTransferError(
-        `${action} as ${this.#becomeName(options)} failed (exit ${result.output.exitCode ?? result.output.signal}): ${result.output.stderr || 'no error output'}`,
-      );
+      throw fileFailure(action, timedOut(error, options), options);
     }
   }
 
@@ -223,69 +108,29 @@ export class LocalConnector extends BaseConnector<LocalConnectorData> {
     dest: FileDestination,
     options: FileOptions = {},
   ): Promise<void> {
+    if (usesBecome(options)) return super.getFile(remotePath, dest, options);
     const src = resolve(remotePath);
     const action = `getFile ${JSON.stringify(src)} -> ${describeFileEnd(dest)}`;
-    if (!usesBecome(options)) {
-      if (typeof dest === 'string') await ensureParentDirectory(resolve(dest), false, action);
-      try {
-        await getFileAsCurrentUser(src, typeof dest === 'string' ? resolve(dest) : dest, {
-          mode: options.mode,
-          signal: timeoutSignal(options),
-        });
-      } catch (error) {
-        throw fileError(action, error, options);
-      }
-      return;
-    }
-
-    // As the become user: `cat SRC`, its bytes streamed into a temp file beside
-    // the destination (or into the given stream).
-    let sink: Writable;
-    let tempPath: string | undefined;
-    let localDest: string | undefined;
-    if (typeof dest === 'string') {
-      localDest = resolve(dest);
-      await ensureParentDirectory(localDest, false, action);
-      await refuseNonRegularLocalFile(localDest);
-      tempPath = tempPathBeside(localDest);
-      sink = createWriteStream(tempPath, { flags: 'wx', mode: 0o600 });
-    } else {
-      sink = dest;
-    }
     try {
-      const result = await this.#runBecomeScript(makeBecomeGetScript(src), options, {
-        stdoutSink: sink,
+      await getFileAsCurrentUser(src, typeof dest === 'string' ? resolve(dest) : dest, {
+        mode: options.mode,
+        signal: timeoutSignal(options),
       });
-      if (!result.success) {
-        throw new FileTransferError(
-          `${action} as ${this.#becomeName(options)} failed (exit ${result.output.exitCode ?? result.output.signal}): ${result.output.stderr || 'no error output'}`,
-        );
-      }
-      sink.end();
-      await finished(sink);
-      if (tempPath !== undefined && localDest !== undefined) {
-        const existing = await statIfExists(localDest);
-        await chmod(tempPath, options.mode ?? existing?.mode ?? defaultFileMode());
-        await rename(tempPath, localDest);
-      }
     } catch (error) {
-      if (tempPath !== undefined) {
-        sink.destroy();
-        await rm(tempPath, { force: true });
-      }
-      if (error instanceof CommandTimeoutError) {
-        throw new FileTransferError(`${action} failed: timed out after ${error.timeoutSeconds}s.`, {
-          cause: error,
-        });
-      }
-      throw fileError(action, error, options);
+      throw fileFailure(action, timedOut(error, options), options);
     }
   }
+}
 
-  #becomeName(options: FileOptions): string {
-    if (options.suUser !== undefined) return `su ${options.suUser}`;
-    if (options.sudo)
-      return `sudo${options.sudoUser === undefined ? '' : ` -u ${options.sudoUser}`}`;
-    return `doas${options.doasUser === undefined ? '' : ` -u ${options.doasUser}`}`;
+/** A file system call stopped by `timeoutSignal`'s timeout, said as the one rule says it. */
+function timedOut(error: unknown, options: FileOptions): unknown {
+  const name = (error as Error | undefined)?.name;
+  if (
+    (name === 'TimeoutError' || name === 'AbortError') &&
+    !options.signal?.aborted &&
+    options.timeout !== undefined
+  ) {
+    return new Error(`timed out after ${options.timeout}s`, { cause: error });
   }
+  return error;
 }

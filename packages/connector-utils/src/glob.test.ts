@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { globToRegExp, matchGlob } from './glob.js';
+
+describe('matchGlob', () => {
+  it('matches *, ? and classes against the whole text', () => {
+    expect(matchGlob('api-*', 'api-1')).toBe(true);
+    expect(matchGlob('api-*', 'xapi-1')).toBe(false);
+    expect(matchGlob('web?', 'web1')).toBe(true);
+    expect(matchGlob('web?', 'web12')).toBe(false);
+    expect(matchGlob('web[0-3]', 'web2')).toBe(true);
+    expect(matchGlob('web[!0-3]', 'web2')).toBe(false);
+    expect(matchGlob('a.b(c)+', 'a.b(c)+')).toBe(true);
+    expect(matchGlob('a.b', 'axb')).toBe(false);
+  });
+
+  it('keeps * and ? inside one path part with a separator', () => {
+    expect(matchGlob('/etc/*.conf', '/etc/a.conf', { separator: '/' })).toBe(true);
+    expect(matchGlob('/etc/*.conf', '/etc/x/a.conf', { separator: '/' })).toBe(false);
+    expect(globToRegExp('[').test('[')).toBe(true);
+  });
+});

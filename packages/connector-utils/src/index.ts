@@ -1,0 +1,48 @@
+export {
+  type InstallScriptOptions,
+  isInfraTempName,
+  makeInstallScript,
+  makeReadScript,
+  makeRemoveScript,
+  octalMode,
+  tempPathBeside,
+} from './file-scripts.js';
+export { globToRegExp, matchGlob } from './glob.js';
+export {
+  defaultFileMode,
+  describeFsError,
+  type LocalDestination,
+  openLocalDestination,
+  writeLocalFile,
+} from './local-destination.js';
+export {
+  killProcessGroup,
+  type LocalProcessOptions,
+  ProcessGroups,
+  runLocalProcess,
+} from './local-process.js';
+export { type RunOnceOptions, runCommandOnce } from './raw-command.js';
+export { runWithRetries } from './retries.js';
+export {
+  fileFailure,
+  getFileThroughShell,
+  putFileThroughShell,
+  runFileScript,
+  type ShellFilesContext,
+} from './shell-files.js';
+export {
+  becomeArguments,
+  describeBecome,
+  makeShellInvocation,
+  usesBecome,
+} from './shell-invocation.js';
+export {
+  runWithSudoRetry,
+  SUDO_PASSWORD_DATA_KEY,
+  SUDO_PASSWORD_DATA_META,
+  sudoNeedsPassword,
+  sudoPasswordSourceFor,
+} from './sudo-retry.js';
+export { runStoppable, type StopOptions, sleep, timeoutSignal } from './timing.js';
+export type { RawCommand, RawCommandIo, RawExit, RunRaw } from './transport.js';
+export { TransportConnector } from './transport-connector.js';

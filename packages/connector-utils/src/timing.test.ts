@@ -1,0 +1,50 @@
+import { CommandTimeoutError } from '@infra/core';
+import { describe, expect, it } from 'vitest';
+import { runStoppable, sleep } from './timing.js';
+
+describe('runStoppable', () => {
+  it('rejects an abort with signal.reason once the work has stopped', async () => {
+    const controller = new AbortController();
+    const reason = new Error('deploy cancelled');
+    let stopped = false;
+    const run = runStoppable({ shownCommand: 'x', signal: controller.signal }, (stop) => {
+      const done = new Promise<string>((resolve) =>
+        stop.addEventListener('abort', () => {
+          stopped = true;
+          resolve('finished anyway');
+        }),
+      );
+      controller.abort(reason);
+      return done;
+    });
+    await expect(run).rejects.toBe(reason);
+    expect(stopped).toBe(true);
+  });
+
+  it('rejects a timeout with a CommandTimeoutError naming the command', async () => {
+    const run = runStoppable({ shownCommand: 'sleep 9', timeout: 0.05 }, (stop) => {
+      return new Promise((_, reject) =>
+        stop.addEventListener('abort', () => reject(new Error('killed'))),
+      );
+    });
+    const error = await run.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CommandTimeoutError);
+    expect((error as CommandTimeoutError).message).toContain('sleep 9');
+  });
+
+  it('passes a result and an error through when nothing stops it', async () => {
+    expect(await runStoppable({ shownCommand: 'x', timeout: 5 }, async () => 42)).toBe(42);
+    const own = new Error('own');
+    await expect(runStoppable({ shownCommand: 'x' }, () => Promise.reject(own))).rejects.toBe(own);
+  });
+});
+
+describe('sleep', () => {
+  it('takes seconds and ends early with the abort reason', async () => {
+    const controller = new AbortController();
+    const waiting = sleep(60, controller.signal);
+    controller.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    await expect(sleep(0)).resolves.toBeUndefined();
+  });
+});

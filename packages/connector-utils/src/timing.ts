@@ -1,0 +1,90 @@
+import { CommandTimeoutError } from '@infra/core';
+
+/**
+ * Wait `seconds` (the unit of every connector argument: `timeout`, `retryDelay`).
+ * An abort of `signal` ends the wait by rejecting with the signal's reason.
+ */
+export function sleep(seconds: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (!(seconds > 0)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, seconds * 1000);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * One signal for "the caller aborted or `timeout` seconds passed" (a `TimeoutError`
+ * reason for the latter); undefined when there is neither.
+ */
+export function timeoutSignal(options: {
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+}): AbortSignal | undefined {
+  const timeout =
+    options.timeout !== undefined && options.timeout > 0
+      ? AbortSignal.timeout(options.timeout * 1000)
+      : undefined;
+  if (timeout && options.signal) return AbortSignal.any([timeout, options.signal]);
+  return timeout ?? options.signal;
+}
+
+export interface StopOptions {
+  /** The command as shown in messages (masked), named by the `CommandTimeoutError`. */
+  shownCommand: string;
+  /** Seconds before the work is stopped with a `CommandTimeoutError`. */
+  timeout?: number | undefined;
+  /** The caller's abort: the work is stopped and the call rejects with `signal.reason`. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * The one abort/timeout rule of every connector: `work` gets a signal that fires when
+ * the caller aborts or `timeout` seconds pass; it must then stop what it runs (kill
+ * the process, close the channel) and settle. Whatever it settles with, the call
+ * then rejects with the caller's `signal.reason` (an abort) or a
+ * `CommandTimeoutError` naming the command (a timeout). Waiting for `work` to
+ * settle means the command is gone when the call rejects.
+ */
+export async function runStoppable<T>(
+  options: StopOptions,
+  work: (stop: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const { signal } = options;
+  if (signal?.aborted) throw signal.reason;
+  const controller = new AbortController();
+  let reason: { error: unknown } | undefined;
+  const stop = (error: unknown) => {
+    if (reason) return;
+    reason = { error };
+    controller.abort(error);
+  };
+  const onAbort = () => stop(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const seconds = options.timeout;
+  const timer =
+    seconds !== undefined && seconds > 0
+      ? setTimeout(
+          () => stop(new CommandTimeoutError(options.shownCommand, seconds)),
+          seconds * 1000,
+        )
+      : undefined;
+  try {
+    const result = await work(controller.signal).catch((error: unknown) => {
+      if (reason) throw reason.error;
+      throw error;
+    });
+    if (reason) throw reason.error;
+    return result;
+  } finally {
+    if (timer) clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,75 @@
+import { posix } from 'node:path';
+import {
+  BaseConnector,
+  type CommandInput,
+  type CommandResult,
+  type FileDestination,
+  type FileOptions,
+  type FileSource,
+  type RunShellCommandOptions,
+} from '@infra/core';
+import { runCommandOnce } from './raw-command.js';
+import { runWithRetries } from './retries.js';
+import { getFileThroughShell, putFileThroughShell, type ShellFilesContext } from './shell-files.js';
+import { runWithSudoRetry, sudoPasswordSourceFor } from './sudo-retry.js';
+import type { RawCommand, RawCommandIo, RawExit } from './transport.js';
+
+/**
+ * The base class of a connector that writes only its transport: implement
+ * `runRaw` (run one `SHELL -c SCRIPT` with stdin, stdout, stderr, and a kill when
+ * `io.signal` fires), plus the statics and `connect()` / `disconnect()`. Everything
+ * else comes from here: core's command builder, `retries`, the sudo retry with
+ * `sudo_password` from host data, timeouts and aborts by the one rule, and
+ * become-aware `putFile` / `getFile` through temp files and rename. A transport with
+ * its own file API (SFTP, an archive API) may override `putFile` / `getFile` for
+ * the plain case and call `super` when become is asked for.
+ */
+export abstract class TransportConnector<
+  TData = Record<string, unknown>,
+> extends BaseConnector<TData> {
+  /** Run one raw command; stop it (all of it) when `io.signal` fires, and settle. */
+  protected abstract runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit>;
+
+  /** A remote path as the transport takes it: absolute (relative ones from `/`). */
+  protected resolveRemotePath(path: string): string {
+    return posix.resolve('/', path);
+  }
+
+  /** What the shared put and get need: the transport, the sudo password, the host name. */
+  protected get filesContext(): ShellFilesContext {
+    return {
+      runRaw: (command, io) => this.runRaw(command, io),
+      sudoPassword: sudoPasswordSourceFor(this.host),
+      hostName: this.host.name,
+    };
+  }
+
+  override runShellCommand(
+    command: CommandInput,
+    options: RunShellCommandOptions = {},
+  ): Promise<CommandResult> {
+    const runRaw = (raw: RawCommand, io: RawCommandIo) => this.runRaw(raw, io);
+    return runWithRetries(command, options, this.host.log, () =>
+      runWithSudoRetry(command, options, sudoPasswordSourceFor(this.host), (next, args) =>
+        runCommandOnce(runRaw, next, args, { onOutput: args.onOutput, signal: options.signal }),
+      ),
+    );
+  }
+
+  override putFile(src: FileSource, remotePath: string, options: FileOptions = {}): Promise<void> {
+    return putFileThroughShell(this.filesContext, src, this.resolveRemotePath(remotePath), options);
+  }
+
+  override getFile(
+    remotePath: string,
+    dest: FileDestination,
+    options: FileOptions = {},
+  ): Promise<void> {
+    return getFileThroughShell(
+      this.filesContext,
+      this.resolveRemotePath(remotePath),
+      dest,
+      options,
+    );
+  }
+}

@@ -1,5 +1,11 @@
 import {
-  BaseConnector,
+  type RawCommand,
+  type RawCommandIo,
+  type RawExit,
+  TransportConnector,
+  usesBecome,
+} from '@infra/connector-utils';
+import {
   type CommandInput,
   type CommandResult,
   ConnectorStateError,
@@ -10,24 +16,24 @@ import {
   InventoryError,
   type NamesData,
   type RunShellCommandOptions,
-  runWithRetries,
-  runWithSudoRetry,
   toStringCommand,
 } from '@infra/core';
-import { runInContainer, sudoPasswordSource } from './docker-commands.js';
+import { execInContainer } from './docker-commands.js';
 import { commitFailure, commitIfChanged } from './docker-commit.js';
 import { DOCKER_DATA_META, type DockerData } from './docker-data.js';
 import { getFileFromContainer } from './docker-get.js';
 import { putFileInContainer } from './docker-put.js';
-import { openSession, releaseContainer, type Session } from './docker-session.js';
+import { containerPath, openSession, releaseContainer, type Session } from './docker-session.js';
 
 /**
  * Docker containers through the Engine API (dockerode): `@docker:IMAGE` starts a
  * container from the image, runs everything in it and commits it to a new image
- * at the end; `@docker:CONTAINER` works in an existing container. Commands are
- * execs on a hijacked connection; files go through the archive API.
+ * at the end; `@docker:CONTAINER` works in an existing container. The transport:
+ * commands are execs on a hijacked connection, files go through the archive API.
+ * The rest (command building, sudo retry, retries, timeouts and abort, puts and
+ * gets as a become user) comes from `@infra/connector-utils`.
  */
-export class DockerConnector extends BaseConnector<DockerData> {
+export class DockerConnector extends TransportConnector<DockerData> {
   static override readonly handlesExecution = true;
   static override readonly dataMeta = DOCKER_DATA_META;
   static override readonly description =
@@ -105,17 +111,24 @@ export class DockerConnector extends BaseConnector<DockerData> {
     return session;
   }
 
+  /** One raw command as an exec in the container. */
+  protected override runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
+    const session = this.#requireSession(`Cannot run ${command.shownCommand}`);
+    return execInContainer(this.host, session, command, io);
+  }
+
+  /** Relative remote paths start at the container's working directory. */
+  protected override resolveRemotePath(path: string): string {
+    return containerPath(this.#requireSession(`Cannot use ${JSON.stringify(path)}`), path);
+  }
+
   override async runShellCommand(
     command: CommandInput,
     options: RunShellCommandOptions = {},
   ): Promise<CommandResult> {
     const session = this.#requireSession(`Cannot run ${String(toStringCommand(command))}`);
     if (!options.readOnly) session.changed = true;
-    return runWithRetries(command, options, this.host.log, () =>
-      runWithSudoRetry(command, options, sudoPasswordSource(this.host), (next, nextArgs) =>
-        runInContainer(this.host, session, next, nextArgs, options),
-      ),
-    );
+    return super.runShellCommand(command, options);
   }
 
   override async putFile(
@@ -125,6 +138,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
   ): Promise<void> {
     const session = this.#requireSession(`Cannot put ${describeFileEnd(src)}`);
     session.changed = true;
+    if (usesBecome(options)) return super.putFile(src, remotePath, options);
     await putFileInContainer(this.host, session, src, remotePath, options);
   }
 
@@ -134,6 +148,7 @@ export class DockerConnector extends BaseConnector<DockerData> {
     options: FileOptions = {},
   ): Promise<void> {
     const session = this.#requireSession(`Cannot get ${JSON.stringify(remotePath)}`);
-    await getFileFromContainer(this.host, session, remotePath, dest, options);
+    if (usesBecome(options)) return super.getFile(remotePath, dest, options);
+    await getFileFromContainer(session, remotePath, dest, options);
   }
 }

@@ -1,27 +1,16 @@
-import { CommandTimeoutError, type FileOptions, FileTransferError, InfraError } from '@infra/core';
+import { fileFailure } from '@infra/connector-utils';
+import { type FileOptions, FileTransferError, InfraError } from '@infra/core';
 import { reasonOf } from './docker-errors.js';
 
 /**
- * The error a failed put or get rejects with, by the rule every connector follows:
- * an abort rejects with the caller's `signal.reason`; a timeout with a
- * `FileTransferError` saying "timed out after Ns" whose cause is the
- * `CommandTimeoutError`; our own errors as they are; anything else as a
- * `FileTransferError` naming the transfer.
+ * The error a failed put or get through the archive API rejects with: the shared
+ * rule (`fileFailure`: an abort rejects with `signal.reason`, a timeout with a
+ * `FileTransferError` caused by the `CommandTimeoutError`, our errors as they are),
+ * and an Engine API error in the daemon's own words.
  */
 export function fileError(action: string, error: unknown, options: FileOptions): unknown {
-  if (options.signal?.aborted) return options.signal.reason;
-  if (error instanceof CommandTimeoutError) {
-    return new FileTransferError(`${action} failed: timed out after ${error.timeoutSeconds}s.`, {
-      cause: error,
-    });
-  }
-  if (error instanceof InfraError) return error;
-  const name = (error as Error | undefined)?.name;
-  if ((name === 'TimeoutError' || name === 'AbortError') && options.timeout !== undefined) {
-    // The archive API's requests stop on a timeout signal: say so as a command would.
-    return new FileTransferError(`${action} failed: timed out after ${options.timeout}s.`, {
-      cause: new CommandTimeoutError(action, options.timeout),
-    });
+  if (options.signal?.aborted || error instanceof InfraError) {
+    return fileFailure(action, error, options);
   }
   return new FileTransferError(`${action} failed: ${reasonOf(error)}`, { cause: error });
 }

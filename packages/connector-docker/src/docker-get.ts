@@ -1,41 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, rename, rm, stat } from 'node:fs/promises';
-import { posix, resolve as resolveLocal } from 'node:path';
+import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { openLocalDestination, runStoppable } from '@infra/connector-utils';
 import {
   describeFileEnd,
   type FileDestination,
   type FileOptions,
   FileTransferError,
-  refuseNonRegularLocalFile,
-  timeoutSignal,
-  usesBecome,
 } from '@infra/core';
 import { extractFirstFile } from './docker-archive.js';
-import { getAsBecomeUser } from './docker-become-files.js';
 import { statusOf } from './docker-errors.js';
 import { fileError } from './docker-file-errors.js';
-import { containerPath, type DockerHost, type Session } from './docker-session.js';
-import { READ_CHUNK } from './sized-source.js';
-
-async function localStatIfExists(path: string): Promise<{ mode: number } | undefined> {
-  try {
-    const info = await stat(path);
-    return { mode: info.mode & 0o7777 };
-  } catch {
-    return undefined;
-  }
-}
+import { containerPath, type Session } from './docker-session.js';
 
 /**
- * Copy a file out of the container: through the archive API, or as the become
- * user with core's get script. A local path is written through a temp file
- * beside it and renamed over it at the end.
+ * Copy a file out of the container through the archive API (a get as a become
+ * user goes through the shared layer instead), into the shared local destination:
+ * a local path is written through a temp file beside it and renamed over it at
+ * the end, so a failed get leaves the old file as it was.
  */
 export async function getFileFromContainer(
-  host: DockerHost,
   session: Session,
   remotePath: string,
   dest: FileDestination,
@@ -44,47 +27,19 @@ export async function getFileFromContainer(
   if (options.signal?.aborted) throw options.signal.reason;
   const src = containerPath(session, remotePath);
   const action = `getFile ${JSON.stringify(src)} in container ${session.containerName} -> ${describeFileEnd(dest)}`;
-
-  let sink: Writable;
-  let tempPath: string | undefined;
-  let localDest: string | undefined;
-  if (typeof dest === 'string') {
-    localDest = resolveLocal(dest);
-    tempPath = `${localDest}.infra-${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      await refuseNonRegularLocalFile(localDest);
-      sink = createWriteStream(tempPath, { flags: 'wx', mode: 0o600, highWaterMark: READ_CHUNK });
-      await new Promise<void>((resolveOpen, rejectOpen) => {
-        sink.once('open', () => resolveOpen());
-        sink.once('error', rejectOpen);
-      });
-      // A later write error comes out of `finished(sink)` below.
-      sink.on('error', () => {});
-    } catch (error) {
+  const destination = await openLocalDestination(dest, { mode: options.mode }).catch(
+    (error: unknown) => {
       throw fileError(action, error, options);
-    }
-  } else {
-    sink = dest;
-  }
-
+    },
+  );
   try {
-    if (usesBecome(options)) {
-      await getAsBecomeUser(host, session, src, sink, action, options);
-    } else {
-      await getThroughArchive(session, src, sink, action, timeoutSignal(options));
-    }
-    if (tempPath !== undefined && localDest !== undefined) {
-      sink.end();
-      await finished(sink);
-      const existing = await localStatIfExists(localDest);
-      await chmod(tempPath, options.mode ?? existing?.mode ?? 0o644);
-      await rename(tempPath, localDest);
-    }
+    await runStoppable(
+      { shownCommand: action, timeout: options.timeout, signal: options.signal },
+      (stop) => getThroughArchive(session, src, destination.sink, action, stop),
+    );
+    await destination.commit();
   } catch (error) {
-    if (tempPath !== undefined) {
-      sink.destroy();
-      await rm(tempPath, { force: true });
-    }
+    await destination.discard();
     throw fileError(action, error, options);
   }
 }
@@ -95,7 +50,7 @@ async function getThroughArchive(
   path: string,
   sink: Writable,
   action: string,
-  signal: AbortSignal | undefined,
+  signal: AbortSignal,
 ): Promise<void> {
   let current = path;
   for (let depth = 0; depth < 16; depth++) {

@@ -1,22 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
+import { makeRemoveScript, runStoppable, tempPathBeside } from '@infra/connector-utils';
 import {
   type CommandResult,
   describeFileEnd,
   type FileOptions,
   type FileSource,
   FileTransferError,
-  makeRemoveScript,
   NotRegularFileError,
   refuseNonRegularShell,
   StringCommand,
   sh,
-  tempPathBeside,
-  timeoutSignal,
-  usesBecome,
 } from '@infra/core';
 import { type ContainerPathStat, packSingleFile, parsePathStat } from './docker-archive.js';
-import { putAsBecomeUser } from './docker-become-files.js';
 import { runAsRoot, runInContainer } from './docker-commands.js';
 import { reasonOf, statusOf } from './docker-errors.js';
 import { fileError } from './docker-file-errors.js';
@@ -102,9 +97,10 @@ async function renameHelperOf(
 }
 
 /**
- * Copy a file into the container: upload it beside the target under a temp name
- * through the archive API, then rename it into place (through the session's
- * rename helper when it runs); as the become user, through core's put script.
+ * Copy a file into the container as the exec user (a put as a become user goes
+ * through the shared layer instead): upload it beside the target under a temp
+ * name through the archive API, then rename it into place (through the session's
+ * rename helper when it runs). The one abort/timeout rule holds (`runStoppable`).
  */
 export async function putFileInContainer(
   host: DockerHost,
@@ -117,7 +113,6 @@ export async function putFileInContainer(
   const dest = containerPath(session, remotePath);
   const dir = posix.dirname(dest);
   const action = `putFile ${describeFileEnd(src)} -> ${JSON.stringify(dest)} in container ${session.containerName}`;
-  const signal = timeoutSignal(options);
 
   let existing: ContainerPathStat | undefined;
   let parent: ContainerPathStat | undefined;
@@ -145,7 +140,7 @@ export async function putFileInContainer(
     throw new FileTransferError(`${action} failed: ${JSON.stringify(dir)} is not a directory.`);
   }
   const mode = options.mode ?? existing?.mode ?? 0o644;
-  const tempPath = tempPathBeside(dest, randomBytes(6).toString('hex'));
+  const tempPath = tempPathBeside(dest);
 
   let source: SizedSource;
   try {
@@ -154,71 +149,78 @@ export async function putFileInContainer(
     throw fileError(`${action}: reading the source`, error, options);
   }
   try {
-    if (usesBecome(options)) {
-      await putAsBecomeUser(host, session, source, {
-        action,
-        dest,
-        tempPath,
-        mode,
-        createParents: parent === undefined,
-        options,
-      });
-      return;
-    }
-    if (parent === undefined) {
-      const made = await runInContainer(
-        host,
-        session,
-        makeMkdirScript(dir),
-        { timeout: options.timeout },
-        {},
-      );
-      if (!made.success) {
-        throw new FileTransferError(
-          `${action} failed: mkdir -p ${JSON.stringify(dir)}: ${made.output.stderr}`,
-        );
-      }
-    }
-    const owner = await fileOwner(host, session);
-    const put = { action, dir, dest, tempPath, mode, owner, signal };
-    const helper = await renameHelperOf(host, session);
-    if (helper) {
-      await putThroughHelper(host, session, helper, source, put);
-      return;
-    }
-    // No helper loop (the daemon would not start it): upload, then one exec renames.
-    const archive = packSingleFile(source.open(), {
-      name: posix.basename(tempPath),
-      size: source.size,
-      mode,
-      ...owner,
-    });
-    let renamed: CommandResult;
-    try {
-      await session.container.putArchive(archive, { path: dir, abortSignal: signal } as {
-        path: string;
-      });
-      renamed = await runInContainer(
-        host,
-        session,
-        makeRenameScript(tempPath, dest),
-        { timeout: options.timeout },
-        { signal: options.signal },
-      );
-    } catch (error) {
-      await runAsRoot(host, session, makeRemoveScript(tempPath)).catch(() => undefined);
-      throw error;
-    }
-    if (!renamed.success) {
-      await runAsRoot(host, session, makeRemoveScript(tempPath)).catch(() => undefined);
-      throw new FileTransferError(
-        `${action} failed (exit ${renamed.output.exitCode}): ${renamed.output.stderr || 'no error output'}`,
-      );
-    }
+    await runStoppable(
+      { shownCommand: action, timeout: options.timeout, signal: options.signal },
+      (stop) =>
+        uploadAndRename(
+          host,
+          session,
+          source,
+          { action, dir, dest, tempPath, mode, signal: stop },
+          parent === undefined,
+        ),
+    );
   } catch (error) {
     throw fileError(action, error, options);
   } finally {
     await source.dispose();
+  }
+}
+
+interface ArchivePut {
+  action: string;
+  dir: string;
+  dest: string;
+  tempPath: string;
+  mode: number;
+  /** Fires on the put's timeout or abort. */
+  signal: AbortSignal;
+}
+
+async function uploadAndRename(
+  host: DockerHost,
+  session: Session,
+  source: SizedSource,
+  put: ArchivePut,
+  makeParent: boolean,
+): Promise<void> {
+  const { action, dir, dest, tempPath, mode, signal } = put;
+  if (makeParent) {
+    const made = await runInContainer(host, session, makeMkdirScript(dir), {}, { signal });
+    if (!made.success) {
+      throw new FileTransferError(
+        `${action} failed: mkdir -p ${JSON.stringify(dir)}: ${made.output.stderr}`,
+      );
+    }
+  }
+  const owner = await fileOwner(host, session);
+  const helper = await renameHelperOf(host, session);
+  if (helper) {
+    await putThroughHelper(host, session, helper, source, { ...put, owner });
+    return;
+  }
+  // No helper loop (the daemon would not start it): upload, then one exec renames.
+  const archive = packSingleFile(source.open(), {
+    name: posix.basename(tempPath),
+    size: source.size,
+    mode,
+    ...owner,
+  });
+  let renamed: CommandResult;
+  try {
+    await session.container.putArchive(archive, { path: dir, abortSignal: signal } as {
+      path: string;
+    });
+    renamed = await runInContainer(host, session, makeRenameScript(tempPath, dest), {}, { signal });
+  } catch (error) {
+    await runAsRoot(host, session, makeRemoveScript(tempPath)).catch(() => undefined);
+    throw error;
+  }
+  if (!renamed.success) {
+    await runAsRoot(host, session, makeRemoveScript(tempPath)).catch(() => undefined);
+    throw new FileTransferError(
+      `${action} failed (exit ${renamed.output.exitCode}): ${renamed.output.stderr || 'no error output'}`,
+    );
   }
 }
 
@@ -228,15 +230,7 @@ async function putThroughHelper(
   session: Session,
   helper: RenameHelper,
   source: SizedSource,
-  put: {
-    action: string;
-    dir: string;
-    dest: string;
-    tempPath: string;
-    mode: number;
-    owner: { uid: number; gid: number };
-    signal: AbortSignal | undefined;
-  },
+  put: ArchivePut & { owner: { uid: number; gid: number } },
 ): Promise<void> {
   const removeTemp = () =>
     runAsRoot(host, session, makeRemoveScript(put.tempPath)).catch(() => undefined);
@@ -256,7 +250,7 @@ async function putThroughHelper(
       result = await helper.rename(put.tempPath, put.dest, put.signal);
     } catch (error) {
       // The loop had ended (killed, say) before it read this: once more with a new one.
-      const next = put.signal?.aborted ? undefined : await renameHelperOf(host, session);
+      const next = put.signal.aborted ? undefined : await renameHelperOf(host, session);
       if (!next || next === helper) throw error;
       result = await next.rename(put.tempPath, put.dest, put.signal);
     }

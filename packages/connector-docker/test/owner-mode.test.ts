@@ -39,6 +39,18 @@ describe.skipIf(skip !== undefined)('docker put: owner and mode of a replaced fi
     expect((await connector.runShellCommand('cat /srv/tool')).output.stdout).toBe('newer');
   });
 
+  it('keeps them the same way for a put as a become user', async () => {
+    await connector.runShellCommand(
+      `echo old > /srv/tool2 && chown ${plain}:${plain} /srv/tool2 && chmod 4750 /srv/tool2`,
+    );
+    await connector.putFile(Buffer.from('new\n'), '/srv/tool2', { suUser: 'root' });
+    expect(await ownerAndMode('/srv/tool2')).toBe(`${plain}:${plain} 4750`);
+    await connector.putFile(Buffer.from('newer\n'), '/srv/tool2', { suUser: 'root', mode: 0o640 });
+    expect(await ownerAndMode('/srv/tool2')).toBe(`${plain}:${plain} 640`);
+    await connector.putFile(Buffer.from('x'), '/srv/new2.txt', { suUser: 'root' });
+    expect(await ownerAndMode('/srv/new2.txt')).toBe('root:root 644');
+  });
+
   it('gives a new file the exec user as owner, and mode 644', async () => {
     await connector.putFile(Buffer.from('x'), '/srv/new.txt');
     expect(await ownerAndMode('/srv/new.txt')).toBe('root:root 644');

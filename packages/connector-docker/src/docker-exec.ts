@@ -3,6 +3,7 @@ import type { Duplex, Writable } from 'node:stream';
 import { type RawExit, sleep } from '@infra/connector-utils';
 import type { CommandStdin } from '@infra/core';
 import type { Container, Exec } from 'dockerode';
+import { writeBounded } from './bounded-write.js';
 import { ContainerStoppedError, DockerApiError, reasonOf, statusOf } from './docker-errors.js';
 import { canUseExitMarker, ExitMarkerFilter, withExitMarker } from './exit-marker.js';
 import { StreamDemuxer } from './stream-demuxer.js';
@@ -143,14 +144,9 @@ async function assertContainerRunning(
   );
 }
 
-/** Write to `sink`, pausing `source` until the sink drains when it asks to. */
+/** Write to `sink`, pausing `source` while the sink holds too much (`writeBounded`). */
 function writeTo(sink: Writable, source: Duplex): (chunk: Buffer) => void {
-  return (chunk) => {
-    if (!sink.write(chunk)) {
-      source.pause();
-      sink.once('drain', () => source.resume());
-    }
-  };
+  return (chunk) => writeBounded(sink, chunk, source);
 }
 
 /**

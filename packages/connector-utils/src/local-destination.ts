@@ -118,7 +118,13 @@ export async function writeLocalFile(
   path: string,
   options: { mode?: number | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<void> {
-  const destination = await openLocalDestination(path, options);
+  let destination: LocalDestination;
+  try {
+    destination = await openLocalDestination(path, options);
+  } catch (error) {
+    (source as Readable).destroy?.();
+    throw error;
+  }
   try {
     await pipeline(source, destination.sink, {
       end: false,

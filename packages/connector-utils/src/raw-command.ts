@@ -6,6 +6,7 @@ import {
   isSuccess,
   OutputCollector,
   type OutputLine,
+  sudoPasswordOf,
   toStringCommand,
   withSudoPasswordStdin,
 } from '@infra/core';
@@ -54,6 +55,8 @@ export async function runCommandOnce(
           hasSecrets: script.hasSecrets(),
           shownCommand,
           stdin: withSudoPasswordStdin(args, args.stdin),
+          passwordOnStdin: sudoPasswordOf(args) !== undefined,
+          timeout: args.timeout,
           getPty: args.getPty,
         },
         {

@@ -13,6 +13,13 @@ export interface RawCommand {
   readonly shownCommand: string;
   /** Bytes for the command's stdin (a string, a Buffer or a stream); undefined: none. */
   readonly stdin?: CommandStdin | undefined;
+  /** The first line of `stdin` is the sudo password (core's askpass reads it there). */
+  readonly passwordOnStdin?: boolean | undefined;
+  /**
+   * The seconds the shared layer waits before it fires `io.signal` with a timeout
+   * (for a transport whose server applies a timeout of its own); undefined: none.
+   */
+  readonly timeout?: number | undefined;
   /** Run it on a terminal (`getPty`), where the transport has one. */
   readonly getPty?: boolean | undefined;
 }

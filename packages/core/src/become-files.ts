@@ -8,12 +8,18 @@ import { makeUnixCommand, type UnixCommandArguments } from './unix-command.js';
  * Moving a file as another user (sudo / su / doas) is the same on every connector:
  * the bytes go through a command run as that user, which writes a private
  * temporary file beside the destination and renames it into place.
+
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`usesBecome`), the shared connector pipeline; removed from `@infra/core` in its next major.
  */
 export function usesBecome(args: Pick<UnixCommandArguments, 'sudo' | 'suUser' | 'doas'>): boolean {
   return Boolean(args.sudo || args.doas || args.suUser !== undefined);
 }
 
-/** The user-switching arguments of a file operation, for the become scripts. */
+/** The user-switching arguments of a file operation, for the become scripts.
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`becomeArguments`), the shared connector pipeline; removed from `@infra/core` in its next major.
+ */
 export function becomeArguments(options: FileOptions): UnixCommandArguments {
   return {
     sudo: options.sudo,
@@ -32,7 +38,10 @@ export function becomeArguments(options: FileOptions): UnixCommandArguments {
   };
 }
 
-/** `0o644` -> `0644`, what `chmod` takes. */
+/** `0o644` -> `0644`, what `chmod` takes.
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`octalMode`), the shared connector pipeline; removed from `@infra/core` in its next major.
+ */
 export function octalMode(mode: number): string {
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
     throw new RangeError(`mode ${mode} is not a file mode (expected an integer 0 to 0o7777).`);
@@ -40,7 +49,10 @@ export function octalMode(mode: number): string {
   return `0${mode.toString(8)}`;
 }
 
-/** A fresh hidden name beside `path`, for the write-then-rename of an atomic replace. */
+/** A fresh hidden name beside `path`, for the write-then-rename of an atomic replace.
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`tempPathBeside`), the shared connector pipeline; removed from `@infra/core` in its next major.
+ */
 export function tempPathBeside(path: string, random: string): string {
   return posix.join(posix.dirname(path), `.${posix.basename(path)}.infra-${random}.tmp`);
 }
@@ -60,6 +72,9 @@ export interface BecomePutScriptOptions {
  * (refused when that exists and is not a regular file). A
  * trap removes the temp file however the script ends (short of SIGKILL, after which
  * the connector runs `makeRemoveScript`).
+
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`makeBecomePutScript`), the shared connector pipeline; removed from `@infra/core` in its next major.
  */
 export function makeBecomePutScript(options: BecomePutScriptOptions): StringCommand {
   const mkdir = options.createParents ? sh`mkdir -p ${posix.dirname(options.destPath)} && ` : sh``;
@@ -70,12 +85,18 @@ export function makeBecomePutScript(options: BecomePutScriptOptions): StringComm
   );
 }
 
-/** The script a become user runs to print a file's bytes. */
+/** The script a become user runs to print a file's bytes.
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`makeBecomeGetScript`), the shared connector pipeline; removed from `@infra/core` in its next major.
+ */
 export function makeBecomeGetScript(srcPath: string): StringCommand {
   return sh`cat ${srcPath}`;
 }
 
-/** Remove a temp file left by a killed script. */
+/** Remove a temp file left by a killed script.
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`makeRemoveScript`), the shared connector pipeline; removed from `@infra/core` in its next major.
+ */
 export function makeRemoveScript(path: string): StringCommand {
   return sh`rm -f ${path}`;
 }
@@ -85,6 +106,9 @@ export function makeRemoveScript(path: string): StringCommand {
  * Without a user switch the shell runs the command itself (`sh -c CMD`, one exec
  * less than `sh -c 'sh -c CMD'`); with sudo / su / doas, `sh -c` runs the full
  * wrapped command.
+
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`makeShellInvocation`), the shared connector pipeline; removed from `@infra/core` in its next major.
  */
 export function makeShellInvocation(
   command: CommandInput,

@@ -10,6 +10,9 @@ import { CommandArgumentError } from './unix-command.js';
  * fails or times out, up to `retries` more times, `retryDelay` seconds apart (an
  * abort ends the wait). Other errors (a lost connection) are never retried here.
  * A stream given as stdin can be read once only, so retries with one are refused.
+
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`runWithRetries`), the shared connector pipeline; removed from `@infra/core` in its next major.
  */
 export async function runWithRetries(
   command: CommandInput,

@@ -13,6 +13,7 @@ export const SUDO_PASSWORD_FROM_ENV = 'INFRA_SUDO_PASSWORD';
 /** What sudo prints when `-n` meets a rule that wants a password. */
 const PASSWORD_REQUIRED = /sudo: (a password is required|a terminal is required)/;
 
+/** @deprecated Moved to `@infra/connector-utils` (`sudoNeedsPassword`). */
 export function sudoNeedsPassword(result: CommandResult): boolean {
   return !result.success && result.output.stderrLines.some((line) => PASSWORD_REQUIRED.test(line));
 }
@@ -106,6 +107,9 @@ export async function askHidden(question: string): Promise<string | undefined> {
  * sudo's "a password is required" line is held back from `onOutput` and dropped
  * when the retry follows. When stdin is a stream (which a first try would
  * consume), ask sudo with `true` first.
+
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`runWithSudoRetry`, with `sudoPasswordSourceFor(host)` for `sudo_password` from host data); removed from `@infra/core` in its next major.
  */
 export async function runWithSudoRetry<
   C,

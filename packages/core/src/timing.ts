@@ -1,4 +1,7 @@
-/** Wait `seconds`; an abort of `signal` ends the wait with the signal's reason. */
+/** Wait `seconds`; an abort of `signal` ends the wait with the signal's reason.
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`sleep`), the shared connector pipeline; removed from `@infra/core` in its next major.
+ */
 export function sleep(seconds: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   if (seconds <= 0) return Promise.resolve();
@@ -18,6 +21,9 @@ export function sleep(seconds: number, signal?: AbortSignal): Promise<void> {
 /**
  * One signal for "the caller aborted or `timeout` seconds passed" (a `TimeoutError`
  * reason for the latter); undefined when there is neither.
+
+ *
+ * @deprecated Moved to `@infra/connector-utils` (`timeoutSignal`), the shared connector pipeline; removed from `@infra/core` in its next major.
  */
 export function timeoutSignal(options: {
   timeout?: number | undefined;

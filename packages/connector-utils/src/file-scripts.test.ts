@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeInstallScript, octalMode, siblingTempPath, usesBecome } from './file-scripts.js';
+import { isInfraTempName, makeInstallScript, octalMode, tempPathBeside } from './file-scripts.js';
+import { usesBecome } from './shell-invocation.js';
 
 /** Run a built script with /bin/sh, feeding stdin. */
 function runScript(script: string, stdin: Buffer): Promise<{ code: number; stderr: string }> {
@@ -32,16 +33,17 @@ describe('file scripts', () => {
     expect(usesBecome({ suUser: 'root' })).toBe(true);
     expect(octalMode(0o640)).toBe('0640');
     expect(() => octalMode(0o10000)).toThrow(/not a file mode/);
-    const temp = siblingTempPath('/etc/a b.conf');
-    expect(temp).toMatch(/^\/etc\/\.a b\.conf\.infra-[0-9a-f]{16}$/);
-    expect(siblingTempPath(`/x/${'n'.repeat(250)}`)).toMatch(/^\/x\/\.infra-[0-9a-f]{16}$/);
+    const temp = tempPathBeside('/etc/a b.conf');
+    expect(temp).toMatch(/^\/etc\/\.a b\.conf\.infra-[0-9a-f]{12}\.tmp$/);
+    expect(isInfraTempName(temp)).toBe(true);
+    expect(tempPathBeside(`/x/${'n'.repeat(250)}`)).toMatch(/^\/x\/\.infra-[0-9a-f]{12}\.tmp$/);
   });
 
   it('installs stdin atomically with the given mode, odd names included', async () => {
     const dest = join(dir, `it's "odd"\nünï $HOME.bin`);
     const script = makeInstallScript({
       destPath: dest,
-      tempPath: siblingTempPath(dest),
+      tempPath: tempPathBeside(dest),
       mode: 0o600,
       createParents: false,
     });
@@ -58,7 +60,7 @@ describe('file scripts', () => {
     await writeFile(existing, 'old', { mode: 0o751 });
     const keep = makeInstallScript({
       destPath: existing,
-      tempPath: siblingTempPath(existing),
+      tempPath: tempPathBeside(existing),
       mode: undefined,
       createParents: false,
     });
@@ -69,7 +71,7 @@ describe('file scripts', () => {
     const nested = join(dir, 'a', 'b', 'new.txt');
     const make = makeInstallScript({
       destPath: nested,
-      tempPath: siblingTempPath(nested),
+      tempPath: tempPathBeside(nested),
       mode: undefined,
       createParents: true,
     });
@@ -82,7 +84,7 @@ describe('file scripts', () => {
     const missing = join(dir, 'missing-dir', 'f');
     const script = makeInstallScript({
       destPath: missing,
-      tempPath: siblingTempPath(missing),
+      tempPath: tempPathBeside(missing),
       mode: 0o644,
       createParents: false,
     });
@@ -94,15 +96,30 @@ describe('file scripts', () => {
     await mkdir(target);
     const onDir = makeInstallScript({
       destPath: target,
-      tempPath: siblingTempPath(target),
+      tempPath: tempPathBeside(target),
       mode: 0o644,
       createParents: false,
     });
     const refused = await runScript(onDir.getRawValue(), Buffer.from('x'));
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`${target} is a directory\n`);
+    expect(refused.stderr).toContain(`"${target}" is not a regular file`);
     expect((await readdir(dir)).filter((name) => name.includes('infra-'))).toEqual([]);
     expect(await readdir(target)).toEqual([]);
+  });
+
+  it('keeps the owner of the file it replaces (as root)', async () => {
+    if (process.getuid?.() !== 0) return;
+    const owned = join(dir, 'owned.txt');
+    await writeFile(owned, 'old', { mode: 0o640 });
+    await chown(owned, 12345, 12346);
+    const script = makeInstallScript({ destPath: owned, tempPath: tempPathBeside(owned) });
+    expect(await runScript(script.getRawValue(), Buffer.from('new'))).toEqual({
+      code: 0,
+      stderr: '',
+    });
+    const after = await stat(owned);
+    expect([after.uid, after.gid, after.mode & 0o7777]).toEqual([12345, 12346, 0o640]);
+    await rm(owned);
   });
 
   it('fails, leaving the target as it was, when fewer bytes arrive than were sent', async () => {
@@ -110,7 +127,7 @@ describe('file scripts', () => {
     await writeFile(target, 'old content\n');
     const script = makeInstallScript({
       destPath: target,
-      tempPath: siblingTempPath(target),
+      tempPath: tempPathBeside(target),
       mode: 0o644,
       createParents: false,
       size: 10,

@@ -142,28 +142,31 @@ export async function putFileInContainer(
   const mode = options.mode ?? existing?.mode ?? 0o644;
   const tempPath = tempPathBeside(dest);
 
-  let source: SizedSource;
-  try {
-    source = await sizedSource(src);
-  } catch (error) {
-    throw fileError(`${action}: reading the source`, error, options);
-  }
   try {
     await runStoppable(
       { shownCommand: action, timeout: options.timeout, signal: options.signal },
-      (stop) =>
-        uploadAndRename(
-          host,
-          session,
-          source,
-          { action, dir, dest, tempPath, mode, signal: stop },
-          parent === undefined,
-        ),
+      async (stop) => {
+        let source: SizedSource;
+        try {
+          source = await sizedSource(src, stop);
+        } catch (error) {
+          throw fileError(`${action}: reading the source`, error, options);
+        }
+        try {
+          await uploadAndRename(
+            host,
+            session,
+            source,
+            { action, dir, dest, tempPath, mode, signal: stop },
+            parent === undefined,
+          );
+        } finally {
+          await source.dispose();
+        }
+      },
     );
   } catch (error) {
     throw fileError(action, error, options);
-  } finally {
-    await source.dispose();
   }
 }
 

@@ -16,8 +16,11 @@ export interface SizedSource {
   dispose(): Promise<void>;
 }
 
-/** Paths and Buffers are read as they are; a stream is spooled to a local temp file first. */
-export async function sizedSource(src: FileSource): Promise<SizedSource> {
+/**
+ * Paths and Buffers are read as they are; a stream is spooled to a local temp file
+ * first (stopped, and the spool removed, when `signal` fires: a stream may stall).
+ */
+export async function sizedSource(src: FileSource, signal?: AbortSignal): Promise<SizedSource> {
   if (Buffer.isBuffer(src)) {
     return { size: src.length, open: () => Readable.from([src]), dispose: async () => {} };
   }
@@ -33,7 +36,7 @@ export async function sizedSource(src: FileSource): Promise<SizedSource> {
   const dir = await mkdtemp(join(tmpdir(), 'infra-docker-put-'));
   const spool = join(dir, 'source');
   try {
-    await pipeline(src, createWriteStream(spool, { mode: 0o600 }));
+    await pipeline(src, createWriteStream(spool, { mode: 0o600 }), signal ? { signal } : {});
     const { size } = await stat(spool);
     return {
       size,

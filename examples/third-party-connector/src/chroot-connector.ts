@@ -1,15 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import {
-  ProcessGroups,
-  type RawCommand,
-  type RawCommandIo,
-  type RawExit,
-  runLocalProcess,
-  SUDO_PASSWORD_DATA_META,
-  TransportConnector,
-} from '@infra/connector-utils';
+import type { RawCommand, RawCommandIo, RawExit } from '@infra/connector-utils';
+import * as shared from '@infra/connector-utils';
 import {
   ConnectError,
   type ConnectorData,
@@ -25,7 +18,7 @@ export const CHROOT_DATA_META = {
     type: 'string',
     required: true,
   },
-  ...SUDO_PASSWORD_DATA_META,
+  ...shared.SUDO_PASSWORD_DATA_META,
 } as const satisfies DataMetaMap;
 
 export type ChrootConnectorData = ConnectorData<typeof CHROOT_DATA_META>;
@@ -36,33 +29,28 @@ const CHROOT_ENV = {
   HOME: '/root',
 };
 
-/** A command holding a secret reaches the shell through this variable, never an argv. */
-const HIDDEN = 'INFRA_CHROOT_COMMAND';
-const RUN_HIDDEN = `__infra_command=$${HIDDEN}; unset ${HIDDEN}; eval "$__infra_command"`;
-
 /**
  * `@chroot:/srv/rootfs`: commands run as `chroot DIRECTORY SHELL -c SCRIPT` in a
  * process group of their own. That is the whole transport: `TransportConnector`
  * adds env, chdir, sudo / su / doas, retries, timeouts, abort and the files.
  * Needs root.
  */
-export class ChrootConnector extends TransportConnector<ChrootConnectorData> {
+export class ChrootConnector extends shared.TransportConnector<ChrootConnectorData> {
   static override readonly handlesExecution = true;
   static override readonly dataMeta = CHROOT_DATA_META;
   static override readonly description =
     'A root file system on this machine: commands run through chroot(8) (needs root).';
 
   static override makeNamesData(arg: string | undefined): NamesData[] {
-    if (arg === undefined || arg === '' || !isAbsolute(arg)) {
-      throw new InventoryError(
-        `@chroot needs the absolute path of a root file system, e.g. @chroot:/srv/rootfs, but got ${arg === undefined ? 'none' : JSON.stringify(arg)}.`,
-      );
-    }
-    return [[`@chroot:${arg}`, { chroot_directory: arg }, ['@chroot']]];
+    if (arg && isAbsolute(arg)) return [[`@chroot:${arg}`, { chroot_directory: arg }, ['@chroot']]];
+    const given = arg ? JSON.stringify(arg) : 'none';
+    throw new InventoryError(
+      `@chroot needs the absolute path of a root file system, e.g. @chroot:/srv/rootfs, but got ${given}.`,
+    );
   }
 
   /** Process groups still running, killed by `disconnect()`. */
-  readonly #groups = new ProcessGroups();
+  readonly #groups = new shared.ProcessGroups();
 
   get #root(): string {
     return resolve(this.host.data.chroot_directory);
@@ -97,20 +85,13 @@ export class ChrootConnector extends TransportConnector<ChrootConnectorData> {
     this.#groups.killAll();
   }
 
-  /** The transport: one `chroot ROOT SHELL -c SCRIPT`, killed with its whole group on `io.signal`. */
-  protected override async runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
-    const script = command.hasSecrets ? RUN_HIDDEN : command.script;
-    const { output } = await runLocalProcess({
-      argv: ['chroot', this.#root, command.shell, '-c', script],
-      env: command.hasSecrets ? { ...CHROOT_ENV, [HIDDEN]: command.script } : CHROOT_ENV,
+  /** The transport: `chroot ROOT SHELL -c SCRIPT`, killed with its whole group on `io.signal`. */
+  protected override runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
+    return shared.runRawLocally(command, io, {
+      prefix: ['chroot', this.#root],
+      env: CHROOT_ENV,
       clearEnv: true,
-      shownCommand: command.shownCommand,
-      stdin: command.stdin,
-      signal: io.signal,
-      stdoutSink: io.stdout,
-      onStderr: (chunk) => io.stderr.write(chunk),
       groups: this.#groups,
     });
-    return { exitCode: output.exitCode, signal: output.signal };
   }
 }

@@ -5,7 +5,7 @@ import {
   type RawCommand,
   type RawCommandIo,
   type RawExit,
-  runLocalProcess,
+  runRawLocally,
   SUDO_PASSWORD_DATA_META,
   TransportConnector,
   timeoutSignal,
@@ -27,16 +27,6 @@ import { getFileAsCurrentUser, prepareLocalPut, putFileAsCurrentUser } from './l
 export const LOCAL_DATA_META = { ...SUDO_PASSWORD_DATA_META } as const satisfies DataMetaMap;
 
 export type LocalConnectorData = ConnectorData<typeof LOCAL_DATA_META>;
-
-/**
- * The variable that carries a command holding secrets to the shell, so the
- * secret is never in an argv that `ps` shows. The shell copies it to a local
- * variable and unsets it before evaluating it, so the command's children do not
- * inherit it. (The initial environment stays readable in /proc/PID/environ, but
- * only by the same user and root.)
- */
-const HIDDEN_COMMAND_ENV = 'INFRA_LOCAL_COMMAND';
-const RUN_HIDDEN_COMMAND = `__infra_command=$${HIDDEN_COMMAND_ENV}; unset ${HIDDEN_COMMAND_ENV}; eval "$__infra_command"`;
 
 /**
  * Runs commands and moves files on this machine. Its transport is
@@ -66,19 +56,9 @@ export class LocalConnector extends TransportConnector<LocalConnectorData> {
     this.#groups.killAll();
   }
 
-  protected override async runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
-    // A secret goes to the shell through its environment, never in an argv.
-    const result = await runLocalProcess({
-      argv: [command.shell, '-c', command.hasSecrets ? RUN_HIDDEN_COMMAND : command.script],
-      env: command.hasSecrets ? { [HIDDEN_COMMAND_ENV]: command.script } : undefined,
-      shownCommand: command.shownCommand,
-      stdin: command.stdin,
-      signal: io.signal,
-      stdoutSink: io.stdout,
-      onStderr: (chunk) => io.stderr.write(chunk),
-      groups: this.#groups,
-    });
-    return { exitCode: result.output.exitCode, signal: result.output.signal };
+  /** The transport: `sh -c SCRIPT` in a process group of its own. */
+  protected override runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
+    return runRawLocally(command, io, { groups: this.#groups });
   }
 
   protected override resolveRemotePath(path: string): string {

@@ -75,6 +75,28 @@ async function readPid(path: string): Promise<number> {
   return Number((await readFile(path, 'utf8')).trim());
 }
 
+/**
+ * Run test/run-as-sudopw.mjs as the user whose sudo wants a password. The clone may sit
+ * in a folder that user cannot enter (mktemp -d, root's home): a copy of the script and
+ * the packages it imports runs from a folder it can read. Resolves with its stdout.
+ */
+async function runAsSudoPasswordUser(...extra: string[]): Promise<string> {
+  const staged = await stagePackages(['@infra/connector-local', '@infra/core'], {
+    from: packageDir,
+    scripts: [fileURLToPath(new URL('./run-as-sudopw.mjs', import.meta.url))],
+  });
+  const { stdout } = await execFileAsync('runuser', [
+    '-u',
+    TEST_USERS.sudoPassword.name,
+    '--',
+    process.execPath,
+    staged.script('run-as-sudopw.mjs'),
+    TEST_USERS.sudoPassword.password,
+    ...extra,
+  ]).finally(() => staged.remove());
+  return stdout;
+}
+
 describe('runShellCommand', () => {
   it('streams output lines to onOutput while the command is still running', async () => {
     const local = newConnector();
@@ -281,20 +303,7 @@ describe('runShellCommand', () => {
   it.skipIf(becomeSkip)(
     'asks the run for the sudo password once sudo says it needs one',
     async () => {
-      // The clone may sit in a folder the test user cannot enter (mktemp -d, root's home):
-      // run a copy of the script and the packages it imports from a folder it can read.
-      const staged = await stagePackages(['@infra/connector-local', '@infra/core'], {
-        from: packageDir,
-        scripts: [fileURLToPath(new URL('./run-as-sudopw.mjs', import.meta.url))],
-      });
-      const { stdout } = await execFileAsync('runuser', [
-        '-u',
-        TEST_USERS.sudoPassword.name,
-        '--',
-        process.execPath,
-        staged.script('run-as-sudopw.mjs'),
-        TEST_USERS.sudoPassword.password,
-      ]).finally(() => staged.remove());
+      const stdout = await runAsSudoPasswordUser();
       const report = JSON.parse(stdout) as {
         asked: number;
         first: { success: boolean; stdout: string; stderr: string };
@@ -303,6 +312,21 @@ describe('runShellCommand', () => {
       expect(report.withoutSudo).toBe(TEST_USERS.sudoPassword.name);
       expect(report.first).toMatchObject({ success: true, stdout: 'root' });
       expect(report.asked).toBe(1);
+    },
+  );
+
+  it.skipIf(becomeSkip)(
+    'takes sudo_password from host data, for commands and files, without asking the run',
+    async () => {
+      const stdout = await runAsSudoPasswordUser('host-data');
+      const report = JSON.parse(stdout) as {
+        asked: number;
+        first: { success: boolean; stdout: string };
+        fileOwner: string;
+      };
+      expect(report.first).toMatchObject({ success: true, stdout: 'root' });
+      expect(report.fileOwner).toBe('root\nas root');
+      expect(report.asked).toBe(0);
     },
   );
 });

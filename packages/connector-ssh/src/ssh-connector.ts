@@ -1,13 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { WriteStream } from 'node:fs';
-import { posix } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import {
-  becomeArguments,
-  makeInstallScript,
-  openLocalDestination,
+  runWithRetries,
+  runWithSudoRetry,
+  sleep,
   sudoPasswordSourceFor,
-  tempPathBeside,
 } from '@infra/connector-utils';
 import {
   BaseConnector,
@@ -15,48 +12,26 @@ import {
   type CommandResult,
   ConnectError,
   type ConnectorHost,
-  describeFileEnd,
-  describeFileKind,
   type FileDestination,
   type FileOptions,
   type FileSource,
-  FileTransferError,
-  InfraError,
   isSuccess,
   makeUnixCommand,
   type NamesData,
-  NotRegularFileError,
-  openFileSource,
   type RunShellCommandOptions,
-  runWithRetries,
-  runWithSudoRetry,
   StringCommand,
   sh,
-  sleep,
   type UnixCommandArguments,
   type UnixCommandOptions,
-  usesBecome,
   withSudoPasswordStdin,
 } from '@infra/core';
 import { HostKeyChangedError, HostKeyRejectedError } from './known-hosts.js';
-import { SftpSession } from './sftp-session.js';
-import {
-  downloadStream,
-  readFileChunks,
-  sftpChmod,
-  sftpNewFileMode,
-  sftpReplace,
-  sftpRequestSize,
-  sftpStat,
-  sftpUnlink,
-  uploadStream,
-} from './sftp-transfer.js';
 import { SshAuthError } from './ssh-auth.js';
 import { SshConfigError } from './ssh-config.js';
-import { SshConnection, SshConnectionLostError } from './ssh-connection.js';
+import { SshConnection } from './ssh-connection.js';
 import { SSH_DATA_META, type SshData } from './ssh-data.js';
+import { SshFiles } from './ssh-files.js';
 import { parseHostSpec, resolveSshSettings, type SshSettings } from './ssh-settings.js';
-import { PUT_TEMP, removeStaleTemps, UPLOAD_TEMP } from './stale-temps.js';
 
 /** Network errors worth another connection attempt. */
 const TRANSIENT_CODES = new Set([
@@ -118,13 +93,23 @@ export class SshConnector extends BaseConnector<SshData> {
   #connection: SshConnection | undefined;
   #connecting: Promise<SshConnection> | undefined;
   #settings: Promise<SshSettings> | undefined;
-  /** A new file's mode under each connection's SFTP umask. */
-  readonly #newFileModes = new WeakMap<SshConnection, number>();
-  /** The directories each connection has looked for stale temporary files in. */
-  readonly #swept = new WeakMap<SshConnection, Set<string>>();
+  /** putFile / getFile: SFTP, or the install script and `cat` as a become user. */
+  readonly #files: SshFiles;
 
   constructor(host: ConnectorHost<SshData>) {
     super(host);
+    const connector = this;
+    this.#files = new SshFiles({
+      get label() {
+        return connector.host.name;
+      },
+      live: () => this.#live(),
+      runOnce: (command, args, stdout, unixOptions) =>
+        this.#runOnce(command, args, stdout, unixOptions),
+      runShellCommand: (command, options) => this.runShellCommand(command, options),
+      sudoPasswordSource: () => this.#sudoPasswordSource(),
+      suPrompt: (args) => this.#suPrompt(args),
+    });
   }
 
   get #label(): string {
@@ -275,363 +260,16 @@ export class SshConnector extends BaseConnector<SshData> {
     );
   }
 
-  /** Run a helper command for a file transfer; throw `FileTransferError` when it fails. */
-  async #runForFile(
-    command: StringCommand,
-    become: BecomeArguments,
-    what: string,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const result = await this.runShellCommand(command, {
-      ...become,
-      ...(signal ? { signal } : {}),
-    });
-    if (!result.success) {
-      const code = result.output.signal ?? `exit code ${result.output.exitCode}`;
-      throw new FileTransferError(
-        `${what} on ${this.#label} failed (${code}): ${result.output.stderr || result.output.stdout || 'no output'}`,
-      );
-    }
+  override putFile(src: FileSource, remotePath: string, options: FileOptions = {}): Promise<void> {
+    return this.#files.putFile(src, remotePath, options);
   }
 
-  /** The error a transfer ends with: a stopped one says so, the rest name both ends. */
-  #fileError(what: string, error: unknown, options: FileOptions, stop: TransferStop): Error {
-    // The one abort rule: an aborted transfer rejects with the signal's reason.
-    if (options.signal?.aborted) return options.signal.reason as Error;
-    if (stop.signal?.aborted) {
-      return new FileTransferError(
-        `${what} on ${this.#label} timed out after ${options.timeout}s.`,
-        {
-          cause: error,
-        },
-      );
-    }
-    // A lost connection fails the transfer, named like every other transfer failure.
-    if (error instanceof InfraError && !(error instanceof SshConnectionLostError)) return error;
-    return new FileTransferError(`${what} on ${this.#label} failed: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-
-  /**
-   * Remove the stale temporary files beside `ownTemp` (just created) that match
-   * `pattern`, once per directory and connection: what a lost connection left
-   * is gone after the first put there, and later puts pay nothing.
-   */
-  #sweepOnce(
-    connection: SshConnection,
-    session: SftpSession,
-    ownTemp: string,
-    pattern: RegExp,
-  ): Promise<unknown> {
-    const dir = posix.dirname(ownTemp);
-    const swept = this.#swept.get(connection) ?? new Set<string>();
-    this.#swept.set(connection, swept);
-    if (swept.has(dir)) return Promise.resolve();
-    swept.add(dir);
-    return removeStaleTemps(session, ownTemp, pattern);
-  }
-
-  /** The mode a new file gets from this connection's SFTP server (its umask), learnt once. */
-  async #newFileMode(
-    connection: SshConnection,
-    session: SftpSession,
-    dir: string,
-  ): Promise<number> {
-    let mode = this.#newFileModes.get(connection);
-    if (mode === undefined) {
-      mode = await sftpNewFileMode(session, posix.join(dir, `.infra-umask-${tempSuffix()}`));
-      this.#newFileModes.set(connection, mode);
-    }
-    return mode;
-  }
-
-  override async putFile(
-    src: FileSource,
-    remotePath: string,
-    options: FileOptions = {},
-  ): Promise<void> {
-    const become = becomeArguments(options);
-    const what = `upload of ${describeFileEnd(src)} to ${remotePath}`;
-    const stop = transferStop(options);
-    try {
-      if (options.createParents) {
-        await this.#runForFile(
-          sh`mkdir -p ${posix.dirname(remotePath)}`,
-          become,
-          `${what}: creating the parent directory`,
-          stop.signal,
-        );
-      }
-      if (this.#suPrompt(become)) {
-        await this.#putWithSuPassword(src, remotePath, options, become, what, stop);
-        return;
-      }
-      const connection = await this.#live();
-      const session = await this.#sftpSession(connection, what);
-      try {
-        if (usesBecome(become)) {
-          await this.#putWithBecome(
-            connection,
-            session,
-            src,
-            remotePath,
-            options,
-            become,
-            what,
-            stop,
-          );
-        } else {
-          await this.#putDirect(connection, session, src, remotePath, options, stop);
-        }
-      } finally {
-        session.end();
-      }
-    } catch (error) {
-      throw this.#fileError(what, error, options, stop);
-    } finally {
-      stop.dispose();
-    }
-  }
-
-  /**
-   * An SFTP session on its own channel whose requests all fail at once when the
-   * channel or the connection is lost; `end()` it when done.
-   */
-  async #sftpSession(
-    connection: SshConnection,
-    what: string,
-  ): Promise<SftpSession & { end: () => void }> {
-    const opened = await connection.sftp(what);
-    const session = new SftpSession(opened.sftp, this.#label);
-    const stopWatching = connection.onLost((error) => session.lose(error));
-    return Object.assign(session, {
-      end: () => {
-        stopWatching();
-        opened.end();
-      },
-    });
-  }
-
-  /**
-   * As the login user: upload to a 0600 temporary file beside the target, give it
-   * its mode (the one asked for, else the replaced file's, else a new file's under
-   * the server's umask), then rename it over the target. A target that is not a
-   * regular file is refused. Temporary files that an earlier transfer left in
-   * that directory when its connection was lost are removed on the way.
-   */
-  async #putDirect(
-    connection: SshConnection,
-    session: SftpSession,
-    src: FileSource,
-    remotePath: string,
-    options: FileOptions,
-    stop: TransferStop,
-  ): Promise<void> {
-    const dir = posix.dirname(remotePath);
-    const temp = posix.join(dir, `.${posix.basename(remotePath)}.infra-${tempSuffix()}`);
-    // Asked while the bytes go: the answer is needed only for the mode and the rename.
-    const target = sftpStat(session, remotePath).catch(() => undefined);
-    let sweep: Promise<unknown> = Promise.resolve();
-    try {
-      await uploadStream(session, openSource(session, src), temp, 0o600, stop.signal, {
-        onOpen: () => {
-          sweep = this.#sweepOnce(connection, session, temp, PUT_TEMP);
-        },
-      });
-      const existing = await target;
-      if (existing && !existing.isFile()) {
-        throw new NotRegularFileError(remotePath, describeFileKind(existing.mode), this.#label);
-      }
-      const mode =
-        options.mode ??
-        (existing ? existing.mode & 0o7777 : await this.#newFileMode(connection, session, dir));
-      await sftpChmod(session, temp, mode);
-      stop.signal?.throwIfAborted();
-      await sweep;
-      await sftpReplace(session, temp, remotePath);
-    } catch (error) {
-      await sweep;
-      await sftpUnlink(session, temp).catch(() => {});
-      throw error;
-    }
-  }
-
-  /**
-   * With become: upload to a 0600 file in /tmp as the login user, then the become
-   * user copies it in beside the target and renames it over. Both temporary files
-   * are removed on every path, a stopped transfer included.
-   */
-  async #putWithBecome(
-    connection: SshConnection,
-    session: SftpSession,
-    src: FileSource,
-    remotePath: string,
-    options: FileOptions,
-    become: BecomeArguments,
-    what: string,
-    stop: TransferStop,
-  ): Promise<void> {
-    const upload = `/tmp/.infra-upload-${tempSuffix()}`;
-    const staged = tempPathBeside(remotePath);
-    let sweep: Promise<unknown> = Promise.resolve();
-    try {
-      await uploadStream(session, openSource(session, src), upload, 0o600, stop.signal, {
-        onOpen: () => {
-          sweep = this.#sweepOnce(connection, session, upload, UPLOAD_TEMP);
-        },
-      });
-      await sweep;
-      await this.#installWithSudoRetry(
-        upload,
-        staged,
-        remotePath,
-        options.mode,
-        become,
-        what,
-        stop,
-      );
-    } finally {
-      await sweep;
-      await sftpUnlink(session, upload).catch(() => {});
-      await this.#removeStagedAfterStop(staged, become, stop);
-    }
-  }
-
-  /**
-   * su with a password: su reads its password from the channel's stdin, so the
-   * file cannot come through a pipe on the host. The bytes go over the same
-   * channel's stdin once su has switched user, straight into the install script
-   * (temporary file beside the target, mode and owner, rename).
-   */
-  async #putWithSuPassword(
-    src: FileSource,
-    remotePath: string,
-    options: FileOptions,
-    become: BecomeArguments,
-    what: string,
-    stop: TransferStop,
-  ): Promise<void> {
-    const staged = tempPathBeside(remotePath);
-    try {
-      const script = makeInstallScript({
-        destPath: remotePath,
-        tempPath: staged,
-        mode: options.mode,
-      });
-      const result = await this.#runOnce(script, {
-        ...become,
-        stdin: openFileSource(src),
-        ...(stop.signal ? { signal: stop.signal } : {}),
-      });
-      if (!result.success) {
-        throw new FileTransferError(
-          `${what} on ${this.#label} failed (exit code ${result.output.exitCode}): ${result.output.stderr || 'no output'}`,
-        );
-      }
-    } finally {
-      await this.#removeStagedAfterStop(staged, become, stop);
-    }
-  }
-
-  /** A stopped transfer's install script was killed (SIGKILL skips its trap): remove what it may have left. */
-  async #removeStagedAfterStop(
-    staged: string,
-    become: BecomeArguments,
-    stop: TransferStop,
-  ): Promise<void> {
-    if (!stop.signal?.aborted) return;
-    await this.runShellCommand(sh`rm -f ${staged}`, become).catch(() => undefined);
-  }
-
-  /** The become install step through runWithSudoRetry (sudo may want a password). */
-  async #installWithSudoRetry(
-    upload: string,
-    staged: string,
-    remotePath: string,
-    mode: number | undefined,
-    become: BecomeArguments,
-    what: string,
-    stop: TransferStop,
-  ): Promise<void> {
-    const script = makeInstallScript({ destPath: remotePath, tempPath: staged, mode });
-    // The uploaded file is the install script's stdin, opened as the login user.
-    const result = await runWithSudoRetry(script, become, this.#sudoPasswordSource(), (_cmd, a) =>
-      this.#runOnce(script, stop.signal ? { ...a, signal: stop.signal } : a, undefined, {
-        stdinPath: upload,
-      }),
-    );
-    if (!result.success) {
-      throw new FileTransferError(
-        `${what} on ${this.#label} failed (exit code ${result.output.exitCode}): ${result.output.stderr || 'no output'}`,
-      );
-    }
-  }
-
-  override async getFile(
+  override getFile(
     remotePath: string,
     dest: FileDestination,
     options: FileOptions = {},
   ): Promise<void> {
-    const become = becomeArguments(options);
-    const what = `download of ${remotePath} to ${describeFileEnd(dest)}`;
-    const stop = transferStop(options);
-    try {
-      if (typeof dest !== 'string') {
-        await this.#download(remotePath, dest as Writable, become, what, stop);
-        return;
-      }
-      // A local path gets the whole file or nothing: a temp file beside it, then rename.
-      const local = await openLocalDestination(dest, { mode: options.mode });
-      try {
-        await this.#download(remotePath, local.sink, become, what, stop);
-        await local.commit();
-      } catch (error) {
-        await local.discard();
-        throw error;
-      }
-    } catch (error) {
-      throw this.#fileError(what, error, options, stop);
-    } finally {
-      stop.dispose();
-    }
-  }
-
-  /**
-   * Copy a remote file into `out`. With become, the become user `cat`s it and the
-   * bytes come straight over the channel's stdout: no temporary copy exists that
-   * anyone else could read. Without, over SFTP.
-   */
-  async #download(
-    remotePath: string,
-    out: Writable,
-    become: BecomeArguments,
-    what: string,
-    stop: TransferStop,
-  ): Promise<void> {
-    if (usesBecome(become)) {
-      const read = sh`cat -- ${remotePath}`;
-      const result = await runWithSudoRetry(read, become, this.#sudoPasswordSource(), (cmd, a) =>
-        this.#runOnce(cmd, stop.signal ? { ...a, signal: stop.signal } : a, out),
-      );
-      if (!result.success) {
-        const code = result.output.signal ?? `exit code ${result.output.exitCode}`;
-        throw new FileTransferError(
-          `${what} on ${this.#label} failed (${code}): ${result.output.stderr || 'no output'}`,
-        );
-      }
-      return;
-    }
-    const connection = await this.#live();
-    const session = await this.#sftpSession(connection, what);
-    try {
-      // A file stream of our own is done with a chunk once written: its buffers can be reused.
-      await downloadStream(session, remotePath, out, stop.signal, {
-        reuseBuffers: out instanceof WriteStream,
-      });
-    } finally {
-      session.end();
-    }
+    return this.#files.getFile(remotePath, dest, options);
   }
 }
 
@@ -642,37 +280,4 @@ export class SshConnector extends BaseConnector<SshData> {
  */
 function afterSuMarker(command: CommandInput, marker: string): StringCommand {
   return StringCommand.of(sh`printf '%s\n' ${marker} >&2 &&`, '{\n', command, '\n}');
-}
-
-/** The source's bytes; a local file is read in chunks of one SFTP WRITE request each, into reused buffers. */
-function openSource(session: SftpSession, src: FileSource): Readable | AsyncIterable<Buffer> {
-  if (typeof src !== 'string') return openFileSource(src);
-  return readFileChunks(src, sftpRequestSize(session, 'write'));
-}
-
-/** One signal for a transfer: the caller's `signal` or the `timeout`, whichever comes first. */
-interface TransferStop {
-  readonly signal: AbortSignal | undefined;
-  dispose(): void;
-}
-
-function transferStop(options: FileOptions): TransferStop {
-  const timeout = options.timeout !== undefined && options.timeout > 0 ? options.timeout : 0;
-  if (timeout === 0 && !options.signal) return { signal: undefined, dispose: () => {} };
-  const controller = new AbortController();
-  const caller = options.signal;
-  const onAbort = () => controller.abort(caller?.reason);
-  if (caller?.aborted) onAbort();
-  else caller?.addEventListener('abort', onAbort, { once: true });
-  const timer =
-    timeout > 0
-      ? setTimeout(() => controller.abort(new Error(`timed out after ${timeout}s`)), timeout * 1000)
-      : undefined;
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      clearTimeout(timer);
-      caller?.removeEventListener('abort', onAbort);
-    },
-  };
 }

@@ -17,5 +17,13 @@ describe('matchGlob', () => {
     expect(matchGlob('/etc/*.conf', '/etc/a.conf', { separator: '/' })).toBe(true);
     expect(matchGlob('/etc/*.conf', '/etc/x/a.conf', { separator: '/' })).toBe(false);
     expect(globToRegExp('[').test('[')).toBe(true);
+    expect(matchGlob('src/**/*.ts', 'src/a/b/c.ts', { separator: '/' })).toBe(true);
+    expect(matchGlob('src/**/*.ts', 'src/c.ts', { separator: '/' })).toBe(true);
+    expect(matchGlob('src/**', 'src/a/b', { separator: '/' })).toBe(true);
+  });
+
+  it('matches host names in either case when asked (ssh_config Host patterns)', () => {
+    expect(matchGlob('*.Example.com', 'web1.example.COM', { caseInsensitive: true })).toBe(true);
+    expect(matchGlob('*.Example.com', 'web1.example.COM')).toBe(false);
   });
 });

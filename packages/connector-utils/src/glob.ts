@@ -1,16 +1,33 @@
+export interface GlobOptions {
+  /** `*` and `?` do not cross it (`/` for paths); `**` does, and `**​/` matches no folder too. */
+  separator?: string;
+  /** Match letters of either case (host names). */
+  caseInsensitive?: boolean;
+}
+
+function escapeClass(text: string): string {
+  return text.replace(/[\]\\^-]/g, '\\$&');
+}
+
 /**
  * The one glob matcher: `*` any run of characters, `?` one character, `[abc]` /
- * `[a-z]` / `[!abc]` a class; everything else literal. With `separator` (e.g. `/`),
- * `*` and `?` do not cross it, as in file paths. Matches the whole string.
+ * `[a-z]` / `[!abc]` a class; everything else literal. With `separator`, `*` and
+ * `?` stay within one part and `**` crosses parts. Matches the whole string.
  */
-export function globToRegExp(glob: string, options: { separator?: string } = {}): RegExp {
-  const not = options.separator === undefined ? '' : escapeClass(options.separator);
-  const any = not === '' ? '[\\s\\S]' : `[^${not}]`;
+export function globToRegExp(glob: string, options: GlobOptions = {}): RegExp {
+  const sep = options.separator === undefined ? '' : escapeClass(options.separator);
+  const one = sep === '' ? '[\\s\\S]' : `[^${sep}]`;
   let source = '';
   for (let i = 0; i < glob.length; i++) {
     const char = glob[i] as string;
-    if (char === '*') source += `${any}*`;
-    else if (char === '?') source += any;
+    if (char === '*' && sep !== '' && glob[i + 1] === '*') {
+      i++;
+      if (glob[i + 1] === options.separator) {
+        i++;
+        source += `(?:[\\s\\S]*${sep})?`;
+      } else source += '[\\s\\S]*';
+    } else if (char === '*') source += `${one}*`;
+    else if (char === '?') source += one;
     else if (char === '[') {
       const end = glob.indexOf(']', i + 2);
       if (end === -1) {
@@ -24,18 +41,10 @@ export function globToRegExp(glob: string, options: { separator?: string } = {})
       i = end;
     } else source += char.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   }
-  return new RegExp(`^${source}$`);
-}
-
-function escapeClass(text: string): string {
-  return text.replace(/[\]\\^-]/g, '\\$&');
+  return new RegExp(`^${source}$`, options.caseInsensitive ? 'i' : '');
 }
 
 /** True when `text` matches `glob` as a whole (see `globToRegExp`). */
-export function matchGlob(
-  glob: string,
-  text: string,
-  options: { separator?: string } = {},
-): boolean {
+export function matchGlob(glob: string, text: string, options: GlobOptions = {}): boolean {
   return globToRegExp(glob, options).test(text);
 }

@@ -7,7 +7,7 @@ export {
   octalMode,
   tempPathBeside,
 } from './file-scripts.js';
-export { globToRegExp, matchGlob } from './glob.js';
+export { type GlobOptions, globToRegExp, matchGlob } from './glob.js';
 export {
   defaultFileMode,
   describeFsError,
@@ -21,6 +21,7 @@ export {
   ProcessGroups,
   runLocalProcess,
 } from './local-process.js';
+export { type LocalTransportOptions, runRawLocally } from './local-transport.js';
 export { type RunOnceOptions, runCommandOnce } from './raw-command.js';
 export { runWithRetries } from './retries.js';
 export {

@@ -14,7 +14,7 @@ const CONTROLLER_SECRETS = ['INFRA_SUDO_PASSWORD'];
 
 export interface LocalProcessOptions {
   /** The program and its arguments, e.g. `['sh', '-c', 'true']`, `['chroot', DIR, 'sh', '-c', S]`. */
-  argv: readonly [string, ...string[]];
+  argv: readonly string[];
   /** The command as shown in messages (masked): a timeout's `CommandTimeoutError` names it. */
   shownCommand: string;
   /** Variables added to this process's environment (which loses `INFRA_SUDO_PASSWORD`). */
@@ -91,10 +91,21 @@ export function runLocalProcess(options: LocalProcessOptions): Promise<CommandRe
   return runStoppable(options, (stop) => spawnAndWait(options, stop));
 }
 
-function spawnAndWait(options: LocalProcessOptions, stop: AbortSignal): Promise<CommandResult> {
+/**
+ * `runLocalProcess` for a caller that applies the abort/timeout rule itself (a
+ * transport's `runRaw`): `stop` kills the group; the call then rejects with its reason.
+ */
+export function spawnAndWait(
+  options: LocalProcessOptions,
+  stop: AbortSignal,
+): Promise<CommandResult> {
   const { stdin } = options;
   return new Promise<CommandResult>((resolve, reject) => {
     const [program, ...args] = options.argv;
+    if (program === undefined) {
+      reject(new TypeError(`runLocalProcess: an empty argv for ${options.shownCommand}`));
+      return;
+    }
     const child = spawn(program, args, {
       detached: true,
       cwd: options.cwd,

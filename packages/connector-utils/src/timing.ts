@@ -36,6 +36,9 @@ export function timeoutSignal(options: {
   return timeout ?? options.signal;
 }
 
+/** A signal that never fires. */
+const NEVER = new AbortController().signal;
+
 export interface StopOptions {
   /** The command as shown in messages (masked), named by the `CommandTimeoutError`. */
   shownCommand: string;
@@ -59,6 +62,9 @@ export async function runStoppable<T>(
 ): Promise<T> {
   const { signal } = options;
   if (signal?.aborted) throw signal.reason;
+  const seconds = options.timeout;
+  // Nothing can stop it: the work gets a signal that never fires (the hot path of a command).
+  if (!signal && !(seconds !== undefined && seconds > 0)) return work(NEVER);
   const controller = new AbortController();
   let reason: { error: unknown } | undefined;
   const stop = (error: unknown) => {
@@ -68,7 +74,6 @@ export async function runStoppable<T>(
   };
   const onAbort = () => stop(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
-  const seconds = options.timeout;
   const timer =
     seconds !== undefined && seconds > 0
       ? setTimeout(

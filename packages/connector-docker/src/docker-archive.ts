@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { pack } from 'tar-stream';
+import { writeBounded } from './bounded-write.js';
 
 /** What a tar entry for one uploaded file says about it. */
 export interface ArchiveFileHeader {
@@ -143,12 +144,7 @@ export function extractFirstFile(archive: Readable, dest: Writable): Promise<Arc
       }
       finish({ type: type === '5' ? 'directory' : 'other' });
     };
-    const write = (chunk: Buffer) => {
-      if (!dest.write(chunk)) {
-        archive.pause();
-        dest.once('drain', () => archive.resume());
-      }
-    };
+    const write = (chunk: Buffer) => writeBounded(dest, chunk, archive);
     const onData = (chunk: Buffer) => {
       if (state === 'body') {
         const part = chunk.length <= bodyLeft ? chunk : chunk.subarray(0, bodyLeft);

@@ -1,5 +1,6 @@
+import { globToRegExp } from '@infra/connector-utils';
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, parseContainerFilter } from './docker-containers-inventory.js';
+import { parseContainerFilter } from './docker-containers-inventory.js';
 
 describe('parseContainerFilter', () => {
   it('splits on commas, then on the first = of each filter', () => {
@@ -31,7 +32,7 @@ describe('parseContainerFilter', () => {
   });
 });
 
-describe('globToRegExp', () => {
+describe('name globs (the shared globToRegExp)', () => {
   it('matches whole names, * any run, ? one character, the rest literally', () => {
     const glob = globToRegExp('api-?.v*');
     expect(glob.test('api-1.v2')).toBe(true);

@@ -1,3 +1,4 @@
+import { globToRegExp } from '@infra/connector-utils';
 import { InventoryConnector, InventoryError, type NamesData } from '@infra/core';
 import Docker from 'dockerode';
 import { reasonOf } from './docker-errors.js';
@@ -81,17 +82,6 @@ export function parseContainerFilter(arg: string | undefined): ContainerFilter {
   return { labels, names, ancestors, ...(host !== undefined ? { host } : {}) };
 }
 
-/** A name glob as a whole-name regular expression: `*` any run, `?` one character. */
-export function globToRegExp(glob: string): RegExp {
-  const source = glob
-    .split('')
-    .map((char) =>
-      char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'),
-    )
-    .join('');
-  return new RegExp(`^${source}$`);
-}
-
 function daemonFor(filter: ContainerFilter, shown: string): DockerDaemonAddress {
   try {
     return resolveDockerHost(filter.host);
@@ -133,7 +123,8 @@ async function listMatchingContainers(
       { cause: error },
     );
   }
-  const globs = filter.names.map(globToRegExp);
+  // The shared glob matcher: names were checked to hold no class brackets, only * and ?.
+  const globs = filter.names.map((name) => globToRegExp(name));
   const nameOf = (container: Docker.ContainerInfo) =>
     (container.Names[0] ?? container.Id).replace(/^\//, '');
   return containers

@@ -1,14 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex, Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type CommandOutput,
-  type CommandStdin,
-  CommandTimeoutError,
-  OutputCollector,
-  type OutputLine,
-} from '@infra/core';
+import { type RawExit, sleep } from '@infra/connector-utils';
+import type { CommandStdin } from '@infra/core';
 import type { Container, Exec } from 'dockerode';
+import { writeBounded } from './bounded-write.js';
 import { ContainerStoppedError, DockerApiError, reasonOf, statusOf } from './docker-errors.js';
 import { canUseExitMarker, ExitMarkerFilter, withExitMarker } from './exit-marker.js';
 import { StreamDemuxer } from './stream-demuxer.js';
@@ -43,12 +38,27 @@ export interface ExecRequest {
   readonly user?: string | undefined;
   readonly tty?: boolean | undefined;
   readonly stdin?: CommandStdin | undefined;
-  /** Seconds before the exec is killed. */
-  readonly timeout?: number | undefined;
-  readonly signal?: AbortSignal | undefined;
-  readonly onOutput?: ((line: OutputLine) => void) | undefined;
-  /** Raw stdout bytes go here (not ended) instead of into the output lines. */
-  readonly stdoutSink?: Writable | undefined;
+  /** The command's stdout bytes go here (never ended). */
+  readonly stdout: Writable;
+  /** The command's stderr bytes go here (never ended). */
+  readonly stderr: Writable;
+  /** When it fires (a timeout or an abort), the exec's processes are killed and the call settles. */
+  readonly signal: AbortSignal;
+}
+
+/** Shells that take `trap : EXIT` (POSIX ones, bash, ksh, zsh). */
+const POSIX_SHELLS = new Set(['sh', 'ash', 'dash', 'bash', 'ksh', 'mksh', 'zsh']);
+
+/**
+ * `script` behind an EXIT trap that does nothing, which keeps the exec's shell from
+ * `exec`ing its last command: the shell, holding EXEC_ID_ENV, stays the leader of
+ * the exec's process group, so a kill finds the group even when that command
+ * clears its environment (busybox `su` does, then execs the user's shell).
+ */
+function keepShell(shell: string, script: string): string {
+  return POSIX_SHELLS.has(shell.slice(shell.lastIndexOf('/') + 1))
+    ? `trap : EXIT\n${script}`
+    : script;
 }
 
 function isStream(stdin: CommandStdin): stdin is NodeJS.ReadableStream {
@@ -83,7 +93,8 @@ async function exitCodeOf(exec: Exec): Promise<number | null> {
     if (!info.Running || attempt >= 50) {
       return typeof info.ExitCode === 'number' ? info.ExitCode : null;
     }
-    await sleep(Math.min(2 ** attempt, 50));
+    // 1, 2, 4 ... 50 ms between looks.
+    await sleep(Math.min(2 ** attempt, 50) / 1000);
   }
 }
 
@@ -125,7 +136,7 @@ async function assertContainerRunning(
       break;
     }
     if (attempt === 19) return;
-    await sleep(50);
+    await sleep(0.05);
   }
   throw new ContainerStoppedError(
     request.container.id,
@@ -133,28 +144,38 @@ async function assertContainerRunning(
   );
 }
 
+/** Write to `sink`, pausing `source` while the sink holds too much (`writeBounded`). */
+function writeTo(sink: Writable, source: Duplex): (chunk: Buffer) => void {
+  return (chunk) => writeBounded(sink, chunk, source);
+}
+
 /**
- * One command through the Engine API: create the exec, start it on a hijacked
- * connection, feed stdin, split stdout and stderr into lines as they arrive
- * (raw with a TTY), then read the exit code once the stream has ended. A timeout
- * or an abort kills the exec's processes.
+ * One command through the Engine API (the docker connector's transport): create
+ * the exec, start it on a hijacked connection, feed stdin, pass stdout and stderr
+ * bytes on as they arrive (one raw stream with a TTY), then read the exit code
+ * once the stream has ended. When `signal` fires the exec's processes are killed;
+ * the caller (the shared layer's one abort/timeout rule) says why.
  */
-export async function runExec(request: ExecRequest): Promise<CommandOutput> {
+export async function runExec(request: ExecRequest): Promise<RawExit> {
   const { container, stdin } = request;
-  request.signal?.throwIfAborted();
+  if (request.signal.aborted) return { exitCode: null, signal: null };
   const execId = randomBytes(12).toString('hex');
   const env = [`${EXEC_ID_ENV}=${execId}`];
   if (request.hideScript) env.push(`${HIDDEN_SCRIPT_ENV}=${request.script}`);
   const attachStdin = stdin !== undefined;
-  // Without a TTY (one stream, \r\n) or a raw sink (a file's bytes), the shell
-  // reports its own exit code: no `GET /exec/{id}/json` after the stream.
-  const useMarker = !request.tty && !request.stdoutSink && canUseExitMarker(request.shell);
+  // Without a TTY (one stream, \r\n) the shell reports its own exit code: no
+  // `GET /exec/{id}/json` after the stream.
+  const useMarker = !request.tty && canUseExitMarker(request.shell);
   const script = request.hideScript ? RUN_HIDDEN_SCRIPT : request.script;
   let exec: Exec;
   let stream: Duplex;
   try {
     exec = await container.exec({
-      Cmd: [request.shell, '-c', useMarker ? withExitMarker(script, execId) : script],
+      Cmd: [
+        request.shell,
+        '-c',
+        useMarker ? withExitMarker(script, execId) : keepShell(request.shell, script),
+      ],
       AttachStdin: attachStdin,
       AttachStdout: true,
       AttachStderr: true,
@@ -171,17 +192,8 @@ export async function runExec(request: ExecRequest): Promise<CommandOutput> {
     throw containerFailure(request, error);
   }
 
-  const collector = new OutputCollector(request.onOutput);
-  const sink = request.stdoutSink;
-  const onStdout = sink
-    ? (chunk: Buffer) => {
-        if (!sink.write(chunk)) {
-          stream.pause();
-          sink.once('drain', () => stream.resume());
-        }
-      }
-    : (chunk: Buffer) => collector.stdout.push(chunk);
-  const onStderr = (chunk: Buffer) => collector.stderr.push(chunk);
+  const onStdout = writeTo(request.stdout, stream);
+  const onStderr = writeTo(request.stderr, stream);
   // `exec 2>&1` in a script sends the marker to stdout: look for it on both.
   const markers = useMarker
     ? [new ExitMarkerFilter(execId, onStdout), new ExitMarkerFilter(execId, onStderr)]
@@ -196,31 +208,26 @@ export async function runExec(request: ExecRequest): Promise<CommandOutput> {
       : new StreamDemuxer(onStdout, onStderr);
   stream.on('data', (chunk: Buffer) => (demuxer ? demuxer.push(chunk) : onStdout(chunk)));
 
-  let stopReason: 'timeout' | 'abort' | undefined;
+  let stopped = false;
   const ended = new Promise<void>((resolve, reject) => {
     stream.once('end', () => resolve());
     stream.once('close', () => resolve());
     stream.on('error', (error: NodeJS.ErrnoException) => {
       // The daemon closing the connection under us (container killed) is an end too.
-      if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || stopReason) resolve();
+      if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || stopped) resolve();
       else reject(error);
     });
   });
 
-  const stop = (reason: 'timeout' | 'abort') => {
-    if (stopReason) return;
-    stopReason = reason;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
     void killExec(container, execId).then(() => {
       // The processes are gone; a stream still open after that is held by nothing.
       setTimeout(() => stream.destroy(), 2000).unref();
     });
   };
-  const timer =
-    request.timeout !== undefined && request.timeout > 0
-      ? setTimeout(() => stop('timeout'), request.timeout * 1000)
-      : undefined;
-  const onAbort = () => stop('abort');
-  request.signal?.addEventListener('abort', onAbort, { once: true });
+  request.signal.addEventListener('abort', stop, { once: true });
 
   if (attachStdin) {
     if (isStream(stdin)) {
@@ -236,15 +243,9 @@ export async function runExec(request: ExecRequest): Promise<CommandOutput> {
   try {
     await ended;
   } finally {
-    if (timer) clearTimeout(timer);
-    request.signal?.removeEventListener('abort', onAbort);
+    request.signal.removeEventListener('abort', stop);
   }
-  if (stopReason === 'timeout') {
-    throw new CommandTimeoutError(request.shownCommand, request.timeout as number);
-  }
-  if (stopReason === 'abort') {
-    throw request.signal?.reason ?? new Error(`Aborted: ${request.shownCommand}`);
-  }
+  if (stopped) return { exitCode: null, signal: null };
 
   for (const marker of markers ?? []) marker.end();
   let exitCode: number | null | undefined = markers?.[1]?.exitCode ?? markers?.[0]?.exitCode;
@@ -259,5 +260,5 @@ export async function runExec(request: ExecRequest): Promise<CommandOutput> {
   if (exitCode === null || exitCode >= 128 || demuxer?.incomplete) {
     await assertContainerRunning(request, exitCode);
   }
-  return collector.finish(exitCode, null);
+  return { exitCode, signal: null };
 }

@@ -13,17 +13,27 @@ import { StreamDemuxer } from './stream-demuxer.js';
 export const STALE_TEMP_SWEEP = `for o in "\${d%/*}/.\${d##*/}".infra-*.tmp; do [ -f "$o" ] && find "$o" -mmin +1 -exec rm -f {} \\; ; done >/dev/null 2>&1`;
 
 /**
+ * Shell that gives the temp file in `$t` the owner of the file `$d` it replaces,
+ * where the exec user may (root may; others keep their own), as a become put's
+ * install script does. `$me` is the temp file's `uid:gid` (the exec user's); a
+ * chown clears set-id bits, so the mode is set again after it.
+ */
+export const KEEP_OWNER = `if [ -e "$d" ] && o=$(stat -c %u:%g "$d" 2>/dev/null) && [ "$o" != "$me" ] && m=$(stat -c %a "$t" 2>/dev/null); then chown "$o" "$t" 2>/dev/null && chmod "$m" "$t"; fi`;
+
+/**
  * The loop of the rename helper: two lines in (the temp path and the target, each
  * byte as a `\ooo` octal escape, so any path survives `read`), one line out
  * (`0:` or `STATUS:mv's error`). A target that exists and is not a regular file
- * is not replaced; after a rename, stale temporary files of the same target are
- * removed (STALE_TEMP_SWEEP). `$(...; echo x)` then `${v%x}` keeps a trailing
- * newline of a path that `$(...)` alone would strip.
+ * is not replaced; one that is keeps its owner (KEEP_OWNER); after a rename,
+ * stale temporary files of the same target are removed (STALE_TEMP_SWEEP).
+ * `$(...; echo x)` then `${v%x}` keeps a trailing newline of a path that `$(...)`
+ * alone would strip.
  */
-const HELPER_SCRIPT = `while IFS= read -r t && IFS= read -r d; do
+const HELPER_SCRIPT = `me=$(id -u):$(id -g)
+while IFS= read -r t && IFS= read -r d; do
 t=$(printf "$t"; echo x); t=\${t%x}; d=$(printf "$d"; echo x); d=\${d%x}
 if [ -e "$d" ] && [ ! -f "$d" ]; then echo '1:the target exists and is not a regular file (a directory, device, pipe or socket): a put replaces only regular files'
-elif e=$(mv -f -- "$t" "$d" 2>&1); then ${STALE_TEMP_SWEEP}; echo 0:; else s=$?; printf '%s:%s\\n' "$s" "$(printf '%s' "$e" | tr '\\n' ' ')"; fi
+else ${KEEP_OWNER}; if e=$(mv -f -- "$t" "$d" 2>&1); then ${STALE_TEMP_SWEEP}; echo 0:; else s=$?; printf '%s:%s\\n' "$s" "$(printf '%s' "$e" | tr '\\n' ' ')"; fi; fi
 done`;
 
 /** A path as `printf` format text: every byte an octal escape. */

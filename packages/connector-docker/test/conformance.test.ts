@@ -27,6 +27,18 @@ describeConnector({
         return connector;
       }
     : undefined,
+  connectWithSudoPasswordInHostData: dockerd?.images.busyboxSudo
+    ? async () => {
+        const { connector } = dockerConnector(dockerd!, {
+          docker_identifier: image,
+          docker_commit: false,
+          docker_user: TEST_USERS.sudoPassword.name,
+          sudo_password: TEST_USERS.sudoPassword.password,
+        });
+        await connector.connect();
+        return connector;
+      }
+    : undefined,
   capabilities: {
     become: dockerd?.images.busyboxSudo ? ['sudo', 'su'] : ['su'],
     becomeUser: TEST_USERS.plain.name,

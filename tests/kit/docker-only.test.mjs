@@ -19,12 +19,18 @@ let project;
 before(async () => {
   work = await tempDir('infra-kit-docker-only-');
   const tarballs = await packWorkspacePackages(
-    ['@infra/core', '@infra/deploy', '@infra/cli', '@infra/connector-docker'],
+    [
+      '@infra/core',
+      '@infra/deploy',
+      '@infra/cli',
+      '@infra/connector-docker',
+      '@infra/connector-utils',
+    ],
     join(work.dir, 'tarballs'),
   );
   project = join(work.dir, 'project');
   await mkdir(project);
-  // The project asks for two packages. @infra/core and @infra/deploy are not on the
+  // The project asks for two packages. @infra/core, @infra/deploy and @infra/connector-utils are not on the
   // registry yet: `overrides` points npm at their tarballs, standing in for it.
   await writeFile(
     join(project, 'package.json'),
@@ -40,6 +46,7 @@ before(async () => {
         overrides: {
           '@infra/core': `file:${tarballs['@infra/core']}`,
           '@infra/deploy': `file:${tarballs['@infra/deploy']}`,
+          '@infra/connector-utils': `file:${tarballs['@infra/connector-utils']}`,
         },
       },
       null,
@@ -56,7 +63,7 @@ const infra = (args) => run('npx', ['--no', 'infra', ...args], { cwd: project, e
 describe('a project with only @infra/cli and @infra/connector-docker', () => {
   it('has no other connector installed', async () => {
     const scoped = (await readdir(join(project, 'node_modules/@infra'))).sort();
-    assert.deepEqual(scoped, ['cli', 'connector-docker', 'core', 'deploy']);
+    assert.deepEqual(scoped, ['cli', 'connector-docker', 'connector-utils', 'core', 'deploy']);
     const result = await infra(['connectors']);
     assert.equal(result.code, 0, result.stderr);
     const names = [...result.stdout.matchAll(/^(\S+) {2}(@infra\/\S+)@/gm)].map((m) => m[1]);

@@ -1,4 +1,5 @@
 import { nameTree } from '../names.js';
+import { aptDebFileFact, aptKeysFact, aptSimulateFact, aptSourcesFact } from './apt-repo-facts.js';
 import type { FactDefinition } from './fact.js';
 import { directoryFact, fileFact } from './file-facts.js';
 import { gitBranchFact, gitCommitFact, gitRemoteCommitFact } from './git-facts.js';
@@ -43,6 +44,10 @@ export const BUILTIN_FACTS = [
   aptPackagesFact,
   aptPolicyFact,
   aptCacheAgeFact,
+  aptSourcesFact,
+  aptKeysFact,
+  aptDebFileFact,
+  aptSimulateFact,
   apkPackagesFact,
   apkUpgradableFact,
   dnfPackagesFact,
@@ -121,6 +126,7 @@ export function createFacts(
   }) as unknown as Facts;
 }
 
+export * from './apt-repo-facts.js';
 export { defineFact, type FactDefinition, isFactDefinition } from './fact.js';
 export { directoryFact, fileFact, type PathArgs, type PathInfo, parseStat } from './file-facts.js';
 export {

@@ -35,7 +35,7 @@ function refuseType(operation: string, path: string, info: PathInfo | null, want
 }
 
 /** Upload `content` to `dest` unless it already holds the same bytes; then fix mode/owner. */
-async function planContent(
+export async function planContent(
   operation: string,
   context: PlanContext,
   content: string | Buffer,

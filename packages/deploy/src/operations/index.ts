@@ -12,6 +12,13 @@
  */
 import { nameTree } from '../names.js';
 import type { GlobalArguments, OperationResult, OperationSpec } from '../operation.js';
+import { aptKeyOperation, aptRepoOperation } from './apt-key-operations.js';
+import {
+  aptDebOperation,
+  aptDistUpgradeOperation,
+  aptUpdateOperation,
+  aptUpgradeOperation,
+} from './apt-system-operations.js';
 import { downloadOperation } from './download-operation.js';
 import { blockOperation, moveOperation, replaceOperation } from './edit-operations.js';
 import {
@@ -51,6 +58,12 @@ export const BUILTIN_OPERATIONS = [
   lineOperation,
   downloadOperation,
   aptPackagesOperation,
+  aptKeyOperation,
+  aptRepoOperation,
+  aptUpdateOperation,
+  aptUpgradeOperation,
+  aptDistUpgradeOperation,
+  aptDebOperation,
   apkPackagesOperation,
   dnfPackagesOperation,
   serviceOperation,
@@ -105,11 +118,14 @@ export function createOperations(
   }) as unknown as Operations;
 }
 
+export * from './apt-key-operations.js';
+export * from './apt-system-operations.js';
 export { type ModeInput, parseMode } from './attributes.js';
 export * from './download-operation.js';
 export * from './edit-operations.js';
 export * from './files-operations.js';
 export * from './git-operations.js';
+export * from './openpgp-keys.js';
 export * from './package-operations.js';
 export * from './server-operations.js';
 export * from './ssh-operations.js';

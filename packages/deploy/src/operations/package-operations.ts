@@ -86,7 +86,7 @@ function packageChanges(
   };
 }
 
-const APT_GET = sh`DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold`;
+export const APT_GET = sh`DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold`;
 
 /** `apt-get install` / `remove` / `purge` / `update` commands, as the operation sends them. */
 export function aptCommands(plan: {

@@ -1,5 +1,6 @@
 import { nameTree } from '../names.js';
 import { aptDebFileFact, aptKeysFact, aptSimulateFact, aptSourcesFact } from './apt-repo-facts.js';
+import { crontabEntriesFact, crontabLinesFact } from './crontab-facts.js';
 import type { FactDefinition } from './fact.js';
 import { directoryFact, fileFact } from './file-facts.js';
 import { gitBranchFact, gitCommitFact, gitRemoteCommitFact } from './git-facts.js';
@@ -48,6 +49,8 @@ export const BUILTIN_FACTS = [
   aptKeysFact,
   aptDebFileFact,
   aptSimulateFact,
+  crontabEntriesFact,
+  crontabLinesFact,
   apkPackagesFact,
   apkUpgradableFact,
   dnfPackagesFact,
@@ -127,6 +130,7 @@ export function createFacts(
 }
 
 export * from './apt-repo-facts.js';
+export * from './crontab-facts.js';
 export { defineFact, type FactDefinition, isFactDefinition } from './fact.js';
 export { directoryFact, fileFact, type PathArgs, type PathInfo, parseStat } from './file-facts.js';
 export {

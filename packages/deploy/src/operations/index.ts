@@ -19,6 +19,7 @@ import {
   aptUpdateOperation,
   aptUpgradeOperation,
 } from './apt-system-operations.js';
+import { crontabOperation } from './crontab-operations.js';
 import { downloadOperation } from './download-operation.js';
 import { blockOperation, moveOperation, replaceOperation } from './edit-operations.js';
 import {
@@ -64,6 +65,7 @@ export const BUILTIN_OPERATIONS = [
   aptUpgradeOperation,
   aptDistUpgradeOperation,
   aptDebOperation,
+  crontabOperation,
   apkPackagesOperation,
   dnfPackagesOperation,
   serviceOperation,
@@ -121,6 +123,7 @@ export function createOperations(
 export * from './apt-key-operations.js';
 export * from './apt-system-operations.js';
 export { type ModeInput, parseMode } from './attributes.js';
+export * from './crontab-operations.js';
 export * from './download-operation.js';
 export * from './edit-operations.js';
 export * from './files-operations.js';

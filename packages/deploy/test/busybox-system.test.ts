@@ -130,4 +130,43 @@ describe.skipIf(skip !== undefined)('system configuration on busybox', () => {
     expect(await sh('crontab -u nobody -l')).toBe('0 1 * * * date');
     expect((await run(fn, [host()])).ending).toBe('nothing-to-do');
   });
+
+  it('server.sysctl (busybox sysctl) persists, server.securityLimit creates its file; twice', async () => {
+    const live = await sh('cat /proc/sys/net/ipv4/ip_forward');
+    const fn: DeployFunction = async ({ ops }) => {
+      await ops.server.sysctl({
+        key: 'net.ipv4.ip_forward',
+        value: live,
+        persist: true,
+        persistFile: '/etc/sysctl.conf',
+      });
+      await ops.server.securityLimit({ domain: '*', limitType: 'hard', item: 'core', value: 0 });
+    };
+    const first = await run(fn, [host()]);
+    expect([...first.failedHosts.values()]).toEqual([]);
+    expect(await sh('cat /etc/sysctl.conf /etc/security/limits.conf')).toBe(
+      `net.ipv4.ip_forward = ${live}\n*\thard\tcore\t0`,
+    );
+    expect((await run(fn, [host()])).ending).toBe('nothing-to-do');
+  });
+
+  it("server.modprobe: the container may not load modules (the error is the host's)", async () => {
+    const outcome = await run(
+      async ({ ops }) => void (await ops.server.modprobe({ module: 'infra_no_such_module' })),
+      [host()],
+    );
+    expect(outcome.executed[0]?.commands).toEqual(['modprobe infra_no_such_module']);
+    // No /lib/modules in a container (and no CAP_SYS_MODULE): loading is the host kernel's.
+    expect(outcome.failedHosts.get('bb-system')?.message).toMatch(
+      /modprobe infra_no_such_module exited with 1: modprobe: can't change directory to '\/lib\/modules'/,
+    );
+    const facts = await run(
+      async ({ facts, dry }) => {
+        // /proc/modules is the host kernel's list, read for real.
+        if (!dry) expect(Array.isArray(await facts.server.kernelModules())).toBe(true);
+      },
+      [host()],
+    );
+    expect([...facts.failedHosts.values()]).toEqual([]);
+  });
 });

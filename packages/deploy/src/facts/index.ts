@@ -22,6 +22,13 @@ import {
   usersFact,
 } from './server-facts.js';
 import { knownHostFact } from './ssh-facts.js';
+import {
+  kernelModulesFact,
+  localesFact,
+  mountsFact,
+  sysctlFact,
+  timezoneFact,
+} from './system-config-facts.js';
 import { systemdUnitsFact, whichFact } from './systemd-facts.js';
 import { matchingFact, treeFact } from './tree-facts.js';
 
@@ -51,6 +58,11 @@ export const BUILTIN_FACTS = [
   aptSimulateFact,
   crontabEntriesFact,
   crontabLinesFact,
+  sysctlFact,
+  mountsFact,
+  timezoneFact,
+  localesFact,
+  kernelModulesFact,
   apkPackagesFact,
   apkUpgradableFact,
   dnfPackagesFact,
@@ -172,6 +184,7 @@ export {
   usersFact,
 } from './server-facts.js';
 export { type KnownHostArgs, knownHostFact, knownHostName } from './ssh-facts.js';
+export * from './system-config-facts.js';
 export {
   parseSystemdUnits,
   type SystemdUnit,

@@ -37,6 +37,14 @@ import {
   aptPackagesOperation,
   dnfPackagesOperation,
 } from './package-operations.js';
+import {
+  localeOperation,
+  modprobeOperation,
+  mountOperation,
+  securityLimitOperation,
+  sysctlOperation,
+  timezoneOperation,
+} from './server-config-operations.js';
 import { hostnameOperation, scriptOperation, shellOperation } from './server-operations.js';
 import { keyscanOperation, userAuthorizedKeysOperation } from './ssh-operations.js';
 import { syncOperation } from './sync-operation.js';
@@ -66,6 +74,12 @@ export const BUILTIN_OPERATIONS = [
   aptDistUpgradeOperation,
   aptDebOperation,
   crontabOperation,
+  sysctlOperation,
+  modprobeOperation,
+  mountOperation,
+  timezoneOperation,
+  localeOperation,
+  securityLimitOperation,
   apkPackagesOperation,
   dnfPackagesOperation,
   serviceOperation,
@@ -130,8 +144,10 @@ export * from './files-operations.js';
 export * from './git-operations.js';
 export * from './openpgp-keys.js';
 export * from './package-operations.js';
+export * from './server-config-operations.js';
 export * from './server-operations.js';
 export * from './ssh-operations.js';
 export * from './sync-operation.js';
 export * from './systemd-operations.js';
+export { planLineEdit, setLine } from './text-lines.js';
 export * from './user-operations.js';

@@ -30,6 +30,7 @@ import {
   timezoneFact,
 } from './system-config-facts.js';
 import { systemdUnitsFact, whichFact } from './systemd-facts.js';
+import { systemdEnabledFact, systemdScopedUnitsFact } from './systemd-scope-facts.js';
 import { matchingFact, treeFact } from './tree-facts.js';
 
 /**
@@ -63,6 +64,8 @@ export const BUILTIN_FACTS = [
   timezoneFact,
   localesFact,
   kernelModulesFact,
+  systemdEnabledFact,
+  systemdScopedUnitsFact,
   apkPackagesFact,
   apkUpgradableFact,
   dnfPackagesFact,
@@ -191,6 +194,7 @@ export {
   systemdUnitsFact,
   whichFact,
 } from './systemd-facts.js';
+export * from './systemd-scope-facts.js';
 export {
   type MatchingArgs,
   matchingFact,

@@ -48,7 +48,7 @@ import {
 import { hostnameOperation, scriptOperation, shellOperation } from './server-operations.js';
 import { keyscanOperation, userAuthorizedKeysOperation } from './ssh-operations.js';
 import { syncOperation } from './sync-operation.js';
-import { serviceOperation } from './systemd-operations.js';
+import { daemonReloadOperation, serviceOperation } from './systemd-operations.js';
 import { groupOperation, userOperation } from './user-operations.js';
 
 /** The built-in operations, in the order the reference lists them. */
@@ -80,6 +80,7 @@ export const BUILTIN_OPERATIONS = [
   timezoneOperation,
   localeOperation,
   securityLimitOperation,
+  daemonReloadOperation,
   apkPackagesOperation,
   dnfPackagesOperation,
   serviceOperation,

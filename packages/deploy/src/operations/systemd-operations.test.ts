@@ -59,3 +59,25 @@ describe('systemd.service', () => {
     expect(dry.commands).toEqual(['systemctl start nope.service']);
   });
 });
+
+describe('systemd user mode', () => {
+  it('puts --user (and --machine for userName) on every systemctl', async () => {
+    const { serviceCommands } = await import('./systemd-operations.js');
+    const found = { load: 'loaded', active: 'inactive', sub: 'dead', unitFileState: 'disabled' };
+    expect(
+      serviceCommands('a.service', found, { userMode: true, running: true, enabled: true }).map(
+        String,
+      ),
+    ).toEqual([
+      'XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}" systemctl --user start a.service',
+      'XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}" systemctl --user enable a.service',
+    ]);
+    expect(
+      serviceCommands('a.service', found, {
+        userMode: true,
+        userName: 'app',
+        daemonReload: true,
+      }).map(String),
+    ).toEqual(['systemctl --user --machine=app@.host daemon-reload']);
+  });
+});

@@ -60,6 +60,9 @@ describe('systemd.service', () => {
   });
 });
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not JavaScript's.
+const USER = 'XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}" systemctl --user';
+
 describe('systemd user mode', () => {
   it('puts --user (and --machine for userName) on every systemctl', async () => {
     const { serviceCommands } = await import('./systemd-operations.js');
@@ -68,10 +71,7 @@ describe('systemd user mode', () => {
       serviceCommands('a.service', found, { userMode: true, running: true, enabled: true }).map(
         String,
       ),
-    ).toEqual([
-      'XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}" systemctl --user start a.service',
-      'XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}" systemctl --user enable a.service',
-    ]);
+    ).toEqual([`${USER} start a.service`, `${USER} enable a.service`]);
     expect(
       serviceCommands('a.service', found, {
         userMode: true,

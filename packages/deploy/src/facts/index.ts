@@ -13,6 +13,7 @@ import {
   dnfPackagesFact,
   dnfUpgradableFact,
 } from './package-facts.js';
+import { rpmFileFact } from './rpm-file-facts.js';
 import {
   archFact,
   groupsFact,
@@ -66,6 +67,7 @@ export const BUILTIN_FACTS = [
   kernelModulesFact,
   systemdEnabledFact,
   systemdScopedUnitsFact,
+  rpmFileFact,
   apkPackagesFact,
   apkUpgradableFact,
   dnfPackagesFact,
@@ -176,6 +178,7 @@ export {
   parseRpmQuery,
   splitApkId,
 } from './package-facts.js';
+export * from './rpm-file-facts.js';
 export {
   archFact,
   type GroupInfo,

@@ -38,6 +38,12 @@ import {
   dnfPackagesOperation,
 } from './package-operations.js';
 import {
+  dnfRepoOperation,
+  dnfRpmOperation,
+  yumRepoOperation,
+  yumRpmOperation,
+} from './rpm-repo-operations.js';
+import {
   localeOperation,
   modprobeOperation,
   mountOperation,
@@ -81,6 +87,10 @@ export const BUILTIN_OPERATIONS = [
   localeOperation,
   securityLimitOperation,
   daemonReloadOperation,
+  dnfRepoOperation,
+  dnfRpmOperation,
+  yumRepoOperation,
+  yumRpmOperation,
   apkPackagesOperation,
   dnfPackagesOperation,
   serviceOperation,
@@ -145,6 +155,7 @@ export * from './files-operations.js';
 export * from './git-operations.js';
 export * from './openpgp-keys.js';
 export * from './package-operations.js';
+export * from './rpm-repo-operations.js';
 export * from './server-config-operations.js';
 export * from './server-operations.js';
 export * from './ssh-operations.js';

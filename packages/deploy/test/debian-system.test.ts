@@ -77,7 +77,13 @@ describe.skipIf(skip !== undefined)('server configuration on Debian', () => {
 
     const facts = await run(
       async ({ facts, dry }) => {
-        if (!dry) expect((await facts.server.sysctl())['net.ipv4.ip_forward']).toBe(live);
+        if (!dry) {
+          expect(
+            (await facts.server.sysctlKeys({ keys: ['net.ipv4.ip_forward'] }))[
+              'net.ipv4.ip_forward'
+            ],
+          ).toBe(live);
+        }
       },
       [host()],
     );

@@ -55,7 +55,7 @@ describe.skipIf(skip !== undefined)('systemd.daemonReload, userMode, systemd.ena
     const facts = await run(
       async ({ facts, dry }) => {
         if (dry) return;
-        const enabled = await facts.systemd.enabled({});
+        const enabled = await facts.systemd.enabled();
         expect(enabled['getty@.service']).toBe(true);
         expect(enabled['systemd-networkd.service']).toBe(false);
       },

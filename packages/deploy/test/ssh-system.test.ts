@@ -90,9 +90,10 @@ describe.skipIf(skip !== undefined)(
           expect(Array.isArray(archive?.[1]) && archive[1].length).toBeGreaterThan(0);
           expect(Array.isArray(await facts.apt.sources())).toBe(true);
           expect((await facts.server.mounts())['/proc']?.type).toBe('proc');
-          expect(await facts.server.sysctl({ keys: ['kernel.ostype'] })).toEqual({
+          expect(await facts.server.sysctlKeys({ keys: ['kernel.ostype'] })).toEqual({
             'kernel.ostype': 'Linux',
           });
+          expect((await facts.server.sysctl())['kernel.ostype']).toBe('Linux');
           expect(Array.isArray(await facts.server.locales())).toBe(true);
         },
         [sshHost(sshd, 'ssh-system')],

@@ -28,6 +28,7 @@ import {
   localesFact,
   mountsFact,
   sysctlFact,
+  sysctlKeysFact,
   timezoneFact,
 } from './system-config-facts.js';
 import { systemdUnitsFact, whichFact } from './systemd-facts.js';
@@ -61,6 +62,7 @@ export const BUILTIN_FACTS = [
   crontabEntriesFact,
   crontabLinesFact,
   sysctlFact,
+  sysctlKeysFact,
   mountsFact,
   timezoneFact,
   localesFact,

@@ -22,25 +22,34 @@ export function sysctlPath(key: string): string {
   return `/proc/sys/${key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'))}`;
 }
 
-export const sysctlFact = defineFact<
-  { keys?: string | readonly string[] },
-  Record<string, string>,
-  'server.sysctl'
->({
+export const sysctlFact = defineFact<NoArgs, Record<string, string>, 'server.sysctl'>({
   name: 'server.sysctl',
   description:
-    'Kernel parameters as they are now: key -> value (whitespace as one space); all (sysctl -a), or only `keys`, read from /proc/sys (no sysctl needed).',
+    'Kernel parameters as they are now (sysctl -a): key -> value, whitespace as one space.',
+  argNames: [],
+  command: () => sh`sysctl -a 2>/dev/null || true`,
+  parse: (output) => parseSysctl(output.stdoutLines),
+});
+
+export const sysctlKeysFact = defineFact<
+  { keys: string | readonly string[] },
+  Record<string, string>,
+  'server.sysctlKeys'
+>({
+  name: 'server.sysctlKeys',
+  description:
+    'The kernel parameters `keys` as they are now, read from /proc/sys (no sysctl needed): key -> value; a key that is not there is left out.',
   argNames: ['keys'],
   command: ({ keys }) => {
-    const list = (typeof keys === 'string' ? keys.split(/[\s,]+/) : [...(keys ?? [])]).filter(
+    const list = (typeof keys === 'string' ? keys.split(/[\s,]+/) : [...keys]).filter(
       (key) => key !== '',
     );
-    if (list.length === 0) return sh`sysctl -a 2>/dev/null || true`;
+    if (list.length === 0) return sh`true`;
     const reads = list.map(
       (key) =>
         sh`if [ -r ${sysctlPath(key)} ]; then printf '%s = %s\n' ${key} "$(tr '\n\t' '  ' < ${sysctlPath(key)})"; fi`,
     );
-    return sh`${reads.reduce((all, read) => sh`${all}; ${read}`)}`;
+    return reads.reduce((all, read) => sh`${all}; ${read}`);
   },
   parse: (output) => parseSysctl(output.stdoutLines),
 });

@@ -47,15 +47,15 @@ export const systemdScopedUnitsFact = defineFact<
 const ENABLED = ['enabled', 'enabled-runtime', 'alias'];
 
 export const systemdEnabledFact = defineFact<
-  SystemdScope,
+  Record<string, never>,
   Record<string, boolean>,
   'systemd.enabled'
 >({
   name: 'systemd.enabled',
   description:
-    'Whether each unit file is enabled (systemctl list-unit-files): unit -> true/false; userMode for a user manager.',
-  argNames: ['userMode', 'userName'],
-  command: (scope) => sh`${systemctlFor(scope)} list-unit-files --no-legend --no-pager`,
+    "Whether each of the system manager's unit files is enabled (systemctl list-unit-files): unit -> true/false. A user manager's: systemd.scopedUnits' unitFileState.",
+  argNames: [],
+  command: () => sh`systemctl list-unit-files --no-legend --no-pager`,
   parse: (output) => {
     const enabled: Record<string, boolean> = {};
     for (const line of output.stdoutLines) {

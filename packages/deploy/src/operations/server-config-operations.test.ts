@@ -40,19 +40,19 @@ describe('server configuration commands', () => {
       sysctlOperation,
       { key: 'vm.swappiness', value: 10 },
       {
-        'server.sysctl': { 'vm.swappiness': '60' },
+        'server.sysctlKeys': { 'vm.swappiness': '60' },
       },
     );
     expect(set.commands).toEqual([
       'if command -v sysctl >/dev/null 2>&1; then sysctl -w vm.swappiness=10; else echo 10 > /proc/sys/vm/swappiness; fi',
     ]);
     await expect(
-      planWith(sysctlOperation, { key: 'vm.nope', value: 1 }, { 'server.sysctl': {} }),
+      planWith(sysctlOperation, { key: 'vm.nope', value: 1 }, { 'server.sysctlKeys': {} }),
     ).rejects.toThrow(
       /vm\.nope is not a kernel parameter on unit-host \(no \/proc\/sys\/vm\/nope\)/,
     );
     await expect(
-      planWith(sysctlOperation, { key: 'a;b', value: 1 }, { 'server.sysctl': {} }),
+      planWith(sysctlOperation, { key: 'a;b', value: 1 }, { 'server.sysctlKeys': {} }),
     ).rejects.toThrow(/key "a;b" is not a sysctl name/);
     expect(sysctlPath('net.ipv4.conf.eth0/100.forwarding')).toBe(
       '/proc/sys/net/ipv4/conf/eth0.100/forwarding',

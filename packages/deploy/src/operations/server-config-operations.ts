@@ -6,7 +6,7 @@ import {
   localesFact,
   mountsFact,
   normalizeLocale,
-  sysctlFact,
+  sysctlKeysFact,
   sysctlPath,
   timezoneFact,
 } from '../facts/system-config-facts.js';
@@ -53,7 +53,7 @@ export const sysctlOperation = defineOperation<SysctlArgs, 'server.sysctl'>({
     if (/[\n\r]/.test(value)) {
       throw new OperationArgumentError('server.sysctl', 'value must be one line.');
     }
-    const live = (await context.fact(sysctlFact, { keys: [key] }))[key];
+    const live = (await context.fact(sysctlKeysFact, { keys: [key] }))[key];
     if (live === undefined) {
       throw new OperationArgumentError(
         'server.sysctl',

@@ -6,6 +6,7 @@ import {
 } from '@infra/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeployFunction } from '../src/index.js';
+import { aptRepoMissingReason, startAptRepo } from './apt-repo-fixture.js';
 import {
   containerExec,
   dockerHost,
@@ -17,6 +18,7 @@ import {
 
 const { dockerd, skip: noDockerd } = await useDockerd();
 const skip = noDockerd ?? debianImageMissingReason();
+const noGpg = await aptRepoMissingReason();
 
 /** The same include list as debian-deploy.test.ts: the cached rootfs is reused. */
 const INCLUDE = ['systemd', 'systemd-sysv', 'dnf', 'rpm', 'createrepo-c'];
@@ -130,4 +132,31 @@ describe.skipIf(skip !== undefined)('dnf.repo, yum.repo and dnf.rpm on Debian (D
     );
     expect((await run(remove, [host()])).ending).toBe('nothing-to-do');
   }, 120_000);
+
+  it.skipIf(noGpg !== undefined)(
+    'dnf.key imports a key once (binary, armored here, or armored text: one key id)',
+    async () => {
+      const repo = await startAptRepo();
+      try {
+        const version = repo.fingerprint.slice(-8).toLowerCase();
+        const fromFile: DeployFunction = async ({ ops }) => {
+          await ops.dnf.key({ src: repo.binaryKeyPath });
+        };
+        const dry = await run(fromFile, [host()], { dry: true });
+        expect(statuses(dry.planned)).toEqual(['dnf.key:changed']);
+        expect(await sh('rpm -q gpg-pubkey || true')).toBe('package gpg-pubkey is not installed');
+        const first = await run(fromFile, [host()]);
+        expect([...first.failedHosts.values()]).toEqual([]);
+        expect(await sh("rpm -q gpg-pubkey --queryformat '%{VERSION}'")).toBe(version);
+        expect((await run(fromFile, [host()])).ending).toBe('nothing-to-do');
+        const asText = await run(
+          async ({ ops }) => void (await ops.yum.key({ src: repo.armoredKey })),
+          [host()],
+        );
+        expect(asText.ending).toBe('nothing-to-do');
+      } finally {
+        await repo.close();
+      }
+    },
+  );
 });

@@ -13,7 +13,7 @@ import {
   dnfPackagesFact,
   dnfUpgradableFact,
 } from './package-facts.js';
-import { rpmFileFact } from './rpm-file-facts.js';
+import { rpmFileFact, rpmKeysFact } from './rpm-file-facts.js';
 import {
   archFact,
   groupsFact,
@@ -70,6 +70,7 @@ export const BUILTIN_FACTS = [
   systemdEnabledFact,
   systemdScopedUnitsFact,
   rpmFileFact,
+  rpmKeysFact,
   apkPackagesFact,
   apkUpgradableFact,
   dnfPackagesFact,

@@ -21,3 +21,15 @@ export const rpmFileFact = defineFact<{ path: string }, RpmInfo | null, 'dnf.rpm
     return { name, version };
   },
 });
+
+export const rpmKeysFact = defineFact<Record<string, never>, string[], 'dnf.keys'>({
+  name: 'dnf.keys',
+  description:
+    "Signing keys imported into the rpm database: each gpg-pubkey's version (the key id's last 8 hex digits).",
+  argNames: [],
+  command: () => sh`rpm -q gpg-pubkey --queryformat ${'%{VERSION}\n'} 2>/dev/null || true`,
+  parse: (output) =>
+    output.stdoutLines
+      .map((line) => line.trim().toLowerCase())
+      .filter((line) => /^[0-9a-f]{8}$/.test(line)),
+});

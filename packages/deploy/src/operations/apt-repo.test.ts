@@ -9,7 +9,7 @@ import {
   sourceFileName,
 } from './apt-key-operations.js';
 import { aptUpgradeOperation, debCachePath } from './apt-system-operations.js';
-import { dearmor, keysOf } from './openpgp-keys.js';
+import { armor, dearmor, keysOf } from './openpgp-keys.js';
 
 /** `gpg --quick-gen-key 'unit test <unit@example.invalid>' ed25519`, exported with --armor. */
 const KEY = `-----BEGIN PGP PUBLIC KEY BLOCK-----
@@ -40,6 +40,8 @@ describe('OpenPGP keys without gpg', () => {
       },
     ]);
     expect(keysOf(Buffer.from(KEY))).toEqual(keysOf(binary));
+    // Armored again, byte for byte what gpg --armor wrote (checksum line too).
+    expect(armor(binary)).toBe(KEY);
   });
 
   it('refuses text that is not a key', () => {

@@ -56,6 +56,7 @@ import { keyscanOperation, userAuthorizedKeysOperation } from './ssh-operations.
 import { syncOperation } from './sync-operation.js';
 import { daemonReloadOperation, serviceOperation } from './systemd-operations.js';
 import { groupOperation, userOperation } from './user-operations.js';
+import { dnfKeyOperation, yumKeyOperation, yumPackagesOperation } from './yum-operations.js';
 
 /** The built-in operations, in the order the reference lists them. */
 export const BUILTIN_OPERATIONS = [
@@ -91,6 +92,9 @@ export const BUILTIN_OPERATIONS = [
   dnfRpmOperation,
   yumRepoOperation,
   yumRpmOperation,
+  dnfKeyOperation,
+  yumKeyOperation,
+  yumPackagesOperation,
   apkPackagesOperation,
   dnfPackagesOperation,
   serviceOperation,
@@ -163,3 +167,4 @@ export * from './sync-operation.js';
 export * from './systemd-operations.js';
 export { planLineEdit, setLine } from './text-lines.js';
 export * from './user-operations.js';
+export * from './yum-operations.js';

@@ -129,3 +129,27 @@ export function keysOf(data: Buffer): OpenPgpKey[] {
   }
   return keys;
 }
+
+/** CRC-24 of RFC 4880 section 6.1, for the armor's `=XXXX` line. */
+function crc24(data: Buffer): number {
+  let crc = 0xb704ce;
+  for (const byte of data) {
+    crc ^= byte << 16;
+    for (let i = 0; i < 8; i++) {
+      crc <<= 1;
+      if (crc & 0x1000000) crc ^= 0x1864cfb;
+    }
+  }
+  return crc & 0xffffff;
+}
+
+/** ASCII armor for a binary public key (what `gpg --armor --export` writes). */
+export function armor(data: Buffer): string {
+  const crc = Buffer.from([
+    (crc24(data) >> 16) & 0xff,
+    (crc24(data) >> 8) & 0xff,
+    crc24(data) & 0xff,
+  ]);
+  const body = data.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
+  return `-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n${body}\n=${crc.toString('base64')}\n-----END PGP PUBLIC KEY BLOCK-----\n`;
+}

@@ -52,3 +52,15 @@ describe('dnf.repo / yum.repo / yum.rpm', () => {
     expect(remove.commands).toEqual(['yum -y remove app']);
   });
 });
+
+describe('yum.packages', () => {
+  it('sends yum commands', async () => {
+    const { yumPackagesOperation } = await import('./yum-operations.js');
+    const plan = await planWith(
+      yumPackagesOperation,
+      { packages: ['nginx', 'git'], update: true },
+      { 'dnf.packages': { git: ['2.0-1'] } },
+    );
+    expect(plan.commands).toEqual(['yum -y makecache', 'yum -y install nginx']);
+  });
+});

@@ -213,5 +213,26 @@ describe.skipIf(skip !== undefined)(
       );
       expect(await sh('ls /etc/apt/keyrings')).toBe('infra-test.gpg');
     });
+
+    it('apt.repo and apt.key with present: false remove the source and the keyring; twice', async () => {
+      const remove: DeployFunction = async ({ ops }) => {
+        await ops.apt.repo({ filename: 'infra-test', present: false });
+        await ops.apt.key({ keyring: 'infra-test', present: false });
+      };
+      const dry = await run(remove, [host()], { dry: true });
+      expect(dry.planned.flatMap((r) => r.commands)).toEqual([
+        'rm -f /etc/apt/sources.list.d/infra-test.sources',
+        'rm -f /etc/apt/keyrings/infra-test.gpg',
+      ]);
+      expect(await sh('ls /etc/apt/keyrings')).toBe('infra-test.gpg');
+      expect(statuses((await run(remove, [host()])).executed)).toEqual([
+        'apt.repo:changed',
+        'apt.key:changed',
+      ]);
+      expect(await sh('ls -A /etc/apt/keyrings /etc/apt/sources.list.d')).toBe(
+        '/etc/apt/keyrings:\n\n/etc/apt/sources.list.d:',
+      );
+      expect((await run(remove, [host()])).ending).toBe('nothing-to-do');
+    });
   },
 );

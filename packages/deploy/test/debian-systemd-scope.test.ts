@@ -5,13 +5,27 @@ import {
   useDockerd,
 } from '@infra/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containerExec, dockerHost, removeContainer, run, startContainer } from './hosts.js';
+import type { DeployFunction } from '../src/index.js';
+import {
+  containerExec,
+  dockerHost,
+  removeContainer,
+  run,
+  startContainer,
+  statuses,
+} from './hosts.js';
 
 const { dockerd, skip: noDockerd } = await useDockerd();
 const skip = noDockerd ?? debianImageMissingReason();
 
 /** The same include list as debian-deploy.test.ts: the cached rootfs is reused. */
 const INCLUDE = ['systemd', 'systemd-sysv', 'dnf', 'rpm', 'createrepo-c'];
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not JavaScript's.
+const USER_SYSTEMCTL = 'XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}" systemctl --user';
+
+const UNIT =
+  '[Unit]\nDescription=infra user demo\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=default.target\n';
 
 describe.skipIf(skip !== undefined)('systemd.daemonReload, userMode, systemd.enabled', () => {
   let image: DebianImage;
@@ -29,7 +43,12 @@ describe.skipIf(skip !== undefined)('systemd.daemonReload, userMode, systemd.ena
       Cmd: ['/sbin/init'],
       Env: ['container=docker'],
       HostConfig: {
-        NetworkMode: 'none',
+        // Host networking, for the user D-Bus from the Debian mirror (the container
+        // has no CAP_NET_ADMIN: systemd cannot change the host's network).
+        NetworkMode: 'host',
+        // user-runtime-dir@.service mounts a tmpfs on /run/user/UID.
+        CapAdd: ['SYS_ADMIN'],
+        SecurityOpt: ['apparmor=unconfined', 'seccomp=unconfined'],
         Tmpfs: { '/run': '', '/run/lock': '', '/tmp': '' },
         Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:ro'],
       },
@@ -64,17 +83,56 @@ describe.skipIf(skip !== undefined)('systemd.daemonReload, userMode, systemd.ena
     expect([...facts.failedHosts.values()]).toEqual([]);
   });
 
-  it('systemd.service userMode asks the user manager (this image has no user D-Bus: the error says so)', async () => {
-    // systemctl --user talks to the user's bus ($XDG_RUNTIME_DIR/bus), which needs
-    // dbus-user-session; the cached minbase image has none (and no network to add it).
-    const outcome = await run(
+  it("systemd.service userMode starts and enables a unit in root's user manager, twice", async () => {
+    const setup = await run(
       async ({ ops }) => {
-        await ops.systemd.service({ service: 'infra-user', userMode: true, running: true });
+        // The system bus (user-runtime-dir@ needs it) and the user bus systemctl --user talks to.
+        await ops.apt.packages({
+          packages: ['dbus', 'dbus-user-session'],
+          update: true,
+          noRecommends: true,
+        });
+        await ops.systemd.service({ service: 'dbus', running: true });
+        await ops.server.shell({ commands: 'systemctl start user@0.service' });
       },
       [host()],
     );
-    expect(outcome.failedHosts.get('systemd-scope')?.message).toBe(
-      'fact systemd.scopedUnits failed on systemd-scope: its command exited with 1: Failed to connect to bus: No such file or directory',
-    );
-  });
+    expect([...setup.failedHosts.values()]).toEqual([]);
+    const fn: DeployFunction = async ({ ops }) => {
+      const unit = await ops.files.put({
+        src: Buffer.from(UNIT),
+        dest: '/etc/systemd/user/infra-user.service',
+      });
+      await ops.systemd.service({
+        service: 'infra-user',
+        userMode: true,
+        running: true,
+        enabled: true,
+        daemonReload: unit.changed,
+      });
+    };
+    const first = await run(fn, [host()]);
+    expect([...first.failedHosts.values()]).toEqual([]);
+    expect(first.executed[1]?.commands).toEqual([
+      `${USER_SYSTEMCTL} daemon-reload`,
+      `${USER_SYSTEMCTL} start infra-user.service`,
+      `${USER_SYSTEMCTL} enable infra-user.service`,
+    ]);
+    expect(
+      await sh(
+        'export XDG_RUNTIME_DIR=/run/user/0; systemctl --user is-active infra-user; systemctl --user is-enabled infra-user',
+      ),
+    ).toBe('active\nenabled');
+    expect((await run(fn, [host()])).ending).toBe('nothing-to-do');
+    const stop: DeployFunction = async ({ ops }) => {
+      await ops.systemd.service({
+        service: 'infra-user',
+        userMode: true,
+        running: false,
+        enabled: false,
+      });
+    };
+    expect(statuses((await run(stop, [host()])).executed)).toEqual(['systemd.service:changed']);
+    expect((await run(stop, [host()])).ending).toBe('nothing-to-do');
+  }, 180_000);
 });

@@ -200,4 +200,24 @@ describe.skipIf(skip !== undefined)('server configuration on Debian', () => {
     );
     expect([...facts.failedHosts.values()]).toEqual([]);
   }, 180_000);
+
+  it("crontab.crontab with Debian's cron (from the mirror), twice", async () => {
+    const fn: DeployFunction = async ({ ops }) => {
+      await ops.apt.packages({
+        packages: 'cron',
+        update: true,
+        cacheTime: 3600,
+        noRecommends: true,
+      });
+      await ops.crontab.crontab({
+        command: '/usr/local/bin/report',
+        cronName: 'report',
+        hour: '6',
+      });
+    };
+    const first = await run(fn, [host()]);
+    expect([...first.failedHosts.values()]).toEqual([]);
+    expect(await sh('crontab -l')).toBe('# infra-name=report\n* 6 * * * /usr/local/bin/report');
+    expect((await run(fn, [host()])).ending).toBe('nothing-to-do');
+  }, 180_000);
 });

@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 need=()
-for cmd in sudo busybox doas sshd dockerd ssh-keygen ssh-agent sftp runuser script curl debootstrap podman; do
+for cmd in sudo busybox doas sshd dockerd ssh-keygen ssh-agent sftp runuser script curl debootstrap podman gpg dpkg-scanpackages; do
   command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd")
 done
 if [ "${#need[@]}" -gt 0 ]; then
@@ -19,7 +19,7 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
     sudo busybox-static opendoas openssh-server openssh-client docker.io util-linux bsdutils procps \
-    curl ca-certificates debootstrap debian-archive-keyring podman >/dev/null
+    curl ca-certificates debootstrap debian-archive-keyring podman gnupg dpkg-dev >/dev/null
 fi
 
 # Test users. Passwords are test-only and known to the fixtures in @infra/connector-testkit.

@@ -12,6 +12,7 @@ import {
 import { errorCode, errorMessage, OperationError, RunStoppedError } from './errors.js';
 import type { RunEvent } from './events.js';
 import type { FactDefinition } from './facts/fact.js';
+import type { InventoryView } from './inventory-view.js';
 import {
   checkArgumentNames,
   connectorArgumentsOf,
@@ -49,6 +50,8 @@ export interface HostSessionOptions {
   readonly emit: (event: RunEvent) => void;
   /** Global arguments every operation gets unless it gives its own (the CLI's --sudo, --env, ...). */
   readonly defaultArguments?: GlobalArguments;
+  /** Every host of the run, for templates (`it.inventory`). */
+  readonly inventory?: InventoryView;
 }
 
 function factKey(name: string, args: unknown, become: ConnectorArguments): string {
@@ -286,6 +289,7 @@ export class HostSession {
         host: this.host.name,
         groups: this.host.groups,
         hostData,
+        inventory: this.options.inventory ?? { hosts: [], groups: {} },
         dry: this.dry,
         wantDiff: this.options.diff,
         fact: (definition, factArgs) => this.fact(definition, factArgs, become),

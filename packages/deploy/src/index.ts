@@ -48,6 +48,7 @@ export {
   resolveHosts,
   splitInventory,
 } from './inventory.js';
+export type { InventoryView, InventoryViewHost } from './inventory-view.js';
 export {
   checkArgumentNames,
   connectorArgumentsOf,

@@ -2,6 +2,7 @@ import type { ConnectorArguments, FileSource, MaskString, StringCommand } from '
 import { closestName } from './closest-name.js';
 import { OperationArgumentError } from './errors.js';
 import type { FactDefinition } from './facts/fact.js';
+import type { InventoryView } from './inventory-view.js';
 
 /**
  * The arguments every operation takes, pyinfra's global arguments: `name` as is,
@@ -130,6 +131,8 @@ export interface PlanContext {
   readonly groups: readonly string[];
   /** The host's data, for templates. */
   readonly hostData: Readonly<Record<string, unknown>>;
+  /** Every host of the run with its groups and data (pyinfra's `inventory` in templates). */
+  readonly inventory?: InventoryView;
   readonly dry: boolean;
   fact<TArgs, TValue>(definition: FactDefinition<TArgs, TValue>, args: TArgs): Promise<TValue>;
   /** A remote file's bytes (the caller checks it exists first). */

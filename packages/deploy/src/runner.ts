@@ -5,6 +5,7 @@ import { errorCode, errorMessage } from './errors.js';
 import type { ErrorInfo, RunEvent } from './events.js';
 import { runHostStep } from './host-scope.js';
 import { HostSession } from './host-session.js';
+import { inventoryView } from './inventory-view.js';
 import type { GlobalArguments, OperationResult } from './operation.js';
 import { RunCoordinator } from './run-coordinator.js';
 
@@ -129,6 +130,7 @@ export async function runHosts(options: RunOptions): Promise<RunOutcome> {
   const stoppedReason = (): string | undefined =>
     controller.signal.aborted ? String(controller.signal.reason) : undefined;
 
+  const inventory = inventoryView(options.hosts, options.defaults);
   const pass = async (phase: 'plan' | 'execute'): Promise<OperationResult[]> => {
     emit({ type: 'phase', phase });
     const coordinator = new RunCoordinator();
@@ -147,6 +149,7 @@ export async function runHosts(options: RunOptions): Promise<RunOutcome> {
           killSignal: AbortSignal.any([killer.signal, stray.signal]),
           coordinator,
           emit,
+          inventory,
           ...(options.defaultArguments ? { defaultArguments: options.defaultArguments } : {}),
         },
       );

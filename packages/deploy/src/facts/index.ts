@@ -1,4 +1,6 @@
 import { nameTree } from '../names.js';
+import { aptDebFileFact, aptKeysFact, aptSimulateFact, aptSourcesFact } from './apt-repo-facts.js';
+import { crontabEntriesFact, crontabLinesFact } from './crontab-facts.js';
 import type { FactDefinition } from './fact.js';
 import { directoryFact, fileFact } from './file-facts.js';
 import { gitBranchFact, gitCommitFact, gitRemoteCommitFact } from './git-facts.js';
@@ -11,6 +13,7 @@ import {
   dnfPackagesFact,
   dnfUpgradableFact,
 } from './package-facts.js';
+import { rpmFileFact, rpmKeysFact } from './rpm-file-facts.js';
 import {
   archFact,
   groupsFact,
@@ -20,7 +23,16 @@ import {
   usersFact,
 } from './server-facts.js';
 import { knownHostFact } from './ssh-facts.js';
+import {
+  kernelModulesFact,
+  localesFact,
+  mountsFact,
+  sysctlFact,
+  sysctlKeysFact,
+  timezoneFact,
+} from './system-config-facts.js';
 import { systemdUnitsFact, whichFact } from './systemd-facts.js';
+import { systemdEnabledFact, systemdScopedUnitsFact } from './systemd-scope-facts.js';
 import { matchingFact, treeFact } from './tree-facts.js';
 
 /**
@@ -43,6 +55,22 @@ export const BUILTIN_FACTS = [
   aptPackagesFact,
   aptPolicyFact,
   aptCacheAgeFact,
+  aptSourcesFact,
+  aptKeysFact,
+  aptDebFileFact,
+  aptSimulateFact,
+  crontabEntriesFact,
+  crontabLinesFact,
+  sysctlFact,
+  sysctlKeysFact,
+  mountsFact,
+  timezoneFact,
+  localesFact,
+  kernelModulesFact,
+  systemdEnabledFact,
+  systemdScopedUnitsFact,
+  rpmFileFact,
+  rpmKeysFact,
   apkPackagesFact,
   apkUpgradableFact,
   dnfPackagesFact,
@@ -121,6 +149,8 @@ export function createFacts(
   }) as unknown as Facts;
 }
 
+export * from './apt-repo-facts.js';
+export * from './crontab-facts.js';
 export { defineFact, type FactDefinition, isFactDefinition } from './fact.js';
 export { directoryFact, fileFact, type PathArgs, type PathInfo, parseStat } from './file-facts.js';
 export {
@@ -151,6 +181,7 @@ export {
   parseRpmQuery,
   splitApkId,
 } from './package-facts.js';
+export * from './rpm-file-facts.js';
 export {
   archFact,
   type GroupInfo,
@@ -162,12 +193,14 @@ export {
   usersFact,
 } from './server-facts.js';
 export { type KnownHostArgs, knownHostFact, knownHostName } from './ssh-facts.js';
+export * from './system-config-facts.js';
 export {
   parseSystemdUnits,
   type SystemdUnit,
   systemdUnitsFact,
   whichFact,
 } from './systemd-facts.js';
+export * from './systemd-scope-facts.js';
 export {
   type MatchingArgs,
   matchingFact,

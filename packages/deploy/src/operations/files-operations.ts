@@ -35,7 +35,7 @@ function refuseType(operation: string, path: string, info: PathInfo | null, want
 }
 
 /** Upload `content` to `dest` unless it already holds the same bytes; then fix mode/owner. */
-async function planContent(
+export async function planContent(
   operation: string,
   context: PlanContext,
   content: string | Buffer,
@@ -118,7 +118,7 @@ export const templateOperation = defineOperation<TemplateArgs, 'files.template'>
   name: 'files.template',
   argNames: ['src', 'template', 'dest', 'vars', 'mode', 'user', 'group', 'createRemoteDir'],
   description:
-    'Render an Eta template (it.host, it.data, it.<vars>) and upload it when the result differs.',
+    'Render an Eta template (it.host, it.data, it.inventory, it.<vars>) and upload it when the result differs.',
   label: (args) => `files.template ${args.dest}`,
   plan: async (context, args) => {
     const dest = required('files.template', 'dest', args.dest);
@@ -132,6 +132,7 @@ export const templateOperation = defineOperation<TemplateArgs, 'files.template'>
       rendered = eta.renderString(text, {
         host: { name: context.host, groups: context.groups },
         data: context.hostData,
+        inventory: context.inventory ?? { hosts: [], groups: {} },
         ...args.vars,
       });
     } catch (error) {

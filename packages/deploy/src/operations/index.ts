@@ -12,6 +12,14 @@
  */
 import { nameTree } from '../names.js';
 import type { GlobalArguments, OperationResult, OperationSpec } from '../operation.js';
+import { aptKeyOperation, aptRepoOperation } from './apt-key-operations.js';
+import {
+  aptDebOperation,
+  aptDistUpgradeOperation,
+  aptUpdateOperation,
+  aptUpgradeOperation,
+} from './apt-system-operations.js';
+import { crontabOperation } from './crontab-operations.js';
 import { downloadOperation } from './download-operation.js';
 import { blockOperation, moveOperation, replaceOperation } from './edit-operations.js';
 import {
@@ -29,11 +37,26 @@ import {
   aptPackagesOperation,
   dnfPackagesOperation,
 } from './package-operations.js';
+import {
+  dnfRepoOperation,
+  dnfRpmOperation,
+  yumRepoOperation,
+  yumRpmOperation,
+} from './rpm-repo-operations.js';
+import {
+  localeOperation,
+  modprobeOperation,
+  mountOperation,
+  securityLimitOperation,
+  sysctlOperation,
+  timezoneOperation,
+} from './server-config-operations.js';
 import { hostnameOperation, scriptOperation, shellOperation } from './server-operations.js';
 import { keyscanOperation, userAuthorizedKeysOperation } from './ssh-operations.js';
 import { syncOperation } from './sync-operation.js';
-import { serviceOperation } from './systemd-operations.js';
+import { daemonReloadOperation, serviceOperation } from './systemd-operations.js';
 import { groupOperation, userOperation } from './user-operations.js';
+import { dnfKeyOperation, yumKeyOperation, yumPackagesOperation } from './yum-operations.js';
 
 /** The built-in operations, in the order the reference lists them. */
 export const BUILTIN_OPERATIONS = [
@@ -51,6 +74,27 @@ export const BUILTIN_OPERATIONS = [
   lineOperation,
   downloadOperation,
   aptPackagesOperation,
+  aptKeyOperation,
+  aptRepoOperation,
+  aptUpdateOperation,
+  aptUpgradeOperation,
+  aptDistUpgradeOperation,
+  aptDebOperation,
+  crontabOperation,
+  sysctlOperation,
+  modprobeOperation,
+  mountOperation,
+  timezoneOperation,
+  localeOperation,
+  securityLimitOperation,
+  daemonReloadOperation,
+  dnfRepoOperation,
+  dnfRpmOperation,
+  yumRepoOperation,
+  yumRpmOperation,
+  dnfKeyOperation,
+  yumKeyOperation,
+  yumPackagesOperation,
   apkPackagesOperation,
   dnfPackagesOperation,
   serviceOperation,
@@ -105,14 +149,22 @@ export function createOperations(
   }) as unknown as Operations;
 }
 
+export * from './apt-key-operations.js';
+export * from './apt-system-operations.js';
 export { type ModeInput, parseMode } from './attributes.js';
+export * from './crontab-operations.js';
 export * from './download-operation.js';
 export * from './edit-operations.js';
 export * from './files-operations.js';
 export * from './git-operations.js';
+export * from './openpgp-keys.js';
 export * from './package-operations.js';
+export * from './rpm-repo-operations.js';
+export * from './server-config-operations.js';
 export * from './server-operations.js';
 export * from './ssh-operations.js';
 export * from './sync-operation.js';
 export * from './systemd-operations.js';
+export { planLineEdit, setLine } from './text-lines.js';
 export * from './user-operations.js';
+export * from './yum-operations.js';

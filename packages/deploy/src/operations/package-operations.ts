@@ -86,7 +86,7 @@ function packageChanges(
   };
 }
 
-const APT_GET = sh`DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold`;
+export const APT_GET = sh`DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold`;
 
 /** `apt-get install` / `remove` / `purge` / `update` commands, as the operation sends them. */
 export function aptCommands(plan: {
@@ -167,7 +167,7 @@ function splitApkSpec(spec: string): { name: string; version: string | undefined
 }
 
 /** What apk and dnf differ in; the rest of their operations is the same. */
-interface PackageManager<TName extends string> {
+export interface PackageManager<TName extends string> {
   readonly name: TName;
   readonly description: string;
   readonly splitSpec: (spec: string) => { name: string; version: string | undefined };
@@ -185,7 +185,7 @@ export interface PackageCommandsPlan {
   readonly remove: readonly string[];
 }
 
-function packagesOperation<const TName extends string>(manager: PackageManager<TName>) {
+export function packagesOperation<const TName extends string>(manager: PackageManager<TName>) {
   return defineOperation<PackagesArgs, TName>({
     name: manager.name,
     argNames: ['packages', 'present', 'latest', 'update'],

@@ -59,3 +59,25 @@ describe('systemd.service', () => {
     expect(dry.commands).toEqual(['systemctl start nope.service']);
   });
 });
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not JavaScript's.
+const USER = 'XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}" systemctl --user';
+
+describe('systemd user mode', () => {
+  it('puts --user (and --machine for userName) on every systemctl', async () => {
+    const { serviceCommands } = await import('./systemd-operations.js');
+    const found = { load: 'loaded', active: 'inactive', sub: 'dead', unitFileState: 'disabled' };
+    expect(
+      serviceCommands('a.service', found, { userMode: true, running: true, enabled: true }).map(
+        String,
+      ),
+    ).toEqual([`${USER} start a.service`, `${USER} enable a.service`]);
+    expect(
+      serviceCommands('a.service', found, {
+        userMode: true,
+        userName: 'app',
+        daemonReload: true,
+      }).map(String),
+    ).toEqual(['systemctl --user --machine=app@.host daemon-reload']);
+  });
+});

@@ -1,6 +1,7 @@
 import { type StringCommand, sh } from '@infra/core';
 import { OperationArgumentError } from '../errors.js';
 import { type SystemdUnit, systemdUnitsFact } from '../facts/systemd-facts.js';
+import { systemctlFor, systemdScopedUnitsFact } from '../facts/systemd-scope-facts.js';
 import { defineOperation } from '../operation.js';
 import { commandSteps, flag, required } from './attributes.js';
 
@@ -17,6 +18,10 @@ export interface ServiceArgs {
   enabled?: boolean | string;
   /** `systemctl daemon-reload` first (always a change), after a unit file changed. */
   daemonReload?: boolean | string;
+  /** A user's manager (`systemctl --user`) instead of the system's. */
+  userMode?: boolean | string;
+  /** With userMode: this user's manager (`--machine=NAME@.host`). */
+  userName?: string;
 }
 
 /** `nginx` -> `nginx.service`; a name with a unit suffix stays as it is. */
@@ -33,29 +38,30 @@ export function serviceCommands(
   unit: string,
   found: SystemdUnit | undefined,
   args: Omit<ServiceArgs, 'service'>,
+  systemctl: StringCommand = systemctlFor(args),
 ): StringCommand[] {
   const commands: StringCommand[] = [];
-  if (flag(args.daemonReload, false)) commands.push(sh`systemctl daemon-reload`);
+  if (flag(args.daemonReload, false)) commands.push(sh`${systemctl} daemon-reload`);
   const active = found?.active === 'active' || found?.active === 'activating';
   const running = args.running === undefined ? undefined : flag(args.running, true);
   let started = false;
   if (running === true && !active) {
-    commands.push(sh`systemctl start ${unit}`);
+    commands.push(sh`${systemctl} start ${unit}`);
     started = true;
   } else if (running === false && active) {
-    commands.push(sh`systemctl stop ${unit}`);
+    commands.push(sh`${systemctl} stop ${unit}`);
   }
   if (running !== false && !started) {
-    if (flag(args.restarted, false)) commands.push(sh`systemctl restart ${unit}`);
-    else if (flag(args.reloaded, false)) commands.push(sh`systemctl reload ${unit}`);
+    if (flag(args.restarted, false)) commands.push(sh`${systemctl} restart ${unit}`);
+    else if (flag(args.reloaded, false)) commands.push(sh`${systemctl} reload ${unit}`);
   }
   if (args.enabled !== undefined) {
     const enabled = flag(args.enabled, true);
     const state = found?.unitFileState ?? null;
     if (enabled && state !== 'enabled' && state !== 'enabled-runtime') {
-      commands.push(sh`systemctl enable ${unit}`);
+      commands.push(sh`${systemctl} enable ${unit}`);
     } else if (!enabled && (state === 'enabled' || state === 'enabled-runtime')) {
-      commands.push(sh`systemctl disable ${unit}`);
+      commands.push(sh`${systemctl} disable ${unit}`);
     }
   }
   return commands;
@@ -63,13 +69,28 @@ export function serviceCommands(
 
 export const serviceOperation = defineOperation<ServiceArgs, 'systemd.service'>({
   name: 'systemd.service',
-  argNames: ['service', 'running', 'restarted', 'reloaded', 'enabled', 'daemonReload'],
+  argNames: [
+    'service',
+    'running',
+    'restarted',
+    'reloaded',
+    'enabled',
+    'daemonReload',
+    'userMode',
+    'userName',
+  ],
   description:
     'Start/stop, restart/reload and enable/disable a systemd unit, by the systemd.units fact.',
   label: (args) => `systemd.service ${args.service}`,
   plan: async (context, args) => {
     const unit = unitName(required('systemd.service', 'service', args.service));
-    const units = await context.fact(systemdUnitsFact, {});
+    const scoped = flag(args.userMode, false);
+    const units = scoped
+      ? await context.fact(systemdScopedUnitsFact, {
+          userMode: true,
+          ...(args.userName ? { userName: args.userName } : {}),
+        })
+      : await context.fact(systemdUnitsFact, {});
     const found = units[unit];
     // A unit installed by an earlier operation is not there yet in the plan pass.
     if ((found === undefined || found.load === 'not-found') && !context.dry) {
@@ -80,4 +101,20 @@ export const serviceOperation = defineOperation<ServiceArgs, 'systemd.service'>(
     }
     return { steps: commandSteps(serviceCommands(unit, found, args)) };
   },
+});
+
+export interface DaemonReloadArgs {
+  userMode?: boolean | string;
+  userName?: string;
+}
+
+export const daemonReloadOperation = defineOperation<DaemonReloadArgs, 'systemd.daemonReload'>({
+  name: 'systemd.daemonReload',
+  argNames: ['userMode', 'userName'],
+  description:
+    'systemctl daemon-reload (always a change, as pyinfra; guard it with _if: a unit file change).',
+  label: (args) => `systemd.daemonReload${flag(args.userMode, false) ? ' (user)' : ''}`,
+  plan: async (_context, args) => ({
+    steps: commandSteps([sh`${systemctlFor(args)} daemon-reload`]),
+  }),
 });

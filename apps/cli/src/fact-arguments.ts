@@ -10,7 +10,8 @@ export function checkFactArguments(
   definition: FactDefinition<never, unknown>,
   args: Readonly<Record<string, string | boolean>>,
 ): Record<string, string> {
-  const usage = `usage: infra INVENTORY fact ${definition.name}${definition.argNames.map((name) => ` ${name}=VALUE`).join('')}`;
+  const optional = new Set(definition.optionalArgs ?? []);
+  const usage = `usage: infra INVENTORY fact ${definition.name}${definition.argNames.map((name) => (optional.has(name) ? ` [${name}=VALUE]` : ` ${name}=VALUE`)).join('')}`;
   const checked: Record<string, string> = {};
   for (const [key, value] of Object.entries(args)) {
     if (!definition.argNames.includes(key)) {
@@ -29,7 +30,7 @@ export function checkFactArguments(
     }
     checked[key] = text;
   }
-  const missing = definition.argNames.filter((name) => !(name in checked));
+  const missing = definition.argNames.filter((name) => !(name in checked) && !optional.has(name));
   if (missing.length > 0) {
     throw new UsageError(
       `fact ${definition.name} needs the argument${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (${usage}).`,

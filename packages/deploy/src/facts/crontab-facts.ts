@@ -72,6 +72,7 @@ export const crontabEntriesFact = defineFact<CrontabArgs, CrontabEntry[], 'cront
   description:
     "A user's crontab entries (crontab -l): command, minute, hour, dayOfMonth, month, dayOfWeek or specialTime, and the infra-name comment.",
   argNames: ['user'],
+  optionalArgs: ['user'],
   command: ({ user }) => crontabListCommand(user),
   parse: (output) => parseCrontab(output.stdoutLines),
 });
@@ -81,6 +82,7 @@ export const crontabLinesFact = defineFact<CrontabArgs, string[], 'crontab.lines
   name: 'crontab.lines',
   description: "A user's crontab as lines (crontab -l), empty when there is none.",
   argNames: ['user'],
+  optionalArgs: ['user'],
   command: ({ user }) => crontabListCommand(user),
   parse: (output) => [...output.stdoutLines],
 });

@@ -10,6 +10,8 @@ export interface FactDefinition<TArgs, TValue, TName extends string = string> {
   readonly description: string;
   /** The argument names the fact takes, for `infra INVENTORY fact NAME k=v` and its errors. */
   readonly argNames: readonly string[];
+  /** Those of `argNames` that may be left out (the CLI asks for all the others). */
+  readonly optionalArgs?: readonly string[];
   command(args: TArgs): StringCommand;
   parse(output: CommandOutput, args: TArgs): TValue;
 }

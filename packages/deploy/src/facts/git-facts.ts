@@ -37,6 +37,7 @@ export const gitCommitFact = defineFact<GitCommitArgs, string | null, 'git.commi
   description:
     'The commit (sha) `rev` (default HEAD) names in `repo`: null when it is unknown there or there is no repository.',
   argNames: ['repo', 'rev'],
+  optionalArgs: ['rev'],
   command: ({ repo, rev = 'HEAD' }) =>
     sh`[ -e ${`${repo}/.git`} ] || exit 0; ${gitIn(repo)} rev-parse -q --verify ${`${rev}^{commit}`} || true`,
   parse: (output) => firstLineOrNull(output.stdout),

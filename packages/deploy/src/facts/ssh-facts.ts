@@ -18,6 +18,7 @@ export const knownHostFact = defineFact<KnownHostArgs, boolean, 'ssh.knownHost'>
   description:
     "Whether the user's ~/.ssh/known_hosts holds a key for `hostname` (and `port`), as ssh-keygen -F finds it.",
   argNames: ['hostname', 'port'],
+  optionalArgs: ['port'],
   command: ({ hostname, port }) =>
     sh`f="$HOME/.ssh/known_hosts"; if [ -f "$f" ] && ssh-keygen -F ${knownHostName(hostname, port)} -f "$f" >/dev/null 2>&1; then echo yes; else echo no; fi`,
   parse: (output) => output.stdout.trim() === 'yes',

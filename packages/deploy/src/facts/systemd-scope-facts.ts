@@ -36,6 +36,7 @@ export const systemdScopedUnitsFact = defineFact<
   description:
     "systemd units of the system's or (userMode) a user's manager: load, active, sub and unit file state.",
   argNames: ['userMode', 'userName'],
+  optionalArgs: ['userMode', 'userName'],
   command: (scope) => {
     const systemctl = systemctlFor(scope);
     return sh`${systemctl} list-units --all --plain --no-legend --no-pager && echo ${SEPARATOR} && ${systemctl} list-unit-files --no-legend --no-pager`;

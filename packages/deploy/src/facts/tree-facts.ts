@@ -71,6 +71,7 @@ export const treeFact = defineFact<TreeArgs, Tree, 'files.tree'>({
   description:
     'Every path under a folder (relative) with type, mode, user, group and the sha256 of files (entries null when the folder is absent); whether the host has tar.',
   argNames: ['path', 'excludeDirs'],
+  optionalArgs: ['excludeDirs'],
   command: ({ path, excludeDirs = [] }) => {
     const prune = excludeDirs.flatMap((name, i) => [...(i > 0 ? ['-o'] : []), '-name', name]);
     const select = prune.length > 0 ? sh`\\( -type d \\( ${prune} \\) -prune \\) -o` : sh``;

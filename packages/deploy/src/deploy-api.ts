@@ -1,11 +1,22 @@
+import type { StringCommand } from '@infra/core';
 import { DeployFileError } from './errors.js';
 import { directoryFact, fileFact, type PathInfo } from './facts/file-facts.js';
+import { type FindArgs, findFact, sha256Fact } from './facts/file-search-facts.js';
+import { type InitSystem, initSystemFact } from './facts/init-facts.js';
+import { npmPackagesFact } from './facts/npm-facts.js';
 import {
   apkPackagesFact,
   aptPackagesFact,
   dnfPackagesFact,
   type PackageVersions,
 } from './facts/package-facts.js';
+import { pipPackagesFact } from './facts/pip-facts.js';
+import {
+  commandFact,
+  type LinuxDistribution,
+  linuxDistributionFact,
+  listeningPortsFact,
+} from './facts/probe-facts.js';
 import {
   archFact,
   type GroupInfo,
@@ -31,11 +42,21 @@ export interface Facts {
     groups(): Promise<Record<string, GroupInfo>>;
     /** Where a command is on the PATH, or null. */
     which(command: string): Promise<string | null>;
+    /** From /etc/os-release; null when the host has none. */
+    linuxDistribution(): Promise<LinuxDistribution | null>;
+    /** A read-only probe: what the command prints (trimmed). Never a change. */
+    command(command: string | StringCommand): Promise<string>;
+    listeningPorts(): Promise<number[]>;
+    initSystem(): Promise<InitSystem | null>;
   };
   readonly files: {
     file(path: string): Promise<PathInfo | null>;
     directory(path: string): Promise<PathInfo | null>;
+    sha256(path: string): Promise<string | null>;
+    find(path: string, options?: Omit<FindArgs, 'path'>): Promise<string[]>;
   };
+  readonly pip: { packages(pip?: string): Promise<PackageVersions> };
+  readonly npm: { packages(directory?: string): Promise<PackageVersions> };
   readonly apt: { packages(): Promise<PackageVersions> };
   readonly apk: { packages(): Promise<PackageVersions> };
   readonly dnf: { packages(): Promise<PackageVersions> };
@@ -52,11 +73,19 @@ export function createFacts(session: HostSession): Facts {
       users: () => session.fact(usersFact, {}),
       groups: () => session.fact(groupsFact, {}),
       which: (command) => session.fact(whichFact, { command }),
+      linuxDistribution: () => session.fact(linuxDistributionFact, {}),
+      command: (command) => session.fact(commandFact, { command }),
+      listeningPorts: () => session.fact(listeningPortsFact, {}),
+      initSystem: () => session.fact(initSystemFact, {}),
     },
     files: {
       file: (path) => session.fact(fileFact, { path }),
       directory: (path) => session.fact(directoryFact, { path }),
+      sha256: (path) => session.fact(sha256Fact, { path }),
+      find: (path, options = {}) => session.fact(findFact, { ...options, path }),
     },
+    pip: { packages: (pip = 'pip') => session.fact(pipPackagesFact, { pip }) },
+    npm: { packages: (directory) => session.fact(npmPackagesFact, { directory }) },
     apt: { packages: () => session.fact(aptPackagesFact, {}) },
     apk: { packages: () => session.fact(apkPackagesFact, {}) },
     dnf: { packages: () => session.fact(dnfPackagesFact, {}) },

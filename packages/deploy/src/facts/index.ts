@@ -1,5 +1,8 @@
 import type { FactDefinition } from './fact.js';
 import { directoryFact, fileFact } from './file-facts.js';
+import { findFact, sha256Fact } from './file-search-facts.js';
+import { initSystemFact, openrcStatusFact, sysvinitStatusFact } from './init-facts.js';
+import { npmOutdatedFact, npmPackagesFact } from './npm-facts.js';
 import {
   apkPackagesFact,
   apkUpgradableFact,
@@ -9,6 +12,8 @@ import {
   dnfPackagesFact,
   dnfUpgradableFact,
 } from './package-facts.js';
+import { pipInstallPlanFact, pipPackagesFact } from './pip-facts.js';
+import { commandFact, linuxDistributionFact, listeningPortsFact } from './probe-facts.js';
 import {
   archFact,
   groupsFact,
@@ -39,11 +44,26 @@ export const FACTS: Readonly<Record<string, FactDefinition<never, unknown>>> = O
     dnfPackagesFact,
     dnfUpgradableFact,
     systemdUnitsFact,
+    linuxDistributionFact,
+    commandFact,
+    listeningPortsFact,
+    sha256Fact,
+    findFact,
+    initSystemFact,
+    sysvinitStatusFact,
+    openrcStatusFact,
+    pipPackagesFact,
+    pipInstallPlanFact,
+    npmPackagesFact,
+    npmOutdatedFact,
   ].map((fact) => [fact.name, fact as FactDefinition<never, unknown>]),
 );
 
 export { defineFact, type FactDefinition } from './fact.js';
 export { directoryFact, fileFact, type PathArgs, type PathInfo, parseStat } from './file-facts.js';
+export * from './file-search-facts.js';
+export * from './init-facts.js';
+export * from './npm-facts.js';
 export {
   APT_UPDATE_STAMP,
   type AptPolicy,
@@ -63,6 +83,8 @@ export {
   parseRpmQuery,
   splitApkId,
 } from './package-facts.js';
+export * from './pip-facts.js';
+export * from './probe-facts.js';
 export {
   archFact,
   type GroupInfo,

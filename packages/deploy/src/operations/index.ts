@@ -11,11 +11,21 @@ import {
   templateOperation,
 } from './files-operations.js';
 import {
+  openrcServiceOperation,
+  serverServiceOperation,
+  sysvinitServiceOperation,
+} from './init-service-operations.js';
+import { npmPackagesOperation } from './npm-operations.js';
+import {
   apkPackagesOperation,
   aptPackagesOperation,
   dnfPackagesOperation,
 } from './package-operations.js';
+import { pipPackagesOperation, venvOperation, virtualenvOperation } from './pip-operations.js';
+import { rebootOperation, waitOperation } from './reboot-operations.js';
+import { scriptTemplateOperation } from './script-template-operation.js';
 import { hostnameOperation, scriptOperation, shellOperation } from './server-operations.js';
+import { serverPackagesOperation } from './server-packages-operation.js';
 import { serviceOperation } from './systemd-operations.js';
 import { groupOperation, userOperation } from './user-operations.js';
 
@@ -38,6 +48,11 @@ export function createOperations(session: HostSession) {
       hostname: bind(session, hostnameOperation),
       user: bind(session, userOperation),
       group: bind(session, groupOperation),
+      reboot: bind(session, rebootOperation),
+      wait: bind(session, waitOperation),
+      scriptTemplate: bind(session, scriptTemplateOperation),
+      packages: bind(session, serverPackagesOperation),
+      service: bind(session, serverServiceOperation),
     },
     files: {
       put: bind(session, putOperation),
@@ -53,6 +68,14 @@ export function createOperations(session: HostSession) {
     apk: { packages: bind(session, apkPackagesOperation) },
     dnf: { packages: bind(session, dnfPackagesOperation) },
     systemd: { service: bind(session, serviceOperation) },
+    openrc: { service: bind(session, openrcServiceOperation) },
+    sysvinit: { service: bind(session, sysvinitServiceOperation) },
+    pip: {
+      venv: bind(session, venvOperation),
+      virtualenv: bind(session, virtualenvOperation),
+      packages: bind(session, pipPackagesOperation),
+    },
+    npm: { packages: bind(session, npmPackagesOperation) },
   };
 }
 
@@ -78,13 +101,31 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec<never>>> = Object
     apkPackagesOperation,
     dnfPackagesOperation,
     serviceOperation,
+    rebootOperation,
+    waitOperation,
+    scriptTemplateOperation,
+    serverPackagesOperation,
+    serverServiceOperation,
+    openrcServiceOperation,
+    sysvinitServiceOperation,
+    venvOperation,
+    virtualenvOperation,
+    pipPackagesOperation,
+    npmPackagesOperation,
   ].map((spec) => [spec.name, spec as OperationSpec<never>]),
 );
 
 export { type ModeInput, parseMode } from './attributes.js';
 export * from './download-operation.js';
 export * from './files-operations.js';
+export * from './init-service-operations.js';
+export * from './npm-operations.js';
 export * from './package-operations.js';
+export * from './pip-operations.js';
+export * from './reboot-operations.js';
+export * from './script-template-operation.js';
 export * from './server-operations.js';
+export * from './server-packages-operation.js';
 export * from './systemd-operations.js';
+export { renderTemplate, type TemplateSource } from './template-render.js';
 export * from './user-operations.js';

@@ -154,6 +154,8 @@ export const serverServiceOperation = defineOperation<InitServiceArgs & ServiceA
       case 'sysvinit':
         return sysvinitServiceOperation.plan(context, args);
       default:
+        // In the plan pass /etc/init.d may be what an earlier operation is about to create.
+        if (context.dry) return sysvinitServiceOperation.plan(context, args);
         throw new OperationArgumentError(
           'server.service',
           `no init system found on ${context.host}: no /run/systemd/system, rc-service or /etc/init.d.`,

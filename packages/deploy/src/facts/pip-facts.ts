@@ -43,11 +43,32 @@ export function parseWouldInstall(lines: readonly string[]): string[] {
   return line ? line.slice('Would install '.length).trim().split(/\s+/).filter(Boolean) : [];
 }
 
-export const pipInstallPlanFact = defineFact<PipInstallPlanArgs, string[]>({
+/** What pip would install, or why it could not tell (a missing file, no such version, ...). */
+export interface PipInstallPlan {
+  readonly install: string[];
+  /** pip's error when the dry run failed: the real install would fail the same way, or an earlier operation is not done yet. */
+  readonly error: string | null;
+}
+
+const EXIT_MARKER = '--infra-pip-exit=';
+
+export const pipInstallPlanFact = defineFact<PipInstallPlanArgs, PipInstallPlan>({
   name: 'pip.installPlan',
   description:
-    "What `pip install ARGS` would install, by pip's own resolver (`--dry-run`, pip 22.2+): `name-version` words; [] when everything is satisfied.",
+    "What `pip install ARGS` would install, by pip's own resolver (`--dry-run`, pip 22.2+): `name-version` words, [] when everything is satisfied; pip's error when it could not tell.",
   argNames: ['pip', 'args'],
-  command: ({ pip, args }) => sh`${pip} install --dry-run --disable-pip-version-check ${[...args]}`,
-  parse: (output) => parseWouldInstall(output.stdoutLines),
+  command: ({ pip, args }) =>
+    sh`${pip} install --dry-run --disable-pip-version-check ${[...args]} 2>&1; echo ${EXIT_MARKER}$?`,
+  parse: (output) => {
+    const lines = output.stdoutLines;
+    const marker = lines.findLast((l) => l.startsWith(EXIT_MARKER));
+    const failed = marker !== undefined && marker !== `${EXIT_MARKER}0`;
+    const text = lines.filter((l) => !l.startsWith(EXIT_MARKER));
+    return {
+      install: parseWouldInstall(text),
+      error: failed
+        ? text.filter((l) => /error/i.test(l)).join('\n') || text.slice(-3).join('\n')
+        : null,
+    };
+  },
 });

@@ -98,7 +98,7 @@ describe('pip and npm plans', () => {
     const satisfied = await planWith(
       pipPackagesOperation,
       { packages: ['demo'], virtualenv: '/srv/venv', latest: true },
-      { 'files.file': { type: 'file' }, 'pip.installPlan': [] },
+      { 'files.file': { type: 'file' }, 'pip.installPlan': { install: [], error: null } },
     );
     expect(satisfied.commands).toEqual([]);
     const removal = await planWith(

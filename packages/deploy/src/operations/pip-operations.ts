@@ -139,10 +139,14 @@ export const pipPackagesOperation = defineOperation<PipPackagesArgs>({
       for (const wanted of [requirements, packages]) {
         if (wanted.length === 0) continue;
         const installArgs = [...extra, ...upgrade, ...wanted];
-        const missing = fresh
-          ? ['(new virtualenv)']
+        // A new virtualenv has nothing in it; a failed dry run (a requirements file or
+        // wheel an earlier operation puts there, or a real error) is left to the install.
+        const plan = fresh
+          ? undefined
           : await context.fact(pipInstallPlanFact, { pip, args: installArgs });
-        if (missing.length > 0) commands.push(sh`${pip} install ${installArgs}`);
+        if (plan === undefined || plan.error !== null || plan.install.length > 0) {
+          commands.push(sh`${pip} install ${installArgs}`);
+        }
       }
     } else if (!fresh) {
       const installed = await context.fact(pipPackagesFact, { pip });

@@ -1,4 +1,5 @@
 import { InfraError } from '@infra/core';
+import { closestName } from './closest-name.js';
 
 /** A deploy file that cannot be loaded or does not export a deploy. */
 export class DeployFileError extends InfraError {
@@ -36,10 +37,24 @@ export class FactError extends InfraError {
   }
 }
 
-/** An unknown fact or operation name given on the command line. */
+/**
+ * An unknown fact or operation name (on the command line, or `ops.files.dirctory`
+ * in a deploy): names the closest known one.
+ */
 export class UnknownNameError extends InfraError {
-  constructor(kind: 'fact' | 'operation', name: string, known: readonly string[]) {
-    super('USAGE', `Unknown ${kind} ${JSON.stringify(name)}: expected one of ${known.join(', ')}.`);
+  readonly suggestion: string | undefined;
+
+  constructor(
+    kind: 'fact' | 'operation' | 'operation group' | 'fact group',
+    name: string,
+    known: readonly string[],
+  ) {
+    const near = closestName(name, known);
+    super(
+      'USAGE',
+      `No ${kind} ${name}${near ? `; did you mean ${near}?` : '.'} Known: ${known.join(', ')}.`,
+    );
+    this.suggestion = near;
   }
 }
 

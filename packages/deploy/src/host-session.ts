@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -11,6 +13,7 @@ import { errorCode, errorMessage, OperationError, RunStoppedError } from './erro
 import type { RunEvent } from './events.js';
 import type { FactDefinition } from './facts/fact.js';
 import {
+  checkArgumentNames,
   connectorArgumentsOf,
   type GlobalArguments,
   type OperationPlan,
@@ -182,6 +185,7 @@ export class HostSession {
         });
         return { command: `upload ${step.dest}`, result: undefined };
       case 'download':
+        if (step.createParents) await mkdir(dirname(step.dest), { recursive: true });
         await this.connector.getFile(step.src, step.dest, { ...args, signal: this.#kill });
         return { command: `download ${step.src} -> ${step.dest}`, result: undefined };
       case 'function':
@@ -203,9 +207,11 @@ export class HostSession {
   async execute<TArgs extends object>(
     spec: OperationSpec<TArgs>,
     args: TArgs & GlobalArguments,
+    scope: { readonly hostData?: Readonly<Record<string, unknown>> } = {},
   ): Promise<OperationResult> {
     this.#checkNotStopped();
     const { own, global } = splitArguments<TArgs>({ ...this.options.defaultArguments, ...args });
+    checkArgumentNames(spec.name, spec.argNames, own);
     const key = `${this.#operationIndex++}:${spec.name}:${global.name ?? ''}`;
     const base = {
       operation: spec.name,
@@ -232,7 +238,7 @@ export class HostSession {
     }
     const limit = global._serial ? 1 : global._parallel;
     return this.options.coordinator.limit(key, limit, () =>
-      this.#planAndRun(spec, own, global, base),
+      this.#planAndRun(spec, own, global, base, scope.hostData ?? this.host.data),
     );
   }
 
@@ -241,6 +247,7 @@ export class HostSession {
     own: TArgs,
     global: GlobalArguments,
     base: Pick<OperationResult, 'operation' | 'name' | 'host' | 'dry'>,
+    hostData: Readonly<Record<string, unknown>>,
   ): Promise<OperationResult> {
     const become = connectorArgumentsOf(global);
     const commandArgs: ConnectorArguments = {
@@ -255,7 +262,7 @@ export class HostSession {
       const context: PlanContext = {
         host: this.host.name,
         groups: this.host.groups,
-        hostData: this.host.data,
+        hostData,
         dry: this.dry,
         wantDiff: this.options.diff,
         fact: (definition, factArgs) => this.fact(definition, factArgs, become),

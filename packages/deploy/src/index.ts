@@ -1,17 +1,15 @@
 export { mapBounded } from './bounded-parallel.js';
+export { closestName } from './closest-name.js';
 export {
-  createFacts,
   type Deploy,
-  type DeployContext,
   type DeployFunction,
   type DeployOptions,
   deploy,
-  deployContext,
-  type Facts,
   isDeploy,
   type LoadedDeploy,
   loadDeployFiles,
 } from './deploy-api.js';
+export { type DeployContext, deployContext } from './deploy-context.js';
 export {
   DeployFileError,
   FactError,
@@ -48,9 +46,12 @@ export {
   splitInventory,
 } from './inventory.js';
 export {
+  checkArgumentNames,
   connectorArgumentsOf,
   defineOperation,
+  GLOBAL_ARGUMENT_NAMES,
   type GlobalArguments,
+  isOperationSpec,
   type OperationPlan,
   type OperationResult,
   type OperationSpec,

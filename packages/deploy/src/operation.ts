@@ -6,6 +6,8 @@ import type {
   MaskString,
   StringCommand,
 } from '@infra/core';
+import { closestName } from './closest-name.js';
+import { OperationArgumentError } from './errors.js';
 import type { FactDefinition } from './facts/fact.js';
 
 /**
@@ -68,7 +70,7 @@ const CONNECTOR_ARGUMENT_NAMES = [
   'timeout',
 ] as const;
 
-const GLOBAL_ARGUMENT_NAMES = new Set<string>([
+export const GLOBAL_ARGUMENT_NAMES: ReadonlySet<string> = new Set<string>([
   'name',
   ...CONNECTOR_ARGUMENT_NAMES.map((n) => `_${n}`),
   '_successExitCodes',
@@ -114,7 +116,13 @@ export type OperationStep =
       readonly mode?: number;
       readonly createParents?: boolean;
     }
-  | { readonly kind: 'download'; readonly src: string; readonly dest: string }
+  | {
+      readonly kind: 'download';
+      readonly src: string;
+      readonly dest: string;
+      /** Create the local destination's missing parent folders first. */
+      readonly createParents?: boolean;
+    }
   | {
       /** Work that is not one command (pyinfra's FunctionCommand): reboot and reconnect, ... */
       readonly kind: 'function';
@@ -155,16 +163,73 @@ export interface PlanContext {
   readonly wantDiff: boolean;
 }
 
-/** An operation: its name, a one-line label for output, and how it decides what to do. */
-export interface OperationSpec<TArgs> {
-  readonly name: string;
+/**
+ * An operation: its dotted name (`files.put`, `myapp.release`), the argument names
+ * it takes, a one-line label for output, and how it decides what to do. Built-in
+ * and third-party operations are the same kind of object: a deploy runs any of
+ * them with `run(spec, args)`, the CLI's `ops` lists the built-in ones.
+ */
+export interface OperationSpec<TArgs, TName extends string = string> {
+  readonly name: TName;
   readonly description: string;
+  /** Every argument the operation takes (besides the global ones): others are an error that names these. */
+  readonly argNames: readonly (keyof TArgs & string)[];
   label(args: TArgs): string;
   plan(context: PlanContext, args: TArgs): Promise<OperationPlan>;
 }
 
-export function defineOperation<TArgs>(spec: OperationSpec<TArgs>): OperationSpec<TArgs> {
+/**
+ * Define an operation. Annotate `label`'s argument and the argument type and the
+ * name's literal type are inferred: `defineOperation({ name: 'app.release',
+ * argNames: ['version'], label: (args: ReleaseArgs) => ..., plan: async (context, args) => ... })`.
+ */
+export function defineOperation<TArgs, const TName extends string = string>(
+  spec: OperationSpec<TArgs, TName>,
+): OperationSpec<TArgs, TName> {
+  if (typeof spec?.name !== 'string' || !/^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)+$/.test(spec.name)) {
+    throw new TypeError(
+      `defineOperation: name ${JSON.stringify(spec?.name)} is not a dotted name such as "files.put".`,
+    );
+  }
+  if (!Array.isArray(spec.argNames) || typeof spec.plan !== 'function') {
+    throw new TypeError(
+      `defineOperation ${spec.name}: expected argNames (an array of argument names), label and plan functions.`,
+    );
+  }
   return spec;
+}
+
+/** True for what `defineOperation` returns (by shape: a package may bring its own copy of @infra/deploy). */
+export function isOperationSpec(value: unknown): value is OperationSpec<never> {
+  const spec = value as Partial<OperationSpec<never>> | null;
+  return (
+    typeof spec === 'object' &&
+    spec !== null &&
+    typeof spec.name === 'string' &&
+    Array.isArray(spec.argNames) &&
+    typeof spec.plan === 'function' &&
+    typeof spec.label === 'function'
+  );
+}
+
+/** Refuse an argument an operation (or a fact, `globals: false`) does not take, naming the ones it does. */
+export function checkArgumentNames(
+  operation: string,
+  argNames: readonly string[],
+  given: object,
+  globals = true,
+): void {
+  for (const key of Object.keys(given)) {
+    if (argNames.includes(key)) continue;
+    const near = closestName(key, globals ? [...argNames, ...GLOBAL_ARGUMENT_NAMES] : argNames);
+    const others = globals
+      ? `, or a global argument (${[...GLOBAL_ARGUMENT_NAMES].join(', ')})`
+      : '';
+    throw new OperationArgumentError(
+      operation,
+      `it takes no argument ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ''}: expected ${argNames.length > 0 ? argNames.join(', ') : 'no arguments'}${others}.`,
+    );
+  }
 }
 
 export type OperationStatus = 'changed' | 'no-change' | 'error' | 'skipped';

@@ -76,7 +76,7 @@ async function pipTwice(host: () => RunHost, root: string) {
   const install =
     (wheel: string, args: Record<string, unknown>): DeployFunction =>
     async (context) => {
-      await put(wheel)(context);
+      await put(wheel)(context, {});
       await context.ops.pip.venv({ path: venv });
       await context.ops.pip.packages({ virtualenv: venv, extraInstallArgs: index, ...args });
     };
@@ -189,7 +189,7 @@ async function npmTwice(host: () => RunHost, root: string, env: Record<string, s
     const found: unknown[] = [];
     const outcome = await run(
       async ({ facts }) => {
-        found.push((await facts.npm.packages(directory))['is-number']);
+        found.push((await facts.npm.packages({ directory }))['is-number']);
         found.push(await facts.server.command(`ls ${root}/global/lib/node_modules`));
       },
       [host()],

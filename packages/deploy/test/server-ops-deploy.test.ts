@@ -63,9 +63,9 @@ function probeDeploy(root: string, seen: Record<string, unknown>): DeployFunctio
     seen.sha256 = await facts.files.sha256(`${root}/a/one.txt`);
     seen.noSha = await facts.files.sha256(`${root}/a/missing`);
     seen.all = await facts.files.find(`${root}/a`);
-    seen.files = await facts.files.find(`${root}/a`, { type: 'f' });
-    seen.shallow = await facts.files.find(root, { maxDepth: 1, type: 'd' });
-    seen.named = await facts.files.find(`${root}/a`, { name: '*.txt' });
+    seen.files = await facts.files.find({ path: `${root}/a`, type: 'f' });
+    seen.shallow = await facts.files.find({ path: root, maxDepth: 1, type: 'd' });
+    seen.named = await facts.files.find({ path: `${root}/a`, name: '*.txt' });
     seen.none = await facts.files.find(`${root}/nowhere`);
   };
 }
@@ -272,7 +272,7 @@ describe.skipIf(noDockerd !== undefined)('server operations and facts on busybox
     const first = await run(
       async (context) => {
         await context.ops.server.shell({ commands: 'httpd -p 8080 -h /tmp' });
-        await fn(context);
+        await fn(context, {});
       },
       [host()],
     );

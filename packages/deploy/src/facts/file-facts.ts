@@ -54,7 +54,7 @@ export function parseStat(lines: readonly string[]): PathInfo | null {
   return type === 'file' && sha256 !== '' ? { ...info, sha256 } : info;
 }
 
-export const fileFact = defineFact<PathArgs, PathInfo | null>({
+export const fileFact = defineFact<PathArgs, PathInfo | null, 'files.file'>({
   name: 'files.file',
   description:
     'What is at `path`: null when nothing is; type, mode, user, group, size, mtime, and the sha256 of a file.',
@@ -63,7 +63,7 @@ export const fileFact = defineFact<PathArgs, PathInfo | null>({
   parse: (output) => parseStat(output.stdoutLines),
 });
 
-export const directoryFact = defineFact<PathArgs, PathInfo | null>({
+export const directoryFact = defineFact<PathArgs, PathInfo | null, 'files.directory'>({
   name: 'files.directory',
   description:
     'What is at `path` without hashing it: null when nothing is; type, mode, user, group.',

@@ -3,7 +3,7 @@ import { OperationArgumentError } from '../errors.js';
 import { defineFact } from './fact.js';
 import type { PathArgs } from './file-facts.js';
 
-export const sha256Fact = defineFact<PathArgs, string | null>({
+export const sha256Fact = defineFact<PathArgs, string | null, 'files.sha256'>({
   name: 'files.sha256',
   description:
     'The sha256 of the file at `path` (sha256sum, shasum or sha256), or null when there is no file.',
@@ -44,7 +44,7 @@ export function findCommand(args: FindArgs) {
   return sh`p=${args.path}; if [ -e "$p" ]; then find "$p"${depthOption}${typeOption}${nameOption} -print; fi`;
 }
 
-export const findFact = defineFact<FindArgs, string[]>({
+export const findFact = defineFact<FindArgs, string[], 'files.find'>({
   name: 'files.find',
   description:
     'The paths under `path` (find), optionally only of a `type` (f, d, l), matching a `name` glob, down to `maxDepth`; sorted; [] when `path` does not exist.',

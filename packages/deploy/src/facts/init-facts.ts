@@ -6,7 +6,7 @@ type NoArgs = Record<string, never>;
 /** The init systems `server.service` knows. */
 export type InitSystem = 'systemd' | 'openrc' | 'sysvinit';
 
-export const initSystemFact = defineFact<NoArgs, InitSystem | null>({
+export const initSystemFact = defineFact<NoArgs, InitSystem | null, 'server.initSystem'>({
   name: 'server.initSystem',
   description:
     'The running init system: systemd (when /run/systemd/system exists, as sd_booted checks), openrc (rc-service), sysvinit (/etc/init.d); null for none of them.',
@@ -39,7 +39,11 @@ function parseStatus(lines: readonly string[]): ScriptServiceStatus {
   };
 }
 
-export const sysvinitStatusFact = defineFact<ServiceNameArgs, ScriptServiceStatus>({
+export const sysvinitStatusFact = defineFact<
+  ServiceNameArgs,
+  ScriptServiceStatus,
+  'sysvinit.status'
+>({
   name: 'sysvinit.status',
   description:
     'A SysV init service: its /etc/init.d script exists, `status` exits 0 (running), an S link in /etc/rc[2-5].d (enabled).',
@@ -51,7 +55,8 @@ export const sysvinitStatusFact = defineFact<ServiceNameArgs, ScriptServiceStatu
 
 export const openrcStatusFact = defineFact<
   ServiceNameArgs & { runlevel?: string },
-  ScriptServiceStatus
+  ScriptServiceStatus,
+  'openrc.status'
 >({
   name: 'openrc.status',
   description:

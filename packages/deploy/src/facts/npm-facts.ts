@@ -32,7 +32,7 @@ export function parseNpmList(text: string): PackageVersions {
   return packages;
 }
 
-export const npmPackagesFact = defineFact<NpmArgs, PackageVersions>({
+export const npmPackagesFact = defineFact<NpmArgs, PackageVersions, 'npm.packages'>({
   name: 'npm.packages',
   description:
     'npm packages installed globally, or in `directory` (`npm ls --json --depth=0`): name -> [version].',
@@ -56,7 +56,7 @@ export function parseNpmOutdated(text: string): Record<string, NpmOutdated> {
   return outdated;
 }
 
-export const npmOutdatedFact = defineFact<NpmArgs, Record<string, NpmOutdated>>({
+export const npmOutdatedFact = defineFact<NpmArgs, Record<string, NpmOutdated>, 'npm.outdated'>({
   name: 'npm.outdated',
   description:
     'npm packages (global, or in `directory`) with a newer version in the registry (`npm outdated --json`).',

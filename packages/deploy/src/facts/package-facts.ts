@@ -38,7 +38,7 @@ export function parseDpkgQuery(lines: readonly string[]): PackageVersions {
 // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${field} syntax, not JavaScript's.
 const DPKG_FORMAT = '${Package}\t${Version}\t${db:Status-Abbrev}\n';
 
-export const aptPackagesFact = defineFact<NoArgs, PackageVersions>({
+export const aptPackagesFact = defineFact<NoArgs, PackageVersions, 'apt.packages'>({
   name: 'apt.packages',
   description: 'Installed Debian packages (dpkg-query): name -> versions.',
   argNames: [],
@@ -83,7 +83,8 @@ export function parseAptPolicy(lines: readonly string[]): Record<string, AptPoli
 
 export const aptPolicyFact = defineFact<
   { packages: string | readonly string[] },
-  Record<string, AptPolicy>
+  Record<string, AptPolicy>,
+  'apt.policy'
 >({
   name: 'apt.policy',
   description:
@@ -96,7 +97,7 @@ export const aptPolicyFact = defineFact<
 /** Seconds since the last successful `apt-get update` (pyinfra's stamp file), or null when never. */
 export const APT_UPDATE_STAMP = '/var/lib/apt/periodic/update-success-stamp';
 
-export const aptCacheAgeFact = defineFact<NoArgs, number | null>({
+export const aptCacheAgeFact = defineFact<NoArgs, number | null, 'apt.cacheAge'>({
   name: 'apt.cacheAge',
   description: `Seconds since ${APT_UPDATE_STAMP} was touched (the last apt-get update), null when never.`,
   argNames: [],
@@ -128,7 +129,7 @@ export function parseApkInfo(lines: readonly string[]): PackageVersions {
   return packages;
 }
 
-export const apkPackagesFact = defineFact<NoArgs, PackageVersions>({
+export const apkPackagesFact = defineFact<NoArgs, PackageVersions, 'apk.packages'>({
   name: 'apk.packages',
   description: 'Installed Alpine packages (apk info -v): name -> versions.',
   argNames: [],
@@ -148,7 +149,7 @@ export function parseApkUpgradable(lines: readonly string[]): string[] {
   return names;
 }
 
-export const apkUpgradableFact = defineFact<NoArgs, string[]>({
+export const apkUpgradableFact = defineFact<NoArgs, string[], 'apk.upgradable'>({
   name: 'apk.upgradable',
   description: "Installed Alpine packages with a newer version in the index (apk version -l '<').",
   argNames: [],
@@ -167,7 +168,7 @@ export function parseRpmQuery(lines: readonly string[]): PackageVersions {
   return packages;
 }
 
-export const dnfPackagesFact = defineFact<NoArgs, PackageVersions>({
+export const dnfPackagesFact = defineFact<NoArgs, PackageVersions, 'dnf.packages'>({
   name: 'dnf.packages',
   description: 'Installed RPM packages (rpm -qa): name -> versions (version-release).',
   argNames: [],
@@ -190,7 +191,11 @@ export function parseDnfUpgrades(lines: readonly string[]): string[] {
   return names;
 }
 
-export const dnfUpgradableFact = defineFact<{ packages: string | readonly string[] }, string[]>({
+export const dnfUpgradableFact = defineFact<
+  { packages: string | readonly string[] },
+  string[],
+  'dnf.upgradable'
+>({
   name: 'dnf.upgradable',
   description:
     'Which of `packages` have a newer version in the repositories (dnf list --upgrades).',

@@ -24,7 +24,7 @@ export interface PipArgs {
   readonly pip: string;
 }
 
-export const pipPackagesFact = defineFact<PipArgs, PackageVersions>({
+export const pipPackagesFact = defineFact<PipArgs, PackageVersions, 'pip.packages'>({
   name: 'pip.packages',
   description: 'Installed Python packages (`PIP freeze --all`), by PEP 503 normalized name.',
   argNames: ['pip'],
@@ -52,23 +52,25 @@ export interface PipInstallPlan {
 
 const EXIT_MARKER = '--infra-pip-exit=';
 
-export const pipInstallPlanFact = defineFact<PipInstallPlanArgs, PipInstallPlan>({
-  name: 'pip.installPlan',
-  description:
-    "What `pip install ARGS` would install, by pip's own resolver (`--dry-run`, pip 22.2+): `name-version` words, [] when everything is satisfied; pip's error when it could not tell.",
-  argNames: ['pip', 'args'],
-  command: ({ pip, args }) =>
-    sh`${pip} install --dry-run --disable-pip-version-check ${[...args]} 2>&1; echo ${EXIT_MARKER}$?`,
-  parse: (output) => {
-    const lines = output.stdoutLines;
-    const marker = lines.findLast((l) => l.startsWith(EXIT_MARKER));
-    const failed = marker !== undefined && marker !== `${EXIT_MARKER}0`;
-    const text = lines.filter((l) => !l.startsWith(EXIT_MARKER));
-    return {
-      install: parseWouldInstall(text),
-      error: failed
-        ? text.filter((l) => /error/i.test(l)).join('\n') || text.slice(-3).join('\n')
-        : null,
-    };
+export const pipInstallPlanFact = defineFact<PipInstallPlanArgs, PipInstallPlan, 'pip.installPlan'>(
+  {
+    name: 'pip.installPlan',
+    description:
+      "What `pip install ARGS` would install, by pip's own resolver (`--dry-run`, pip 22.2+): `name-version` words, [] when everything is satisfied; pip's error when it could not tell.",
+    argNames: ['pip', 'args'],
+    command: ({ pip, args }) =>
+      sh`${pip} install --dry-run --disable-pip-version-check ${[...args]} 2>&1; echo ${EXIT_MARKER}$?`,
+    parse: (output) => {
+      const lines = output.stdoutLines;
+      const marker = lines.findLast((l) => l.startsWith(EXIT_MARKER));
+      const failed = marker !== undefined && marker !== `${EXIT_MARKER}0`;
+      const text = lines.filter((l) => !l.startsWith(EXIT_MARKER));
+      return {
+        install: parseWouldInstall(text),
+        error: failed
+          ? text.filter((l) => /error/i.test(l)).join('\n') || text.slice(-3).join('\n')
+          : null,
+      };
+    },
   },
-});
+);

@@ -51,7 +51,11 @@ export function parseOsRelease(text: string): LinuxDistribution | null {
   };
 }
 
-export const linuxDistributionFact = defineFact<NoArgs, LinuxDistribution | null>({
+export const linuxDistributionFact = defineFact<
+  NoArgs,
+  LinuxDistribution | null,
+  'server.linuxDistribution'
+>({
   name: 'server.linuxDistribution',
   description:
     'The distribution from /etc/os-release (or /usr/lib/os-release): name, id, idLike, version, major, minor, codename; null when there is none.',
@@ -65,7 +69,7 @@ export interface CommandArgs {
   readonly command: string | StringCommand;
 }
 
-export const commandFact = defineFact<CommandArgs, string>({
+export const commandFact = defineFact<CommandArgs, string, 'server.command'>({
   name: 'server.command',
   description:
     'What a command prints on stdout (trimmed): a read-only probe, never counted as a change. A non-zero exit is an error.',
@@ -97,7 +101,7 @@ export function parseListeningPorts(lines: readonly string[]): number[] {
   return [...ports].sort((a, b) => a - b);
 }
 
-export const listeningPortsFact = defineFact<NoArgs, number[]>({
+export const listeningPortsFact = defineFact<NoArgs, number[], 'server.listeningPorts'>({
   name: 'server.listeningPorts',
   description: 'TCP ports something listens on (any address), from /proc/net/tcp{,6} or netstat.',
   argNames: [],

@@ -7,7 +7,7 @@ function firstLine(stdout: string): string {
   return stdout.split('\n')[0]?.trim() ?? '';
 }
 
-export const osFact = defineFact<NoArgs, string>({
+export const osFact = defineFact<NoArgs, string, 'server.os'>({
   name: 'server.os',
   description: 'The kernel name, as `uname -s` prints it (Linux, Darwin, ...).',
   argNames: [],
@@ -15,7 +15,7 @@ export const osFact = defineFact<NoArgs, string>({
   parse: (output) => firstLine(output.stdout),
 });
 
-export const archFact = defineFact<NoArgs, string>({
+export const archFact = defineFact<NoArgs, string, 'server.arch'>({
   name: 'server.arch',
   description: 'The machine architecture (`uname -m`): x86_64, aarch64, ...',
   argNames: [],
@@ -23,7 +23,7 @@ export const archFact = defineFact<NoArgs, string>({
   parse: (output) => firstLine(output.stdout),
 });
 
-export const hostnameFact = defineFact<NoArgs, string>({
+export const hostnameFact = defineFact<NoArgs, string, 'server.hostname'>({
   name: 'server.hostname',
   description: 'The host name (`uname -n`).',
   argNames: [],
@@ -31,7 +31,7 @@ export const hostnameFact = defineFact<NoArgs, string>({
   parse: (output) => firstLine(output.stdout),
 });
 
-export const kernelFact = defineFact<NoArgs, string>({
+export const kernelFact = defineFact<NoArgs, string, 'server.kernel'>({
   name: 'server.kernel',
   description: 'The kernel release (`uname -r`).',
   argNames: [],
@@ -71,7 +71,7 @@ function parseGroups(lines: readonly string[]): Map<string, GroupInfo> {
   return groups;
 }
 
-export const usersFact = defineFact<NoArgs, Record<string, UserInfo>>({
+export const usersFact = defineFact<NoArgs, Record<string, UserInfo>, 'server.users'>({
   name: 'server.users',
   description: 'Local users from /etc/passwd, with their groups from /etc/group.',
   argNames: [],
@@ -99,7 +99,7 @@ export const usersFact = defineFact<NoArgs, Record<string, UserInfo>>({
   },
 });
 
-export const groupsFact = defineFact<NoArgs, Record<string, GroupInfo>>({
+export const groupsFact = defineFact<NoArgs, Record<string, GroupInfo>, 'server.groups'>({
   name: 'server.groups',
   description: 'Local groups from /etc/group: gid and members.',
   argNames: [],

@@ -46,7 +46,7 @@ export function parseSystemdUnits(lines: readonly string[]): Record<string, Syst
   return units;
 }
 
-export const systemdUnitsFact = defineFact<NoArgs, Record<string, SystemdUnit>>({
+export const systemdUnitsFact = defineFact<NoArgs, Record<string, SystemdUnit>, 'systemd.units'>({
   name: 'systemd.units',
   description:
     'systemd units (list-units --all and list-unit-files): load, active, sub state and unit file state.',
@@ -56,7 +56,7 @@ export const systemdUnitsFact = defineFact<NoArgs, Record<string, SystemdUnit>>(
   parse: (output) => parseSystemdUnits(output.stdoutLines),
 });
 
-export const whichFact = defineFact<{ command: string }, string | null>({
+export const whichFact = defineFact<{ command: string }, string | null, 'server.which'>({
   name: 'server.which',
   description: 'Where `command` is on the PATH (`command -v`), or null when it is not.',
   argNames: ['command'],

@@ -89,8 +89,9 @@ async function fetchOnController(url: string, sha256: string | undefined): Promi
   return body;
 }
 
-export const downloadOperation = defineOperation<DownloadArgs>({
+export const downloadOperation = defineOperation<DownloadArgs, 'files.download'>({
   name: 'files.download',
+  argNames: ['src', 'dest', 'sha256', 'force', 'via', 'mode', 'user', 'group', 'createRemoteDir'],
   description:
     'Download a URL to a file on the host (its curl or wget, or fetched here and uploaded), checked by sha256; set mode, user, group.',
   label: (args) => `files.download ${args.src} -> ${args.dest}`,

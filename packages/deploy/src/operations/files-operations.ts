@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { sh } from '@infra/core';
 import { OperationArgumentError } from '../errors.js';
 import { directoryFact, fileFact, type PathInfo } from '../facts/file-facts.js';
+import { matchingFact, patternBase } from '../facts/tree-facts.js';
 import { defineOperation, type OperationStep, type PlanContext } from '../operation.js';
 import { lineDiff } from '../text-diff.js';
 import {
@@ -14,6 +16,7 @@ import {
   parseMode,
   required,
 } from './attributes.js';
+import { hasGlob } from './glob.js';
 import { renderTemplate } from './template-render.js';
 
 async function sha256Of(source: string | Buffer): Promise<string> {
@@ -79,8 +82,9 @@ export interface PutArgs {
   createRemoteDir?: boolean;
 }
 
-export const putOperation = defineOperation<PutArgs>({
+export const putOperation = defineOperation<PutArgs, 'files.put'>({
   name: 'files.put',
+  argNames: ['src', 'dest', 'mode', 'user', 'group', 'createRemoteDir'],
   description:
     'Upload a local file (or bytes) when the remote sha256 differs; set mode, user, group.',
   label: (args) => `files.put ${args.dest}`,
@@ -111,8 +115,9 @@ export interface TemplateArgs {
   createRemoteDir?: boolean;
 }
 
-export const templateOperation = defineOperation<TemplateArgs>({
+export const templateOperation = defineOperation<TemplateArgs, 'files.template'>({
   name: 'files.template',
+  argNames: ['src', 'template', 'dest', 'vars', 'mode', 'user', 'group', 'createRemoteDir'],
   description:
     'Render an Eta template (it.host, it.data, it.<vars>) and upload it when the result differs.',
   label: (args) => `files.template ${args.dest}`,
@@ -131,19 +136,22 @@ export const templateOperation = defineOperation<TemplateArgs>({
 });
 
 export interface GetArgs {
-  /** The remote file. */
+  /** The remote file; or a wildcard path (`/var/log/*.log`, `**` for any depth) for many. */
   src: string;
-  /** The local path to write. */
+  /** The local path to write; a local folder when `src` has wildcards. */
   dest: string;
 }
 
-export const getOperation = defineOperation<GetArgs>({
+export const getOperation = defineOperation<GetArgs, 'files.get'>({
   name: 'files.get',
-  description: 'Download a remote file when the local copy is missing or differs.',
+  argNames: ['src', 'dest'],
+  description:
+    'Download a remote file (or every file matching a wildcard path, into a folder) when the local copy is missing or differs.',
   label: (args) => `files.get ${args.src}`,
   plan: async (context, args) => {
     const src = required('files.get', 'src', args.src);
     const dest = required('files.get', 'dest', args.dest);
+    if (hasGlob(src)) return planGetMatching(context, src, dest);
     const remote = await context.fact(fileFact, { path: src });
     // In the plan pass an earlier operation may not have created it yet.
     if (remote === null && context.dry)
@@ -159,6 +167,20 @@ export const getOperation = defineOperation<GetArgs>({
   },
 });
 
+/** `files.get` of a wildcard path: every match whose local copy under `dest` differs, one fact read. */
+async function planGetMatching(context: PlanContext, pattern: string, dest: string) {
+  const remote = await context.fact(matchingFact, { pattern });
+  const { base } = patternBase(pattern);
+  const steps: OperationStep[] = [];
+  for (const [path, sha256] of Object.entries(remote).sort()) {
+    const relative = path.slice(base === '/' ? 1 : base.length + 1);
+    const local = join(dest, ...relative.split('/'));
+    if ((await sha256Of(local).catch(() => null)) === sha256) continue;
+    steps.push({ kind: 'download', src: path, dest: local, createParents: true });
+  }
+  return { steps };
+}
+
 export interface DirectoryArgs {
   path: string;
   present?: boolean;
@@ -167,8 +189,9 @@ export interface DirectoryArgs {
   group?: string;
 }
 
-export const directoryOperation = defineOperation<DirectoryArgs>({
+export const directoryOperation = defineOperation<DirectoryArgs, 'files.directory'>({
   name: 'files.directory',
+  argNames: ['path', 'present', 'mode', 'user', 'group'],
   description: 'Make a directory exist (with parents) or not; set mode, user, group.',
   label: (args) => `files.directory ${args.path}`,
   plan: async (context, args) => {
@@ -201,8 +224,9 @@ export interface FileArgs {
   createRemoteDir?: boolean;
 }
 
-export const fileOperation = defineOperation<FileArgs>({
+export const fileOperation = defineOperation<FileArgs, 'files.file'>({
   name: 'files.file',
+  argNames: ['path', 'present', 'touch', 'mode', 'user', 'group', 'createRemoteDir'],
   description:
     'Make a file exist (empty when created), or not, or touch it; set mode, user, group.',
   label: (args) => `files.file ${args.path}`,
@@ -233,8 +257,9 @@ export interface LinkArgs {
   present?: boolean;
 }
 
-export const linkOperation = defineOperation<LinkArgs>({
+export const linkOperation = defineOperation<LinkArgs, 'files.link'>({
   name: 'files.link',
+  argNames: ['path', 'target', 'present'],
   description: 'Make a symbolic link point to a target, or remove it.',
   label: (args) => `files.link ${args.path}`,
   plan: async (context, args) => {
@@ -282,8 +307,9 @@ export function applyLine(content: string, args: LineArgs): string {
   return out.length === 0 ? '' : `${out.join('\n')}\n`;
 }
 
-export const lineOperation = defineOperation<LineArgs>({
+export const lineOperation = defineOperation<LineArgs, 'files.line'>({
   name: 'files.line',
+  argNames: ['path', 'line', 'replace', 'present'],
   description:
     'Make a line matching a regex be in a file (append `replace ?? line`, or replace matches), or not.',
   label: (args) => `files.line ${args.path} ${args.line}`,

@@ -1,6 +1,19 @@
-import type { HostSession } from '../host-session.js';
+/*
+ * How operations are registered (built-in and third-party alike):
+ * 1. Define it in a file of its own here: `export const fooOperation =
+ *    defineOperation<FooArgs, 'module.foo'>({ name: 'module.foo', argNames: [...every
+ *    key of FooArgs], description, label, plan })`. The second type argument keeps the
+ *    name's literal type, which types `ops.module.foo`.
+ * 2. Add it to BUILTIN_OPERATIONS below and `export *` its file at the bottom.
+ * That list alone gives `ops.module.foo(...)` in a deploy, `infra INVENTORY module.foo
+ * k=v` and the name checks; nothing else routes operations. A deploy runs any spec,
+ * listed or not, with `run(spec, args)`. Facts work the same way in ../facts/index.ts
+ * (BUILTIN_FACTS, `defineFact<Args, Value, 'module.name'>`).
+ */
+import { nameTree } from '../names.js';
 import type { GlobalArguments, OperationResult, OperationSpec } from '../operation.js';
 import { downloadOperation } from './download-operation.js';
+import { blockOperation, moveOperation, replaceOperation } from './edit-operations.js';
 import {
   directoryOperation,
   fileOperation,
@@ -10,6 +23,7 @@ import {
   putOperation,
   templateOperation,
 } from './files-operations.js';
+import { repoOperation } from './git-operations.js';
 import {
   openrcServiceOperation,
   serverServiceOperation,
@@ -26,98 +40,97 @@ import { rebootOperation, waitOperation } from './reboot-operations.js';
 import { scriptTemplateOperation } from './script-template-operation.js';
 import { hostnameOperation, scriptOperation, shellOperation } from './server-operations.js';
 import { serverPackagesOperation } from './server-packages-operation.js';
+import { keyscanOperation, userAuthorizedKeysOperation } from './ssh-operations.js';
+import { syncOperation } from './sync-operation.js';
 import { serviceOperation } from './systemd-operations.js';
 import { groupOperation, userOperation } from './user-operations.js';
+
+/** The built-in operations, in the order the reference lists them. */
+export const BUILTIN_OPERATIONS = [
+  shellOperation,
+  scriptOperation,
+  hostnameOperation,
+  userOperation,
+  groupOperation,
+  putOperation,
+  getOperation,
+  templateOperation,
+  directoryOperation,
+  fileOperation,
+  linkOperation,
+  lineOperation,
+  downloadOperation,
+  aptPackagesOperation,
+  apkPackagesOperation,
+  dnfPackagesOperation,
+  serviceOperation,
+  syncOperation,
+  replaceOperation,
+  blockOperation,
+  moveOperation,
+  repoOperation,
+  userAuthorizedKeysOperation,
+  keyscanOperation,
+  rebootOperation,
+  waitOperation,
+  scriptTemplateOperation,
+  serverPackagesOperation,
+  serverServiceOperation,
+  openrcServiceOperation,
+  sysvinitServiceOperation,
+  venvOperation,
+  virtualenvOperation,
+  pipPackagesOperation,
+  npmPackagesOperation,
+] as const;
+
+/** Every built-in operation by name, for ad hoc runs (`infra INVENTORY files.put src=a dest=b`). */
+export const OPERATIONS: Readonly<Record<string, OperationSpec<never>>> = Object.fromEntries(
+  BUILTIN_OPERATIONS.map((spec) => [spec.name, spec as OperationSpec<never>]),
+);
 
 /** An operation bound to a host: call it with its arguments and the global ones. */
 export type BoundOperation<TArgs> = (args: TArgs & GlobalArguments) => Promise<OperationResult>;
 
-function bind<TArgs extends object>(
-  session: HostSession,
-  spec: OperationSpec<TArgs>,
-): BoundOperation<TArgs> {
-  return (args) => session.execute(spec, args);
-}
-
-/** The operations a deploy calls, bound to one host: `ops.files.put({ src, dest })`. */
-export function createOperations(session: HostSession) {
-  return {
-    server: {
-      shell: bind(session, shellOperation),
-      script: bind(session, scriptOperation),
-      hostname: bind(session, hostnameOperation),
-      user: bind(session, userOperation),
-      group: bind(session, groupOperation),
-      reboot: bind(session, rebootOperation),
-      wait: bind(session, waitOperation),
-      scriptTemplate: bind(session, scriptTemplateOperation),
-      packages: bind(session, serverPackagesOperation),
-      service: bind(session, serverServiceOperation),
-    },
-    files: {
-      put: bind(session, putOperation),
-      get: bind(session, getOperation),
-      template: bind(session, templateOperation),
-      directory: bind(session, directoryOperation),
-      file: bind(session, fileOperation),
-      link: bind(session, linkOperation),
-      line: bind(session, lineOperation),
-      download: bind(session, downloadOperation),
-    },
-    apt: { packages: bind(session, aptPackagesOperation) },
-    apk: { packages: bind(session, apkPackagesOperation) },
-    dnf: { packages: bind(session, dnfPackagesOperation) },
-    systemd: { service: bind(session, serviceOperation) },
-    openrc: { service: bind(session, openrcServiceOperation) },
-    sysvinit: { service: bind(session, sysvinitServiceOperation) },
-    pip: {
-      venv: bind(session, venvOperation),
-      virtualenv: bind(session, virtualenvOperation),
-      packages: bind(session, pipPackagesOperation),
-    },
-    npm: { packages: bind(session, npmPackagesOperation) },
+/** `{ files: { put: BoundOperation<PutArgs> }, ... }` from specs named `files.put`, ... */
+export type OperationTree<TSpec> = {
+  [M in ModuleOf<TSpec>]: {
+    [O in MemberOf<TSpec, M>]: TSpec extends OperationSpec<infer A, `${M}.${O}`>
+      ? BoundOperation<A>
+      : never;
   };
+};
+
+/** Specs whose name is a plain `string` (no literal type) are left out of the types, not of `ops`. */
+type ModuleOf<T> = T extends { readonly name: infer N extends string }
+  ? string extends N
+    ? never
+    : N extends `${infer M}.${string}`
+      ? M
+      : never
+  : never;
+type MemberOf<T, M extends string> = T extends { readonly name: `${M}.${infer O}` } ? O : never;
+
+export type Operations = OperationTree<(typeof BUILTIN_OPERATIONS)[number]>;
+
+/** The built-in operations bound to one host (through `run`): `ops.files.put({ src, dest })`. */
+export function createOperations(
+  run: <TArgs extends object>(
+    spec: OperationSpec<TArgs>,
+    args: TArgs & GlobalArguments,
+  ) => Promise<OperationResult>,
+): Operations {
+  return nameTree('operation', BUILTIN_OPERATIONS as readonly OperationSpec<object>[], (spec) => {
+    const bound: BoundOperation<object> = (args) => run(spec, args ?? {});
+    return bound;
+  }) as unknown as Operations;
 }
-
-export type Operations = ReturnType<typeof createOperations>;
-
-/** Every operation by name, for ad hoc runs (`infra INVENTORY files.put src=a dest=b`). */
-export const OPERATIONS: Readonly<Record<string, OperationSpec<never>>> = Object.fromEntries(
-  [
-    shellOperation,
-    scriptOperation,
-    hostnameOperation,
-    userOperation,
-    groupOperation,
-    putOperation,
-    getOperation,
-    templateOperation,
-    directoryOperation,
-    fileOperation,
-    linkOperation,
-    lineOperation,
-    downloadOperation,
-    aptPackagesOperation,
-    apkPackagesOperation,
-    dnfPackagesOperation,
-    serviceOperation,
-    rebootOperation,
-    waitOperation,
-    scriptTemplateOperation,
-    serverPackagesOperation,
-    serverServiceOperation,
-    openrcServiceOperation,
-    sysvinitServiceOperation,
-    venvOperation,
-    virtualenvOperation,
-    pipPackagesOperation,
-    npmPackagesOperation,
-  ].map((spec) => [spec.name, spec as OperationSpec<never>]),
-);
 
 export { type ModeInput, parseMode } from './attributes.js';
 export * from './download-operation.js';
+export * from './edit-operations.js';
 export * from './files-operations.js';
+export * from './git-operations.js';
 export * from './init-service-operations.js';
 export * from './npm-operations.js';
 export * from './package-operations.js';
@@ -126,6 +139,8 @@ export * from './reboot-operations.js';
 export * from './script-template-operation.js';
 export * from './server-operations.js';
 export * from './server-packages-operation.js';
+export * from './ssh-operations.js';
+export * from './sync-operation.js';
 export * from './systemd-operations.js';
 export { renderTemplate, type TemplateSource } from './template-render.js';
 export * from './user-operations.js';

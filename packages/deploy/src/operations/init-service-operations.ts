@@ -26,6 +26,15 @@ export interface InitServiceArgs {
   command?: string;
 }
 
+const SERVICE_ARG_NAMES: (keyof InitServiceArgs)[] = [
+  'service',
+  'running',
+  'restarted',
+  'reloaded',
+  'enabled',
+  'command',
+];
+
 /** The commands that bring a script-based service (as found) to what `args` want. */
 export function scriptServiceCommands(
   found: ScriptServiceStatus,
@@ -64,8 +73,9 @@ function refuseMissing(operation: string, context: PlanContext, service: string,
   }
 }
 
-export const sysvinitServiceOperation = defineOperation<InitServiceArgs>({
+export const sysvinitServiceOperation = defineOperation<InitServiceArgs, 'sysvinit.service'>({
   name: 'sysvinit.service',
+  argNames: SERVICE_ARG_NAMES,
   description:
     'Start/stop, restart/reload and enable/disable (update-rc.d or chkconfig) a SysV init script in /etc/init.d, by its status.',
   label: (args) => `sysvinit.service ${args.service}`,
@@ -112,8 +122,9 @@ export interface OpenrcServiceArgs extends InitServiceArgs {
   runlevel?: string;
 }
 
-export const openrcServiceOperation = defineOperation<OpenrcServiceArgs>({
+export const openrcServiceOperation = defineOperation<OpenrcServiceArgs, 'openrc.service'>({
   name: 'openrc.service',
+  argNames: [...SERVICE_ARG_NAMES, 'runlevel'],
   description:
     'Start/stop, restart/reload (rc-service) and enable/disable (rc-update, in a runlevel) an OpenRC service, by its status.',
   label: (args) => `openrc.service ${args.service}`,
@@ -132,8 +143,12 @@ export const openrcServiceOperation = defineOperation<OpenrcServiceArgs>({
   },
 });
 
-export const serverServiceOperation = defineOperation<InitServiceArgs & ServiceArgs>({
+export const serverServiceOperation = defineOperation<
+  InitServiceArgs & ServiceArgs,
+  'server.service'
+>({
   name: 'server.service',
+  argNames: [...SERVICE_ARG_NAMES, 'daemonReload'],
   description:
     'Manage a service through the init system the host runs (systemd, OpenRC or SysV init, by the server.initSystem fact), with the arguments they share.',
   label: (args) => `server.service ${args.service}`,

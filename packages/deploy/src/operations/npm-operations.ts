@@ -35,8 +35,9 @@ export function npmCommand(
     : sh`cd ${directory} && npm ${action} ${[...specs]}`;
 }
 
-export const npmPackagesOperation = defineOperation<NpmPackagesArgs>({
+export const npmPackagesOperation = defineOperation<NpmPackagesArgs, 'npm.packages'>({
   name: 'npm.packages',
+  argNames: ['packages', 'present', 'latest', 'directory'],
   description:
     'Install, upgrade (latest) or remove npm packages, globally or in a project directory, by `npm ls` and `npm outdated`.',
   label: (args) =>

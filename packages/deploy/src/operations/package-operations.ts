@@ -112,8 +112,9 @@ export function aptCommands(plan: {
   return commands;
 }
 
-export const aptPackagesOperation = defineOperation<AptPackagesArgs>({
+export const aptPackagesOperation = defineOperation<AptPackagesArgs, 'apt.packages'>({
   name: 'apt.packages',
+  argNames: ['packages', 'present', 'latest', 'update', 'cacheTime', 'noRecommends', 'purge'],
   description:
     'Install, upgrade (latest) or remove Debian packages with apt-get (noninteractive); update the index, optionally only past a cache age.',
   label: (args) => `apt.packages ${listOf(args.packages).join(' ') || '(update)'}`,
@@ -166,8 +167,8 @@ function splitApkSpec(spec: string): { name: string; version: string | undefined
 }
 
 /** What apk and dnf differ in; the rest of their operations is the same. */
-interface PackageManager {
-  readonly name: string;
+interface PackageManager<TName extends string> {
+  readonly name: TName;
   readonly description: string;
   readonly splitSpec: (spec: string) => { name: string; version: string | undefined };
   readonly installed: FactDefinition<Record<string, never>, PackageVersions>;
@@ -184,9 +185,10 @@ export interface PackageCommandsPlan {
   readonly remove: readonly string[];
 }
 
-function packagesOperation(manager: PackageManager) {
-  return defineOperation<PackagesArgs>({
+function packagesOperation<const TName extends string>(manager: PackageManager<TName>) {
+  return defineOperation<PackagesArgs, TName>({
     name: manager.name,
+    argNames: ['packages', 'present', 'latest', 'update'],
     description: manager.description,
     label: (args) => `${manager.name} ${listOf(args.packages).join(' ') || '(update)'}`,
     plan: async (context, args) => {

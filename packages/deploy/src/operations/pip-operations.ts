@@ -16,6 +16,14 @@ export interface VirtualenvArgs {
   present?: boolean | string;
 }
 
+const VIRTUALENV_ARG_NAMES: (keyof VirtualenvArgs)[] = [
+  'path',
+  'python',
+  'sitePackages',
+  'alwaysCopy',
+  'present',
+];
+
 type VirtualenvOptions = Omit<VirtualenvArgs, 'path'> & { venv: boolean };
 
 /** Steps that make the virtualenv at `path` exist (its bin/activate, not just a folder) or not. */
@@ -39,8 +47,9 @@ async function virtualenvSteps(
   return commandSteps([create]);
 }
 
-export const venvOperation = defineOperation<VirtualenvArgs>({
+export const venvOperation = defineOperation<VirtualenvArgs, 'pip.venv'>({
   name: 'pip.venv',
+  argNames: VIRTUALENV_ARG_NAMES,
   description:
     'Make a Python virtualenv exist (`python3 -m venv`, when PATH/bin/activate is missing) or not; Debian needs the python3-venv package.',
   label: (args) => `pip.venv ${args.path}`,
@@ -53,8 +62,12 @@ export const venvOperation = defineOperation<VirtualenvArgs>({
   }),
 });
 
-export const virtualenvOperation = defineOperation<VirtualenvArgs & { venv?: boolean | string }>({
+export const virtualenvOperation = defineOperation<
+  VirtualenvArgs & { venv?: boolean | string },
+  'pip.virtualenv'
+>({
   name: 'pip.virtualenv',
+  argNames: [...VIRTUALENV_ARG_NAMES, 'venv'],
   description:
     'Make a Python virtualenv exist (the `virtualenv` command, or `python -m venv` with venv: true) or not.',
   label: (args) => `pip.virtualenv ${args.path}`,
@@ -101,8 +114,18 @@ function specName(spec: string): string {
   return /^([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(spec.trim())?.[1] ?? spec;
 }
 
-export const pipPackagesOperation = defineOperation<PipPackagesArgs>({
+export const pipPackagesOperation = defineOperation<PipPackagesArgs, 'pip.packages'>({
   name: 'pip.packages',
+  argNames: [
+    'packages',
+    'present',
+    'latest',
+    'requirements',
+    'pip',
+    'virtualenv',
+    'virtualenvKwargs',
+    'extraInstallArgs',
+  ],
   description:
     "Install (pip's own resolver decides, by `pip install --dry-run`), upgrade (latest) or uninstall Python packages or a requirements file, optionally in a virtualenv it creates.",
   label: (args) =>

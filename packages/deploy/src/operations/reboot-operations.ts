@@ -91,8 +91,9 @@ async function rebootAndReconnect(
   }
 }
 
-export const rebootOperation = defineOperation<RebootArgs>({
+export const rebootOperation = defineOperation<RebootArgs, 'server.reboot'>({
   name: 'server.reboot',
+  argNames: ['delay', 'interval', 'rebootTimeout'],
   description:
     'Reboot the host, then reconnect through the same connector until it answers from a new boot (boot id / PID 1 start), within rebootTimeout. Always a change.',
   label: () => 'server.reboot',
@@ -123,8 +124,9 @@ export interface WaitArgs {
   timeout?: number | string;
 }
 
-export const waitOperation = defineOperation<WaitArgs>({
+export const waitOperation = defineOperation<WaitArgs, 'server.wait'>({
   name: 'server.wait',
+  argNames: ['port', 'interval', 'timeout'],
   description:
     'Wait until a TCP port is listening on the host (checked every interval, up to timeout). No change when it already is.',
   label: (args) => `server.wait ${args.port}`,

@@ -13,28 +13,31 @@ export interface ScriptTemplateArgs extends TemplateSource {
   args?: readonly string[];
 }
 
-export const scriptTemplateOperation = defineOperation<ScriptTemplateArgs>({
-  name: 'server.scriptTemplate',
-  description:
-    'Render an Eta template (it.host, it.data, it.<vars>) into a script, upload it to a temporary file, run it with sh, remove it. Always a change.',
-  label: (args) => `server.scriptTemplate ${args.src ?? '(inline)'}`,
-  plan: async (context, args) => {
-    if (args.src === undefined && args.template === undefined) {
-      throw new OperationArgumentError(
-        'server.scriptTemplate',
-        'give src (a local template file) or template (its text).',
-      );
-    }
-    const script = await renderTemplate('server.scriptTemplate', context, args);
-    const name = basename(args.src ?? 'inline').replace(/[^A-Za-z0-9._-]/g, '_');
-    const remote = `/tmp/infra-script-${randomBytes(6).toString('hex')}-${name}`;
-    return {
-      steps: [
-        { kind: 'upload' as const, src: Buffer.from(script), dest: remote, mode: 0o700 },
-        ...commandSteps([
-          sh`sh ${remote} ${args.args ?? []}; code=$?; rm -f ${remote}; exit $code`,
-        ]),
-      ],
-    };
+export const scriptTemplateOperation = defineOperation<ScriptTemplateArgs, 'server.scriptTemplate'>(
+  {
+    name: 'server.scriptTemplate',
+    argNames: ['src', 'template', 'vars', 'args'],
+    description:
+      'Render an Eta template (it.host, it.data, it.<vars>) into a script, upload it to a temporary file, run it with sh, remove it. Always a change.',
+    label: (args) => `server.scriptTemplate ${args.src ?? '(inline)'}`,
+    plan: async (context, args) => {
+      if (args.src === undefined && args.template === undefined) {
+        throw new OperationArgumentError(
+          'server.scriptTemplate',
+          'give src (a local template file) or template (its text).',
+        );
+      }
+      const script = await renderTemplate('server.scriptTemplate', context, args);
+      const name = basename(args.src ?? 'inline').replace(/[^A-Za-z0-9._-]/g, '_');
+      const remote = `/tmp/infra-script-${randomBytes(6).toString('hex')}-${name}`;
+      return {
+        steps: [
+          { kind: 'upload' as const, src: Buffer.from(script), dest: remote, mode: 0o700 },
+          ...commandSteps([
+            sh`sh ${remote} ${args.args ?? []}; code=$?; rm -f ${remote}; exit $code`,
+          ]),
+        ],
+      };
+    },
   },
-});
+);

@@ -21,8 +21,9 @@ function commandList(args: ShellArgs): (string | StringCommand)[] {
   return list as (string | StringCommand)[];
 }
 
-export const shellOperation = defineOperation<ShellArgs>({
+export const shellOperation = defineOperation<ShellArgs, 'server.shell'>({
   name: 'server.shell',
+  argNames: ['commands'],
   description: 'Run shell commands. Always a change: a shell command cannot say it did nothing.',
   label: (args) => {
     const list = Array.isArray(args.commands) ? args.commands : [args.commands];
@@ -43,8 +44,9 @@ export interface ScriptArgs {
   args?: readonly string[];
 }
 
-export const scriptOperation = defineOperation<ScriptArgs>({
+export const scriptOperation = defineOperation<ScriptArgs, 'server.script'>({
   name: 'server.script',
+  argNames: ['src', 'args'],
   description: 'Upload a local script to a temporary file, run it, remove it. Always a change.',
   label: (args) => `server.script ${args.src}`,
   plan: async (_context, args) => {
@@ -65,8 +67,9 @@ export interface HostnameArgs {
   hostname: string;
 }
 
-export const hostnameOperation = defineOperation<HostnameArgs>({
+export const hostnameOperation = defineOperation<HostnameArgs, 'server.hostname'>({
   name: 'server.hostname',
+  argNames: ['hostname'],
   description: 'Set the host name (`hostname NAME` and /etc/hostname) when it differs.',
   label: (args) => `server.hostname ${args.hostname}`,
   plan: async (context, args) => {

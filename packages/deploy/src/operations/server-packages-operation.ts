@@ -16,8 +16,9 @@ const MANAGERS = [
   { command: 'dnf', operation: dnfPackagesOperation },
 ] as const;
 
-export const serverPackagesOperation = defineOperation<PackagesArgs>({
+export const serverPackagesOperation = defineOperation<PackagesArgs, 'server.packages'>({
   name: 'server.packages',
+  argNames: ['packages', 'present', 'latest', 'update'],
   description:
     'Install, upgrade (latest) or remove packages with the package manager the host has: apk, apt (apt-get) or dnf, found in that order (server.which).',
   label: (args) => `server.packages ${listOf(args.packages).join(' ') || '(update)'}`,

@@ -61,8 +61,9 @@ export function serviceCommands(
   return commands;
 }
 
-export const serviceOperation = defineOperation<ServiceArgs>({
+export const serviceOperation = defineOperation<ServiceArgs, 'systemd.service'>({
   name: 'systemd.service',
+  argNames: ['service', 'running', 'restarted', 'reloaded', 'enabled', 'daemonReload'],
   description:
     'Start/stop, restart/reload and enable/disable a systemd unit, by the systemd.units fact.',
   label: (args) => `systemd.service ${args.service}`,

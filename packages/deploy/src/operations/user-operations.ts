@@ -58,8 +58,9 @@ export function groupCommands(
   return [];
 }
 
-export const groupOperation = defineOperation<GroupArgs>({
+export const groupOperation = defineOperation<GroupArgs, 'server.group'>({
   name: 'server.group',
+  argNames: ['group', 'present', 'gid', 'system'],
   description: 'Make a local group exist (with a gid) or not: groupadd/groupmod/groupdel.',
   label: (args) => `server.group ${args.group}`,
   plan: async (context, args) => {
@@ -195,8 +196,22 @@ export function userCommands(
   return changes.length === 0 ? [] : [sh`usermod ${changes} ${name}`];
 }
 
-export const userOperation = defineOperation<UserArgs>({
+export const userOperation = defineOperation<UserArgs, 'server.user'>({
   name: 'server.user',
+  argNames: [
+    'user',
+    'present',
+    'uid',
+    'group',
+    'groups',
+    'appendGroups',
+    'home',
+    'shell',
+    'comment',
+    'system',
+    'createHome',
+    'removeHome',
+  ],
   description:
     'Make a local user exist (uid, group, groups, home, shell, system) or not: useradd/usermod/userdel, or busybox adduser.',
   label: (args) => `server.user ${args.user}`,

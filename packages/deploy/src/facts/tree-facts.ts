@@ -1,0 +1,106 @@
+import { sh } from '@infra/core';
+import { defineFact } from './fact.js';
+
+/** One path under a folder, as `files.tree` reads it. */
+export interface TreeEntry {
+  readonly type: 'file' | 'directory' | 'link' | 'other';
+  /** Permission bits in octal, e.g. "644". */
+  readonly mode: string;
+  readonly user: string;
+  readonly group: string;
+  /** Only for files. */
+  readonly sha256?: string;
+}
+
+export interface TreeArgs {
+  /** The folder. */
+  readonly path: string;
+  /** Folder names not to descend into (`node_modules`, `.git`). */
+  readonly excludeDirs?: readonly string[];
+}
+
+const MARK = '--infra-sha256--';
+
+function typeOf(text: string): TreeEntry['type'] {
+  if (text.startsWith('regular')) return 'file';
+  if (text === 'directory') return 'directory';
+  if (text === 'symbolic link') return 'link';
+  return 'other';
+}
+
+/** Read what the `files.tree` command printed: relative path -> entry; null when the folder is absent. */
+export function parseTree(lines: readonly string[]): Record<string, TreeEntry> | null {
+  if (lines[0] !== 'present') return null;
+  const entries: Record<string, { -readonly [K in keyof TreeEntry]: TreeEntry[K] }> = {};
+  let hashes = false;
+  for (const line of lines.slice(1)) {
+    if (line === MARK) {
+      hashes = true;
+      continue;
+    }
+    if (hashes) {
+      const match = /^([0-9a-f]{64}) [ *]\.\/(.*)$/.exec(line);
+      const entry = match?.[2] === undefined ? undefined : entries[match[2]];
+      if (entry && match?.[1]) entry.sha256 = match[1];
+      continue;
+    }
+    const [type = '', mode = '', user = '', group = '', ...rest] = line.split('|');
+    const path = rest.join('|').replace(/^\.\//, '');
+    if (path === '' || path === '.') continue;
+    entries[path] = { type: typeOf(type), mode, user, group };
+  }
+  return entries;
+}
+
+/**
+ * Every path under a folder with its type, mode, owner and (files) sha256, in one
+ * command: what `files.sync` compares a local tree against.
+ */
+export const treeFact = defineFact<TreeArgs, Record<string, TreeEntry> | null, 'files.tree'>({
+  name: 'files.tree',
+  description:
+    'Every path under a folder (relative) with type, mode, user, group and the sha256 of files; null when the folder is absent.',
+  argNames: ['path', 'excludeDirs'],
+  command: ({ path, excludeDirs = [] }) => {
+    const prune = excludeDirs.flatMap((name, i) => [...(i > 0 ? ['-o'] : []), '-name', name]);
+    const select = prune.length > 0 ? sh`\\( -type d \\( ${prune} \\) -prune \\) -o` : sh``;
+    return sh`cd ${path} 2>/dev/null || exit 0; echo present; find . -mindepth 1 ${select} -exec stat -c '%F|%a|%U|%G|%n' {} + && echo ${MARK} && find . ${select} -type f -exec sha256sum {} +`;
+  },
+  parse: (output) => parseTree(output.stdoutLines),
+});
+
+export interface MatchingArgs {
+  /** An absolute remote path with wildcards: `/var/log/*.log`, `/srv/app/**\/*.json`. */
+  readonly pattern: string;
+}
+
+/** The folder before a pattern's first wildcard, and how deep below it a match may be. */
+export function patternBase(pattern: string): { base: string; depth: number | undefined } {
+  const parts = pattern.split('/');
+  const first = parts.findIndex((part) => /[*?[]/.test(part));
+  const baseParts = first === -1 ? parts.slice(0, -1) : parts.slice(0, first);
+  const base = baseParts.join('/') || '/';
+  const depth = pattern.includes('**') ? undefined : parts.length - baseParts.length;
+  return { base, depth };
+}
+
+/** Remote files whose path matches a wildcard pattern: path -> sha256, in one command. */
+export const matchingFact = defineFact<MatchingArgs, Record<string, string>, 'files.matching'>({
+  name: 'files.matching',
+  description: 'Remote files matching a wildcard path (`*`, `?`, `[...]`, `**`): path -> sha256.',
+  argNames: ['pattern'],
+  command: ({ pattern }) => {
+    const { base, depth } = patternBase(pattern);
+    const limit = depth === undefined ? sh`` : sh`-maxdepth ${String(depth)}`;
+    const findPattern = pattern.replace(/\*\*\/?/g, '*');
+    return sh`[ -d ${base} ] || exit 0; find ${base} ${limit} -type f -path ${findPattern} -exec sha256sum {} +`;
+  },
+  parse: (output) => {
+    const files: Record<string, string> = {};
+    for (const line of output.stdoutLines) {
+      const match = /^([0-9a-f]{64}) [ *](.*)$/.exec(line);
+      if (match?.[1] && match[2]) files[match[2]] = match[1];
+    }
+    return files;
+  },
+});

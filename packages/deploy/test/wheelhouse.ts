@@ -7,10 +7,11 @@ import { execFileSync } from 'node:child_process';
 const WRITE_WHEEL = `
 import base64, hashlib, sys, zipfile
 out, name, version = sys.argv[1:4]
+source = sys.argv[4] if len(sys.argv) > 4 else f'VERSION = {version!r}\\n'
 module = name.replace('-', '_')
 info = f'{module}-{version}.dist-info'
 files = {
-    f'{module}.py': f'VERSION = {version!r}\\n',
+    f'{module}.py': source,
     f'{info}/METADATA': f'Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n',
     f'{info}/WHEEL': 'Wheel-Version: 1.0\\nGenerator: infra-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n',
 }
@@ -27,9 +28,13 @@ with zipfile.ZipFile(path, 'w') as wheel:
 print(path)
 `;
 
-/** Write `name-version` as a py3-none-any wheel into `dir`; returns its path. */
-export function writeWheel(dir: string, name: string, version: string): string {
-  return execFileSync('python3', ['-c', WRITE_WHEEL, dir, name, version], {
+/**
+ * Write `name-version` as a py3-none-any wheel of one module (`name` with `_`) into
+ * `dir`; its source is `VERSION = 'version'` unless given. Returns the wheel's path.
+ */
+export function writeWheel(dir: string, name: string, version: string, source?: string): string {
+  const args = [dir, name, version, ...(source === undefined ? [] : [source])];
+  return execFileSync('python3', ['-c', WRITE_WHEEL, ...args], {
     encoding: 'utf8',
   }).trim();
 }

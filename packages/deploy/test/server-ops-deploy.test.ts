@@ -118,6 +118,33 @@ async function waitTwice(host: () => RunHost) {
   );
 }
 
+/** server.scriptTemplate twice (always a change: it runs a script); --dry runs nothing. */
+async function scriptTemplateTwice(host: () => RunHost, out: string) {
+  const fn: DeployFunction = async ({ ops }) => {
+    await ops.server.scriptTemplate({
+      template: 'mkdir -p "$(dirname "$2")"\necho "<%= it.host.name %> <%= it.data.greeting %> $1" >> "$2"\n',
+      args: ['run', out],
+    });
+  };
+  const dry = await run(fn, [host()], { dry: true });
+  expect(statuses(dry.planned)).toEqual(['server.scriptTemplate:changed']);
+  for (let i = 0; i < 2; i++) {
+    const outcome = await run(fn, [host()]);
+    expect([...outcome.failedHosts.values()]).toEqual([]);
+    expect(statuses(outcome.executed)).toEqual(['server.scriptTemplate:changed']);
+  }
+  let lines = '';
+  await run(
+    async ({ facts }) => {
+      lines = await facts.server.command(`cat ${out}`);
+    },
+    [host()],
+    { dry: true },
+  );
+  const name = host().name;
+  expect(lines).toBe(`${name} hello run\n${name} hello run`);
+}
+
 describe('server operations and facts on @local', () => {
   let dir: string;
   beforeAll(async () => {
@@ -139,6 +166,17 @@ describe('server operations and facts on @local', () => {
 
   it('server.wait waits for a port, then has nothing to do; times out naming the port', async () => {
     await waitTwice(() => localHost('local'));
+  });
+
+  it('server.packages: what this machine has installed is no change (nothing is installed here)', async () => {
+    const installed = await run(
+      async ({ ops }) => {
+        await ops.server.packages({ packages: ['coreutils'] });
+      },
+      [localHost('local')],
+    );
+    expect([...installed.failedHosts.values()]).toEqual([]);
+    expect(installed.ending).toBe('nothing-to-do');
   });
 
   it('server.scriptTemplate renders host data into a script and runs it (always a change)', async () => {
@@ -190,6 +228,13 @@ describe.skipIf(noSshd !== undefined)('server operations and facts on @ssh', () 
 
   it('server.wait', async () => {
     await waitTwice(() => sshHost(sshd, 'ssh1'));
+  });
+
+  it('server.scriptTemplate', async () => {
+    await scriptTemplateTwice(
+      () => sshHost(sshd, 'ssh1', { greeting: 'hello' }),
+      `${root}/script.out`,
+    );
   });
 });
 
@@ -259,6 +304,13 @@ describe.skipIf(noDockerd !== undefined)('server operations and facts on busybox
     );
     expect(packages.failedHosts.get('bb')?.message).toMatch(
       /no package manager found on bb: expected apk, apt-get or dnf/,
+    );
+  });
+
+  it('server.scriptTemplate', async () => {
+    await scriptTemplateTwice(
+      () => dockerHost(dockerd!, container, { greeting: 'hello' }, 'bb'),
+      '/tmp/script.out',
     );
   });
 

@@ -122,7 +122,8 @@ async function waitTwice(host: () => RunHost) {
 async function scriptTemplateTwice(host: () => RunHost, out: string) {
   const fn: DeployFunction = async ({ ops }) => {
     await ops.server.scriptTemplate({
-      template: 'mkdir -p "$(dirname "$2")"\necho "<%= it.host.name %> <%= it.data.greeting %> $1" >> "$2"\n',
+      template:
+        'mkdir -p "$(dirname "$2")"\necho "<%= it.host.name %> <%= it.data.greeting %> $1" >> "$2"\n',
       args: ['run', out],
     });
   };
@@ -425,4 +426,80 @@ describe.skipIf(noDebian !== undefined)('server.service and server.packages on D
     ]);
     expect((await run(fn, [host()])).ending).toBe('nothing-to-do');
   });
+});
+
+/** An OpenRC service script: a sleep openrc-run starts in the background with a pid file. */
+const OPENRC_SCRIPT = `#!/sbin/openrc-run
+description="infra demo"
+command=/bin/sleep
+command_args=100000
+command_background=true
+pidfile=/run/infra-demo.pid
+`;
+
+describe.skipIf(noDebian !== undefined)('server.service through OpenRC (Debian openrc)', () => {
+  let container: string;
+  const host = () => dockerHost(dockerd!, container, {}, 'debian-openrc');
+  beforeAll(async () => {
+    const image = await buildAppImage(dockerd!);
+    container = await startContainer(dockerd!, {
+      Image: image.tag,
+      Cmd: ['sleep', '3600'],
+      // The host's network reaches deb.debian.org (the fixture dockerd has no bridge).
+      HostConfig: { NetworkMode: 'host' },
+    });
+    // OpenRC from Debian's mirror; the softlevel file says OpenRC manages services here
+    // (no openrc as PID 1 in a container).
+    const setup = await containerExec(
+      dockerd!,
+      container,
+      'DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openrc >/dev/null 2>&1 && mkdir -p /run/openrc && touch /run/openrc/softlevel && echo ready',
+    );
+    if (!setup.endsWith('ready')) throw new Error(`openrc install failed: ${setup}`);
+  }, 300_000);
+  afterAll(async () => {
+    await removeContainer(dockerd!, container);
+  });
+
+  it('starts and adds to the default runlevel once, restarts, stops and removes', async () => {
+    const fn =
+      (args: Record<string, unknown>): DeployFunction =>
+      async ({ ops }) => {
+        await ops.files.put({
+          src: Buffer.from(OPENRC_SCRIPT),
+          dest: '/etc/init.d/infra-demo',
+          mode: '755',
+        });
+        await ops.server.service({ service: 'infra-demo', ...args });
+      };
+    const up = fn({ running: true, enabled: true });
+    const dry = await run(up, [host()], { dry: true });
+    expect(statuses(dry.planned)).toEqual(['files.put:changed', 'server.service:changed']);
+    const first = await run(up, [host()]);
+    expect([...first.failedHosts.values()]).toEqual([]);
+    expect(first.executed[1]?.commands).toEqual([
+      'rc-service infra-demo start',
+      'rc-update add infra-demo default',
+    ]);
+    expect(
+      await containerExec(
+        dockerd!,
+        container,
+        'rc-service infra-demo status >/dev/null && echo up; rc-update show default | grep -c infra-demo',
+      ),
+    ).toBe('up\n1');
+    expect((await run(up, [host()])).ending).toBe('nothing-to-do');
+
+    const pid = await containerExec(dockerd!, container, 'cat /run/infra-demo.pid');
+    const restarted = await run(fn({ restarted: true }), [host()]);
+    expect(restarted.executed[1]?.commands).toEqual(['rc-service infra-demo restart']);
+    expect(await containerExec(dockerd!, container, 'cat /run/infra-demo.pid')).not.toBe(pid);
+
+    const down = fn({ running: false, enabled: false });
+    expect((await run(down, [host()])).executed[1]?.commands).toEqual([
+      'rc-service infra-demo stop',
+      'rc-update del infra-demo default',
+    ]);
+    expect((await run(down, [host()])).ending).toBe('nothing-to-do');
+  }, 120_000);
 });

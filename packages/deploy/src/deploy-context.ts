@@ -34,7 +34,7 @@ export interface DeployContext<TData extends Record<string, unknown> = Record<st
   ): Promise<OperationResult>;
   run<TSubData extends Record<string, unknown>, TArgs>(
     group: Deploy<TSubData, TArgs>,
-    args?: Partial<TArgs> & GlobalArguments,
+    args?: TArgs & GlobalArguments,
   ): Promise<void>;
   /** Read any fact made with `defineFact`; cached until an operation changes the host. */
   fact<TArgs, TValue>(definition: FactDefinition<TArgs, TValue>, args: TArgs): Promise<TValue>;
@@ -44,14 +44,40 @@ export interface DeployContext<TData extends Record<string, unknown> = Record<st
 interface Scope {
   readonly global: GlobalArguments;
   readonly data: Readonly<Record<string, unknown>>;
+  /** Put before the name of every operation in the group: `nginx: files.put /etc/nginx.conf`. */
+  readonly prefix: string;
+}
+
+/** An operation's name in output inside a named group. */
+function prefixed<TArgs extends object>(
+  prefix: string,
+  spec: OperationSpec<TArgs>,
+  args: TArgs & GlobalArguments,
+): string | undefined {
+  if (prefix === '') return args.name;
+  let label = args.name;
+  if (label === undefined) {
+    try {
+      label = spec.label(splitArguments(args).own);
+    } catch {
+      label = spec.name;
+    }
+  }
+  return `${prefix}${label}`;
 }
 
 function scopedContext(session: HostSession, scope: Scope): DeployContext {
   const execute = <TArgs extends object>(
     spec: OperationSpec<TArgs>,
     args: TArgs & GlobalArguments,
-  ): Promise<OperationResult> =>
-    session.execute(spec, { ...scope.global, ...args }, { hostData: scope.data });
+  ): Promise<OperationResult> => {
+    const name = prefixed(scope.prefix, spec, args);
+    return session.execute(
+      spec,
+      { ...scope.global, ...args, ...(name === undefined ? {} : { name }) },
+      { hostData: scope.data },
+    );
+  };
   const readFact = async (definition: FactDefinition<never, unknown>, args: object) => {
     checkArgumentNames(`fact ${definition.name}`, definition.argNames, args, false);
     return session.fact(definition, args as never, connectorArgumentsOf(scope.global));
@@ -65,11 +91,13 @@ function scopedContext(session: HostSession, scope: Scope): DeployContext {
       if (isOperationSpec(target)) return execute(target as OperationSpec<object>, args);
       if (isDeploy(target)) {
         const { own, global } = splitArguments(args);
-        const { name: _name, ...inherited } = global;
+        const { name, ...inherited } = global;
+        const label = name ?? target.name;
         return target.run(
           scopedContext(session, {
             global: { ...scope.global, ...inherited },
             data: { ...target.defaults, ...scope.data },
+            prefix: label ? `${scope.prefix}${label}: ` : scope.prefix,
           }),
           own,
         );
@@ -92,5 +120,5 @@ function describe(value: unknown): string {
 
 /** The context a deploy file's function gets on one host. */
 export function deployContext(session: HostSession): DeployContext {
-  return scopedContext(session, { global: {}, data: session.host.data });
+  return scopedContext(session, { global: {}, data: session.host.data, prefix: '' });
 }

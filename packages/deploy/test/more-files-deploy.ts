@@ -20,6 +20,9 @@ export async function makeTree(dir: string): Promise<string> {
   await chmod(join(tree, 'run.sh'), 0o755);
   await writeFile(join(tree, 'skip.tmp'), 'excluded\n');
   await writeFile(join(tree, 'cache', 'big.bin'), 'excluded folder\n');
+  // Enough new files for files.sync to send them as one archive.
+  await mkdir(join(tree, 'many'));
+  for (let i = 0; i < 8; i++) await writeFile(join(tree, 'many', `m${i}.txt`), `m${i}\n`);
   return tree;
 }
 
@@ -107,7 +110,7 @@ export const MORE_FILES_SECOND = [
 export const CONF_AFTER =
   '# BEGIN INFRA BLOCK\nworkers=4\ntimeout=30\n# END INFRA BLOCK\nname=app\nport=8080\nport=81\n';
 
-/** What a first run's files.sync sent: its uploads, in order. */
+/** What a run's files.sync sent: its uploads, in order (new files go in one `.infra-sync-*.tar`). */
 export function syncUploads(results: readonly OperationResult[]): string[] {
   const sync = results.find((r) => r.operation === 'files.sync');
   expect(sync).toBeDefined();
@@ -117,6 +120,8 @@ export function syncUploads(results: readonly OperationResult[]): string[] {
 /** The remote tree after the sync, as `find | sort` lists it. */
 export const SYNCED_TREE = [
   'a.txt',
+  'many',
+  ...Array.from({ length: 8 }, (_, i) => `many/m${i}.txt`),
   'run.sh',
   'sub',
   'sub/b.txt',

@@ -19,6 +19,7 @@ import {
   MORE_FILES_SECOND,
   makeTree,
   moreFilesDeploy,
+  SYNCED_TREE,
   syncUploads,
 } from './more-files-deploy.js';
 
@@ -57,7 +58,7 @@ describe.skipIf(skip !== undefined)('files.sync and friends on @docker (busybox 
     const first = await run(fn, [host()]);
     expect(first.failedHosts).toEqual(new Map());
     expect(statuses(first.executed)).toEqual(MORE_FILES_FIRST);
-    expect(syncUploads(first.executed)).toHaveLength(4);
+    expect(syncUploads(first.executed)).toHaveLength(1);
     expect(
       await containerExec(
         dockerd!,
@@ -67,12 +68,7 @@ describe.skipIf(skip !== undefined)('files.sync and friends on @docker (busybox 
     ).toBe(
       [
         'tree',
-        'tree/a.txt',
-        'tree/run.sh',
-        'tree/sub',
-        'tree/sub/b.txt',
-        'tree/sub/deeper',
-        'tree/sub/deeper/c.txt',
+        ...SYNCED_TREE.map((p) => `tree/${p}`),
         '755 tree/run.sh',
         '700 ssh',
         '600 ssh/authorized_keys',
@@ -88,5 +84,17 @@ describe.skipIf(skip !== undefined)('files.sync and friends on @docker (busybox 
     const second = await run(fn, [host()]);
     expect(statuses(second.planned)).toEqual(MORE_FILES_SECOND);
     expect(second.ending).toBe('nothing-to-do');
+  });
+
+  it('ssh.keyscan names the missing tool on a host without ssh-keyscan', async () => {
+    const outcome = await run(
+      async ({ ops }) => {
+        await ops.ssh.keyscan({ hostname: 'example.invalid' });
+      },
+      [host()],
+    );
+    expect(outcome.failedHosts.get('bb')?.message).toContain(
+      'ssh-keyscan is not installed on this host: install OpenSSH client tools',
+    );
   });
 });

@@ -11,6 +11,7 @@ import {
   MORE_FILES_SECOND,
   makeTree,
   moreFilesDeploy,
+  SYNCED_TREE,
   syncUploads,
 } from './more-files-deploy.js';
 
@@ -42,26 +43,15 @@ describe('files.sync/replace/block/move/get and userAuthorizedKeys on @local', (
     const first = await run(fn, [localHost('@local')]);
     expect(first.failedHosts).toEqual(new Map());
     expect(statuses(first.executed)).toEqual(MORE_FILES_FIRST);
-    expect(syncUploads(first.executed)).toHaveLength(4);
-    expect(await listTree(join(root, 'tree'))).toEqual([
-      'a.txt',
-      'run.sh',
-      'sub',
-      'sub/b.txt',
-      'sub/deeper',
-      'sub/deeper/c.txt',
+    expect(syncUploads(first.executed)).toEqual([
+      expect.stringMatching(/^upload .*\/tree\/\.infra-sync-[0-9a-f]+\.tar$/),
     ]);
+    expect(await listTree(join(root, 'tree'))).toEqual(SYNCED_TREE);
     expect((await stat(join(root, 'tree', 'run.sh'))).mode & 0o777).toBe(0o755);
     expect(await readFile(join(root, 'conf.txt'), 'utf8')).toBe(CONF_AFTER);
     await expect(stat(join(root, 'old.txt'))).rejects.toThrow(/ENOENT/);
     expect((await stat(join(root, 'new.txt'))).isFile()).toBe(true);
-    expect(await listTree(fetched)).toEqual([
-      'a.txt',
-      'sub',
-      'sub/b.txt',
-      'sub/deeper',
-      'sub/deeper/c.txt',
-    ]);
+    expect(await listTree(fetched)).toEqual(SYNCED_TREE.filter((path) => path !== 'run.sh'));
     expect(await readFile(join(fetched, 'sub', 'deeper', 'c.txt'), 'utf8')).toBe('c\n');
     const keys = await readFile(join(root, 'ssh', 'authorized_keys'), 'utf8');
     expect(keys.split('\n')[0]).toBe(KEY_A);
@@ -100,6 +90,8 @@ describe('files.sync/replace/block/move/get and userAuthorizedKeys on @local', (
     );
     expect(outcome.failedHosts).toEqual(new Map());
     expect(syncUploads(outcome.executed)).toEqual([`upload ${root}/tree/sub/b.txt`]);
+    // --diff names what is sent and removed.
+    expect(outcome.executed[0]?.diff).toBe(`~ ${root}/tree/sub/b.txt\n- ${root}/tree/extra.txt\n`);
     await expect(stat(join(root, 'tree', 'extra.txt'))).rejects.toThrow(/ENOENT/);
     expect(await readFile(join(root, 'tree', 'kept.tmp'), 'utf8')).toBe('excluded: kept\n');
     expect(await readFile(join(root, 'ssh', 'authorized_keys'), 'utf8')).toBe(`${KEY_A}\n`);

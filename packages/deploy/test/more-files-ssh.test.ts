@@ -57,7 +57,7 @@ describe.skipIf(skip !== undefined)(
       const first = await run(fn, [host()]);
       expect(first.failedHosts).toEqual(new Map());
       expect(statuses(first.executed)).toEqual(MORE_FILES_FIRST);
-      expect(syncUploads(first.executed)).toHaveLength(4);
+      expect(syncUploads(first.executed)).toHaveLength(1);
       expect(await readFile(join(remote, 'conf.txt'), 'utf8')).toBe(CONF_AFTER);
       expect((await stat(join(remote, 'tree', 'run.sh'))).mode & 0o777).toBe(0o755);
       const keys = await stat(join(remote, 'ssh', 'authorized_keys'));
@@ -70,7 +70,7 @@ describe.skipIf(skip !== undefined)(
       expect(second.ending).toBe('nothing-to-do');
     });
 
-    it('files.sync of 1000 small files reads the remote tree in one command and sends only the one changed', async () => {
+    it('files.sync of 1000 small files (with sudo, owned by infra-plain) reads the remote tree in one command and sends only the one changed', async () => {
       const src = join(dir, 'thousand');
       for (let d = 0; d < 10; d++) {
         await mkdir(join(src, `d${d}`), { recursive: true });
@@ -82,12 +82,20 @@ describe.skipIf(skip !== undefined)(
       }
       const dest = `${remote}-thousand`;
       const fn: DeployFunction = async ({ ops }) => {
-        await ops.files.sync({ src, dest, mode: '644' });
+        await ops.files.sync({ src, dest, mode: '644', user: TEST_USERS.plain.name, _sudo: true });
       };
       try {
         const first = await run(fn, [host()]);
         expect(first.failedHosts).toEqual(new Map());
-        expect(syncUploads(first.executed)).toHaveLength(1000);
+        // The 1000 new files went as one archive.
+        expect(syncUploads(first.executed)).toEqual([
+          expect.stringMatching(/\.infra-sync-[0-9a-f]+\.tar$/),
+        ]);
+        expect(await readFile(join(dest, 'd3', 'f99.txt'), 'utf8')).toBe('file 3/99\n');
+        const synced = await stat(join(dest, 'd3', 'f99.txt'));
+        expect(synced.mode & 0o777).toBe(0o644);
+        expect(synced.uid).toBe((await stat(join(dest, 'd0'))).uid);
+        expect(synced.uid).not.toBe(0);
 
         await writeFile(join(src, 'd7', 'f42.txt'), 'changed\n');
         const second = await run(fn, [host()]);
@@ -106,6 +114,33 @@ describe.skipIf(skip !== undefined)(
         expect(third.ending).toBe('nothing-to-do');
       } finally {
         await rm(dest, { recursive: true, force: true });
+      }
+    });
+
+    it('files.line, files.replace and files.block with _sudo keep the file owner', async () => {
+      const path = join(`${remote}-owned`, 'app.conf');
+      const fn: DeployFunction = async ({ ops, facts }) => {
+        await ops.files.put({
+          src: Buffer.from('a=1\n'),
+          dest: path,
+          _if: async () => (await facts.files.file(path)) === null,
+        });
+        await ops.files.line({ path, line: '^b=', replace: 'b=2', _sudo: true });
+        await ops.files.replace({ path, text: '^a=1$', replace: 'a=3', flags: 'm', _sudo: true });
+        await ops.files.block({ path, content: 'c=4', _sudo: true });
+      };
+      try {
+        const first = await run(fn, [host()]);
+        expect(first.failedHosts).toEqual(new Map());
+        expect(await readFile(path, 'utf8')).toBe(
+          'a=3\nb=2\n# BEGIN INFRA BLOCK\nc=4\n# END INFRA BLOCK\n',
+        );
+        const owner = (await stat(path)).uid;
+        expect(owner).not.toBe(0);
+        expect(owner).toBe((await stat(`${remote}-owned`)).uid);
+        expect((await run(fn, [host()])).ending).toBe('nothing-to-do');
+      } finally {
+        await rm(`${remote}-owned`, { recursive: true, force: true });
       }
     });
 

@@ -79,6 +79,37 @@ describe('operations and facts defined outside the library', () => {
     expect(statuses(second.planned)).toEqual(['test.stamp:no-change', 'test.stamp:skipped']);
   });
 
+  it('retries, ignored errors, serial hosts and --diff work on them as on built-ins', async () => {
+    const counter = join(dir, 'attempts');
+    let attempts = 0;
+    const flaky = defineOperation<{ text: string }, 'test.flaky'>({
+      name: 'test.flaky',
+      description: 'Fails on its first attempt.',
+      argNames: ['text'],
+      label: (args) => `test.flaky ${args.text}`,
+      plan: async () => ({
+        steps: [
+          {
+            kind: 'command',
+            command: sh`n=$(cat ${counter} 2>/dev/null || echo 0); echo $((n+1)) > ${counter}; [ "$n" -ge 1 ]`,
+          },
+        ],
+        diff: '--- before\n+++ after\n',
+      }),
+    });
+    const fn: DeployFunction = async ({ run }) => {
+      attempts++;
+      await run(flaky, { text: 'retried', _retries: 1, _retryDelay: 0, _serial: true });
+      await run(flaky, { text: 'ignored', _ignoreErrors: true, _successExitCodes: [7] });
+    };
+    const outcome = await run(fn, [localHost('@local')]);
+    expect(attempts).toBe(2);
+    expect(outcome.failedHosts).toEqual(new Map());
+    expect(statuses(outcome.executed)).toEqual(['test.flaky:changed', 'test.flaky:error']);
+    expect(outcome.executed[0]?.diff).toBe('--- before\n+++ after\n');
+    expect(await readFile(counter, 'utf8')).toBe('3\n');
+  });
+
   it('a deploy run as a group passes _sudoUser and data defaults to every operation in it', async () => {
     const path = join(dir, 'group');
     const app = deploy<{ greeting: string }, { suffix: string }>(
@@ -103,6 +134,11 @@ describe('operations and facts defined outside the library', () => {
       'files.directory:changed',
       'files.template:changed',
       'test.stamp:changed',
+    ]);
+    expect(first.executed.map((r) => r.name)).toEqual([
+      `files.directory ${path}`,
+      `app: files.template ${path}/greeting.txt`,
+      `app: test.stamp ${path}/data.txt`,
     ]);
     expect(await readFile(`${path}/greeting.txt`, 'utf8')).toBe('hello world\n');
     expect(await readFile(`${path}/data.txt`, 'utf8')).toBe('hello');

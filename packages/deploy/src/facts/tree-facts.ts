@@ -28,12 +28,22 @@ function typeOf(text: string): TreeEntry['type'] {
   return 'other';
 }
 
-/** Read what the `files.tree` command printed: relative path -> entry; null when the folder is absent. */
-export function parseTree(lines: readonly string[]): Record<string, TreeEntry> | null {
-  if (lines[0] !== 'present') return null;
+/** A remote folder as `files.tree` reads it. */
+export interface Tree {
+  /** Relative path -> entry; null when the folder is absent. */
+  readonly entries: Record<string, TreeEntry> | null;
+  /** Whether the host has `tar` (files.sync sends many new files as one archive). */
+  readonly tar: boolean;
+}
+
+/** Read what the `files.tree` command printed. */
+export function parseTree(lines: readonly string[]): Tree {
+  const tar = lines[0] === 'tar';
+  const rest = tar ? lines.slice(1) : lines;
+  if (rest[0] !== 'present') return { entries: null, tar };
   const entries: Record<string, { -readonly [K in keyof TreeEntry]: TreeEntry[K] }> = {};
   let hashes = false;
-  for (const line of lines.slice(1)) {
+  for (const line of rest.slice(1)) {
     if (line === MARK) {
       hashes = true;
       continue;
@@ -49,22 +59,22 @@ export function parseTree(lines: readonly string[]): Record<string, TreeEntry> |
     if (path === '' || path === '.') continue;
     entries[path] = { type: typeOf(type), mode, user, group };
   }
-  return entries;
+  return { entries, tar };
 }
 
 /**
  * Every path under a folder with its type, mode, owner and (files) sha256, in one
  * command: what `files.sync` compares a local tree against.
  */
-export const treeFact = defineFact<TreeArgs, Record<string, TreeEntry> | null, 'files.tree'>({
+export const treeFact = defineFact<TreeArgs, Tree, 'files.tree'>({
   name: 'files.tree',
   description:
-    'Every path under a folder (relative) with type, mode, user, group and the sha256 of files; null when the folder is absent.',
+    'Every path under a folder (relative) with type, mode, user, group and the sha256 of files (entries null when the folder is absent); whether the host has tar.',
   argNames: ['path', 'excludeDirs'],
   command: ({ path, excludeDirs = [] }) => {
     const prune = excludeDirs.flatMap((name, i) => [...(i > 0 ? ['-o'] : []), '-name', name]);
     const select = prune.length > 0 ? sh`\\( -type d \\( ${prune} \\) -prune \\) -o` : sh``;
-    return sh`cd ${path} 2>/dev/null || exit 0; echo present; find . -mindepth 1 ${select} -exec stat -c '%F|%a|%U|%G|%n' {} + && echo ${MARK} && find . ${select} -type f -exec sha256sum {} +`;
+    return sh`command -v tar >/dev/null 2>&1 && echo tar; cd ${path} 2>/dev/null || exit 0; echo present; find . -mindepth 1 ${select} -exec stat -c '%F|%a|%U|%G|%n' {} + && echo ${MARK} && find . ${select} -type f -exec sha256sum {} +`;
   },
   parse: (output) => parseTree(output.stdoutLines),
 });

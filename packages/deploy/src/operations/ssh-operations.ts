@@ -26,6 +26,7 @@ export function keyscanCommands(hostname: string, port: number, replace: boolean
   }
   const name = knownHostName(hostname, port);
   return [
+    sh`command -v ssh-keyscan >/dev/null 2>&1 || { echo ${'ssh-keyscan is not installed on this host: install OpenSSH client tools (Debian: openssh-client).'} >&2; exit 127; }`,
     sh`mkdir -p "$HOME/.ssh" && chmod 700 "$HOME/.ssh"`,
     ...(replace
       ? [sh`ssh-keygen -R ${name} -f "$HOME/.ssh/known_hosts" >/dev/null 2>&1 || true`]

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type StringCommand, sh } from '@infra/core';
@@ -15,6 +16,7 @@ import {
   required,
 } from './attributes.js';
 import { globMatcher } from './glob.js';
+import { fitsTar, tarArchive } from './tar-archive.js';
 
 export interface SyncArgs {
   /** The local folder whose tree is copied. */
@@ -38,8 +40,68 @@ export interface SyncArgs {
 interface LocalEntry {
   readonly type: 'file' | 'directory';
   readonly mode: number;
+  /** The local path, and the path under `src`. */
   readonly path: string;
+  readonly rel: string;
+  readonly size: number;
   readonly sha256?: string;
+}
+
+/** New files go in one tar archive (one transfer, one command) when there are this many. */
+const BATCH_MIN_FILES = 8;
+/** Only files up to this size go in an archive; an archive holds up to BATCH_ARCHIVE_BYTES. */
+const BATCH_FILE_BYTES = 1 << 20;
+const BATCH_ARCHIVE_BYTES = 32 << 20;
+
+/**
+ * New files as tar archives: each uploaded beside `dest`'s contents, extracted with
+ * `tar -xof` (no owners restored), then removed; modes are set by chmod, so the
+ * host's tar and umask do not matter.
+ */
+async function archiveSteps(
+  dest: string,
+  files: readonly LocalEntry[],
+  fileMode: number | undefined,
+): Promise<OperationStep[]> {
+  const steps: OperationStep[] = [];
+  const groups: LocalEntry[][] = [[]];
+  let bytes = 0;
+  for (const file of files) {
+    if (bytes + file.size > BATCH_ARCHIVE_BYTES && (groups.at(-1)?.length ?? 0) > 0) {
+      groups.push([]);
+      bytes = 0;
+    }
+    groups.at(-1)?.push(file);
+    bytes += file.size;
+  }
+  for (const group of groups) {
+    const archive = tarArchive(
+      await Promise.all(
+        group.map(async (file) => ({
+          path: file.rel,
+          mode: fileMode ?? file.mode,
+          content: await readFile(file.path),
+        })),
+      ),
+    );
+    const temp = `${dest}/.infra-sync-${randomBytes(6).toString('hex')}.tar`;
+    steps.push({ kind: 'upload', src: archive, dest: temp, mode: 0o600 });
+    steps.push({
+      kind: 'command',
+      command: sh`tar -xof ${temp} -C ${dest}; s=$?; rm -f ${temp}; exit $s`,
+    });
+    const byMode = new Map<number, string[]>();
+    for (const file of group) {
+      const mode = fileMode ?? file.mode;
+      byMode.set(mode, [...(byMode.get(mode) ?? []), `${dest}/${file.rel}`]);
+    }
+    for (const [mode, paths] of byMode) {
+      for (const chunk of chunks(paths)) {
+        steps.push({ kind: 'command', command: sh`chmod ${modeText(mode)} -- ${chunk}` });
+      }
+    }
+  }
+  return steps;
 }
 
 /** The local tree under `root`: relative path -> entry (symlinks followed, as pyinfra does). */
@@ -58,18 +120,29 @@ async function localTree(
       const info = await stat(path);
       if (info.isDirectory()) {
         if (excludeDirs.has(name)) continue;
-        entries.set(rel, { type: 'directory', mode: info.mode & 0o7777, path });
+        entries.set(rel, { type: 'directory', mode: info.mode & 0o7777, path, rel, size: 0 });
         await walk(rel);
       } else if (info.isFile()) {
-        const sha256 = createHash('sha256')
-          .update(await readFile(path))
-          .digest('hex');
-        entries.set(rel, { type: 'file', mode: info.mode & 0o7777, path, sha256 });
+        const sha256 = await sha256OfFile(path);
+        entries.set(rel, {
+          type: 'file',
+          mode: info.mode & 0o7777,
+          path,
+          rel,
+          size: info.size,
+          sha256,
+        });
       }
     }
   };
   await walk('');
   return entries;
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /** Only the top-most of the paths (removing a folder removes what is in it). */
@@ -124,7 +197,8 @@ export const syncOperation = defineOperation<SyncArgs, 'files.sync'>({
     const excluded = globMatcher(listOf(args.exclude));
     const excludeDirs = listOf(args.excludeDir);
     const local = await localTree(src, excluded, new Set(excludeDirs));
-    const remoteRoot = await context.fact(treeFact, { path: dest, excludeDirs });
+    const tree = await context.fact(treeFact, { path: dest, excludeDirs });
+    const remoteRoot = tree.entries;
     const remote = remoteRoot ?? {};
     const chown = owner(args.user, args.group);
     const ownerDiffers = (entry: TreeEntry | undefined) =>
@@ -134,6 +208,7 @@ export const syncOperation = defineOperation<SyncArgs, 'files.sync'>({
     const chmods = new Map<string, string[]>();
     const chowns: string[] = [];
     const uploads: OperationStep[] = [];
+    const batch: LocalEntry[] = [];
     const addChmod = (mode: number, path: string) => {
       const text = modeText(mode);
       chmods.set(text, [...(chmods.get(text) ?? []), path]);
@@ -156,8 +231,15 @@ export const syncOperation = defineOperation<SyncArgs, 'files.sync'>({
         }
       } else {
         const mode = fileMode ?? entry.mode;
-        if (there?.sha256 !== entry.sha256) {
+        if (there === undefined && tree.tar && entry.size <= BATCH_FILE_BYTES && fitsTar(rel)) {
+          batch.push(entry);
+        } else if (there?.sha256 !== entry.sha256) {
           uploads.push({ kind: 'upload', src: entry.path, dest: path, mode });
+          // A new copy belongs to whoever wrote it: chown it again.
+          if (chown) {
+            chowns.push(path);
+            continue;
+          }
         } else if (there && Number.parseInt(there.mode, 8) !== mode) addChmod(mode, path);
       }
       if (chown && ownerDiffers(there)) chowns.push(path);
@@ -174,6 +256,30 @@ export const syncOperation = defineOperation<SyncArgs, 'files.sync'>({
       for (const paths of chunks(all)) after.push(sh`chmod ${mode} -- ${paths}`);
     }
     if (chown) for (const paths of chunks(chowns)) after.push(sh`chown ${chown} -- ${paths}`);
-    return { steps: [...commandSteps(commands), ...uploads, ...commandSteps(after)] };
+    const archives =
+      batch.length >= BATCH_MIN_FILES ? await archiveSteps(dest, batch, fileMode) : [];
+    if (archives.length === 0) {
+      for (const entry of batch) {
+        uploads.push({
+          kind: 'upload',
+          src: entry.path,
+          dest: `${dest}/${entry.rel}`,
+          mode: fileMode ?? entry.mode,
+        });
+      }
+    }
+    const steps = [...commandSteps(commands), ...archives, ...uploads, ...commandSteps(after)];
+    if (!context.wantDiff || steps.length === 0) return { steps };
+    // --diff: which files are new, changed or removed (not their content).
+    const changed = (rel: string) => remote[rel] !== undefined;
+    const sent = [
+      ...(archives.length > 0 ? batch.map((entry) => entry.rel) : []),
+      ...uploads.map((step) => (step.kind === 'upload' ? step.dest.slice(dest.length + 1) : '')),
+    ];
+    const diff = [
+      ...sent.sort().map((rel) => `${changed(rel) ? '~' : '+'} ${dest}/${rel}`),
+      ...extras.map((rel) => `- ${dest}/${rel}`),
+    ].join('\n');
+    return diff === '' ? { steps } : { steps, diff: `${diff}\n` };
   },
 });

@@ -45,6 +45,12 @@ export interface RebootArgs {
   rebootTimeout?: number | string;
 }
 
+/** `reboot` itself failed (not the session dropping under it). */
+class RebootCommandError extends Error {}
+
+/** How long `reboot` may take to return before the host is taken to be going down. */
+const REBOOT_COMMAND_WAIT_MS = 10_000;
+
 /** Exit codes of a `reboot` whose session was cut by the shutdown: killed, or hung up. */
 const CUT_OFF = new Set([129, 130, 137, 143, 255]);
 
@@ -54,17 +60,28 @@ async function rebootAndReconnect(
   timing: { delay: number; interval: number; timeout: number },
 ): Promise<void> {
   const before = await bootMarker(context);
-  try {
-    const result = await context.runCommand(sh`reboot`);
+  const reboot = context.runCommand(sh`reboot`).then((result) => {
     const { exitCode } = result.output;
     if (!result.success && exitCode !== null && !CUT_OFF.has(exitCode)) {
-      throw new Error(
+      throw new RebootCommandError(
         `reboot exited with ${exitCode}: ${(result.output.stderr || result.output.stdout).trim() || 'no output'} (does it need _sudo?)`,
       );
     }
+  });
+  // A host that goes down mid-command may never close the session: stop waiting for it.
+  const waited = new AbortController();
+  const unanswered = sleep(REBOOT_COMMAND_WAIT_MS, undefined, {
+    signal: AbortSignal.any([context.signal, waited.signal]),
+  });
+  try {
+    await Promise.race([reboot, unanswered]);
   } catch (error) {
     // The connection dropping under a rebooting host is what a reboot looks like.
-    if (error instanceof Error && error.message.startsWith('reboot exited')) throw error;
+    if (error instanceof RebootCommandError || context.signal.aborted) throw error;
+  } finally {
+    waited.abort();
+    unanswered.catch(() => {});
+    reboot.catch(() => {});
   }
   const deadline = Date.now() + timing.timeout * 1000;
   await context.connector.disconnect().catch(() => {});

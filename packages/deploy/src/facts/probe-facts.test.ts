@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseNpmList, parseNpmOutdated } from './npm-facts.js';
-import { normalizePipName, parsePipFreeze, parseWouldInstall } from './pip-facts.js';
+import {
+  normalizePipName,
+  parsePipFreeze,
+  parseWouldInstall,
+  pipInstallPlanFact,
+} from './pip-facts.js';
 import { parseListeningPorts, parseOsRelease } from './probe-facts.js';
 
 describe('server.linuxDistribution', () => {
@@ -66,6 +71,32 @@ describe('pip and npm facts', () => {
       'b-2.0',
     ]);
     expect(parseWouldInstall(['Requirement already satisfied: a in ./lib'])).toEqual([]);
+  });
+
+  it('pip.installPlan: what would be installed, or the error of a failed dry run', () => {
+    const read = (lines: string[]) =>
+      pipInstallPlanFact.parse({ stdoutLines: lines, stdout: lines.join('\n') } as never, {
+        pip: 'pip',
+        args: [],
+      });
+    expect(read(['Would install demo-1.1', '--infra-pip-exit=0'])).toEqual({
+      install: ['demo-1.1'],
+      error: null,
+    });
+    expect(read(['Requirement already satisfied: demo', '--infra-pip-exit=0'])).toEqual({
+      install: [],
+      error: null,
+    });
+    expect(
+      read([
+        'WARNING: Location is ignored',
+        'ERROR: Could not find a version that satisfies the requirement demo==9',
+        '--infra-pip-exit=1',
+      ]),
+    ).toEqual({
+      install: [],
+      error: 'ERROR: Could not find a version that satisfies the requirement demo==9',
+    });
   });
 
   it('npm ls and npm outdated JSON; empty output is nothing', () => {

@@ -60,6 +60,17 @@ describe('server.service and server.packages pick by facts', () => {
     await expect(
       planWith(serverServiceOperation, { service: 'x' }, { 'server.initSystem': null }),
     ).rejects.toThrow(/no init system found on unit-host/);
+    // In the plan pass /etc/init.d may be what an earlier operation is about to create.
+    const planned = await planWith(
+      serverServiceOperation,
+      { service: 'x', running: true },
+      {
+        'server.initSystem': null,
+        'sysvinit.status': { exists: false, running: false, enabled: false },
+      },
+      { dry: true },
+    );
+    expect(planned.commands).toEqual(['/etc/init.d/x start']);
   });
 
   it('server.packages prefers apk, then apt-get, then dnf', async () => {

@@ -69,7 +69,7 @@ describe.skipIf(skip !== undefined)(
       const files = moreFilesDeploy({ root: '/srv/more', tree, fetched, keysUser: 'app' });
       const fn: DeployFunction = async (context) => {
         await context.ops.server.user({ user: 'app', home: '/home/app' });
-        await files(context);
+        await files(context, {});
       };
       const dry = await run(fn, [host()], { dry: true });
       expect(statuses(dry.planned)).toEqual(['server.user:changed', ...MORE_FILES_DRY]);

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { debianImageMissingReason, useDockerd } from '@infra/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployContext, type LoadedDeploy, loadDeployFiles } from '../src/index.js';
+import { deployContext, type LoadedDeploy, loadDeployFiles, runHosts } from '../src/index.js';
 import { buildAppImage, startSystemdContainer } from './app-image.js';
-import { containerExec, dockerHost, removeContainer, run, statuses } from './hosts.js';
+import { containerExec, dockerHost, removeContainer, statuses } from './hosts.js';
 import { pythonMissingReason, writeWheel } from './wheelhouse.js';
 
 const { dockerd, skip: noDockerd } = await useDockerd();
@@ -90,17 +90,23 @@ describe.skipIf(skip !== undefined)(
         app_wheel: writeWheel(dir, 'webapp-server', '1.0', SERVER_SOURCE),
         deploy_key: (await readFile(join(dir, 'ci.pub'), 'utf8')).trim(),
       };
-      [example] = await loadDeployFiles([join(EXAMPLE, 'deploy.ts')]);
+      const [loaded] = await loadDeployFiles([join(EXAMPLE, 'deploy.ts')]);
+      if (!loaded) throw new Error('the example deploy file did not load');
+      example = loaded;
     }, 300_000);
     afterAll(async () => {
       await removeContainer(dockerd!, container);
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
+    /** The deploy file as the CLI runs it: its defaults under the host's data. */
     const runExample = (extra: Record<string, unknown> = {}, options: { dry?: boolean } = {}) =>
-      run(async () => {}, [dockerHost(dockerd!, container, { ...data, ...extra }, 'web1')], {
-        task: (session) => example!.deploy.run(deployContext(session), {}),
-        defaults: example!.deploy.defaults,
+      runHosts({
+        hosts: [dockerHost(dockerd!, container, { ...data, ...extra }, 'web1')],
+        task: async (session) => {
+          await example.deploy.run(deployContext(session), {});
+        },
+        defaults: example.deploy.defaults,
         ...options,
       });
 

@@ -10,7 +10,7 @@ import {
   startContainer,
   statuses,
 } from './hosts.js';
-import { expectProbe, INIT_SCRIPT, probeDeploy } from './server-ops-common.js';
+import { expectProbe, INIT_SCRIPT, probeDeploy, scriptTemplateTwice } from './server-ops-common.js';
 
 const { dockerd, skip: noDockerd } = await useDockerd();
 const noDebian = noDockerd ?? debianImageMissingReason();
@@ -32,6 +32,13 @@ describe.skipIf(noDebian !== undefined)('server.service and server.packages on D
   afterAll(async () => {
     await removeContainer(dockerd!, plain);
     await removeContainer(dockerd!, booted);
+  });
+
+  it('server.scriptTemplate, twice', async () => {
+    await scriptTemplateTwice(
+      () => dockerHost(dockerd!, plain, { greeting: 'hello' }, 'debian-sysv'),
+      '/srv/script/out.txt',
+    );
   });
 
   it('sysvinit with update-rc.d when systemd is not running', async () => {

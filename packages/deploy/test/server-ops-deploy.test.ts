@@ -122,6 +122,15 @@ describe.skipIf(noSshd !== undefined)('server operations and facts on @ssh', () 
       `${root}/script.out`,
     );
   });
+
+  it('server.packages: an installed package is no change (nothing is installed on this machine)', async () => {
+    const fn: DeployFunction = async ({ ops }) => {
+      await ops.server.packages({ packages: ['coreutils'], _sudo: true });
+    };
+    const outcome = await run(fn, [sshHost(sshd, 'ssh1')]);
+    expect([...outcome.failedHosts.values()]).toEqual([]);
+    expect(outcome.ending).toBe('nothing-to-do');
+  });
 });
 
 describe.skipIf(noDockerd !== undefined)('server operations and facts on busybox (@docker)', () => {

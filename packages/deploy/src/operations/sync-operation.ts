@@ -62,6 +62,7 @@ async function archiveSteps(
   dest: string,
   files: readonly LocalEntry[],
   fileMode: number | undefined,
+  dry: boolean,
 ): Promise<OperationStep[]> {
   const steps: OperationStep[] = [];
   const groups: LocalEntry[][] = [[]];
@@ -75,15 +76,18 @@ async function archiveSteps(
     bytes += file.size;
   }
   for (const group of groups) {
-    const archive = tarArchive(
-      await Promise.all(
-        group.map(async (file) => ({
-          path: file.rel,
-          mode: fileMode ?? file.mode,
-          content: await readFile(file.path),
-        })),
-      ),
-    );
+    // The plan pass only shows the steps: the archive is built when it is sent.
+    const archive = dry
+      ? Buffer.alloc(0)
+      : tarArchive(
+          await Promise.all(
+            group.map(async (file) => ({
+              path: file.rel,
+              mode: fileMode ?? file.mode,
+              content: await readFile(file.path),
+            })),
+          ),
+        );
     const temp = `${dest}/.infra-sync-${randomBytes(6).toString('hex')}.tar`;
     steps.push({ kind: 'upload', src: archive, dest: temp, mode: 0o600 });
     steps.push({
@@ -257,7 +261,7 @@ export const syncOperation = defineOperation<SyncArgs, 'files.sync'>({
     }
     if (chown) for (const paths of chunks(chowns)) after.push(sh`chown ${chown} -- ${paths}`);
     const archives =
-      batch.length >= BATCH_MIN_FILES ? await archiveSteps(dest, batch, fileMode) : [];
+      batch.length >= BATCH_MIN_FILES ? await archiveSteps(dest, batch, fileMode, context.dry) : [];
     if (archives.length === 0) {
       for (const entry of batch) {
         uploads.push({

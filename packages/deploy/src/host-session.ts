@@ -220,6 +220,14 @@ export class HostSession {
         if (step.createParents) await mkdir(dirname(step.dest), { recursive: true });
         await this.connector.getFile(step.src, step.dest, { ...args, signal: this.#kill });
         return { command: `download ${step.src} -> ${step.dest}`, result: undefined };
+      case 'function':
+        await step.run({
+          host: this.host.name,
+          connector: this.connector,
+          signal: this.#kill,
+          runCommand: (command) => this.runCommand(command, args, operation),
+        });
+        return { command: step.description, result: undefined };
     }
   }
 
@@ -379,5 +387,7 @@ function describeStep(step: OperationStep): string {
       return `upload ${step.dest}`;
     case 'download':
       return `download ${step.src} -> ${step.dest}`;
+    case 'function':
+      return step.description;
   }
 }

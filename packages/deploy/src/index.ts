@@ -62,6 +62,7 @@ export {
   type OperationStatus,
   type OperationStep,
   type PlanContext,
+  type StepContext,
 } from './operation.js';
 export * from './operations/index.js';
 export { RunCoordinator } from './run-coordinator.js';

@@ -1,4 +1,11 @@
-import type { ConnectorArguments, FileSource, MaskString, StringCommand } from '@infra/core';
+import type {
+  CommandResult,
+  Connector,
+  ConnectorArguments,
+  FileSource,
+  MaskString,
+  StringCommand,
+} from '@infra/core';
 import { closestName } from './closest-name.js';
 import { OperationArgumentError } from './errors.js';
 import type { FactDefinition } from './facts/fact.js';
@@ -116,7 +123,25 @@ export type OperationStep =
       readonly dest: string;
       /** Create the local destination's missing parent folders first. */
       readonly createParents?: boolean;
+    }
+  | {
+      /** Work that is not one command (pyinfra's FunctionCommand): reboot and reconnect, ... */
+      readonly kind: 'function';
+      /** What it does, shown in output and `--dry` in place of a command. */
+      readonly description: string;
+      run(context: StepContext): Promise<void>;
     };
+
+/** What a `function` step may use on its host while it runs (never in the plan pass). */
+export interface StepContext {
+  readonly host: string;
+  /** The host's connector: a step may disconnect and connect it again (server.reboot). */
+  readonly connector: Connector;
+  /** Aborted when the run is stopped: end waits early. */
+  readonly signal: AbortSignal;
+  /** Run a command with the operation's connector arguments (`_sudo`, ...); never throws on an exit code. */
+  runCommand(command: StringCommand): Promise<CommandResult>;
+}
 
 /** What an operation found it has to do: no steps means the host is already in state. */
 export interface OperationPlan {

@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  buildDebianImage,
   type DebianImage,
   debianImageMissingReason,
   type SshdFixture,
@@ -13,6 +12,7 @@ import {
 } from '@infra/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeployFunction } from '../src/index.js';
+import { buildAppImage } from './app-image.js';
 import { type GitFixture, makeGitFixture } from './git-fixture.js';
 import {
   containerExec,
@@ -33,9 +33,6 @@ import {
 const { dockerd, skip: noDockerd } = await useDockerd();
 const skip = noDockerd ?? debianImageMissingReason() ?? sshdMissingReason();
 
-/** git, ssh and python's venv on Debian: the image the other application-deploy tests share. */
-const DEBIAN_PACKAGES = ['git', 'openssh-client', 'python3-venv', 'systemd', 'systemd-sysv'];
-
 describe.skipIf(skip !== undefined)(
   'git.repo, ssh.keyscan and file operations on a Debian container',
   () => {
@@ -47,7 +44,8 @@ describe.skipIf(skip !== undefined)(
     const host = () => dockerHost(dockerd!, container, {}, 'debian');
 
     beforeAll(async () => {
-      image = await buildDebianImage(dockerd!, { include: DEBIAN_PACKAGES });
+      // Its own tag: the default one is debian-deploy.test.ts's image (other packages).
+      image = await buildAppImage(dockerd!);
       // Network mode host: the container reaches the loopback sshd of this machine.
       container = await startContainer(dockerd!, {
         Image: image.tag,
@@ -71,7 +69,7 @@ describe.skipIf(skip !== undefined)(
       const files = moreFilesDeploy({ root: '/srv/more', tree, fetched, keysUser: 'app' });
       const fn: DeployFunction = async (context) => {
         await context.ops.server.user({ user: 'app', home: '/home/app' });
-        await files(context);
+        await files(context, {});
       };
       const dry = await run(fn, [host()], { dry: true });
       expect(statuses(dry.planned)).toEqual(['server.user:changed', ...MORE_FILES_DRY]);

@@ -104,7 +104,7 @@ export async function run(
   const events: RunEvent[] = [];
   const outcome = await runHosts({
     hosts,
-    task: async (session) => fn(deployContext(session)),
+    task: async (session) => fn(deployContext(session), {}),
     diff: true,
     onEvent: (event) => events.push(event),
     ...options,

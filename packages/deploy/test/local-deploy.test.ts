@@ -45,7 +45,7 @@ async function run(
   const events: RunEvent[] = [];
   const outcome = await runHosts({
     hosts: options.hosts ?? [localHost('@local')],
-    task: async (session) => fn(deployContext(session)),
+    task: async (session) => fn(deployContext(session), {}),
     dry: options.dry ?? false,
     diff: true,
     failPercent: options.failPercent,

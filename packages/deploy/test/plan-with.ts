@@ -28,7 +28,11 @@ export async function planWith<TArgs>(
   };
   const plan = await spec.plan(context, args);
   const commands = plan.steps.map((step) =>
-    step.kind === 'command' ? String(step.command) : `${step.kind} ${step.dest}`,
+    step.kind === 'command'
+      ? String(step.command)
+      : step.kind === 'function'
+        ? step.description
+        : `${step.kind} ${step.dest}`,
   );
   return { plan, commands, factsRead };
 }

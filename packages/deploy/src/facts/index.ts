@@ -3,7 +3,10 @@ import { aptDebFileFact, aptKeysFact, aptSimulateFact, aptSourcesFact } from './
 import { crontabEntriesFact, crontabLinesFact } from './crontab-facts.js';
 import type { FactDefinition } from './fact.js';
 import { directoryFact, fileFact } from './file-facts.js';
+import { findFact, sha256Fact } from './file-search-facts.js';
 import { gitBranchFact, gitCommitFact, gitRemoteCommitFact } from './git-facts.js';
+import { initSystemFact, openrcStatusFact, sysvinitStatusFact } from './init-facts.js';
+import { npmOutdatedFact, npmPackagesFact } from './npm-facts.js';
 import {
   apkPackagesFact,
   apkUpgradableFact,
@@ -14,6 +17,8 @@ import {
   dnfUpgradableFact,
 } from './package-facts.js';
 import { rpmFileFact, rpmKeysFact } from './rpm-file-facts.js';
+import { pipInstallPlanFact, pipPackagesFact } from './pip-facts.js';
+import { commandFact, linuxDistributionFact, listeningPortsFact } from './probe-facts.js';
 import {
   archFact,
   groupsFact,
@@ -82,6 +87,18 @@ export const BUILTIN_FACTS = [
   gitCommitFact,
   gitRemoteCommitFact,
   knownHostFact,
+  linuxDistributionFact,
+  commandFact,
+  listeningPortsFact,
+  sha256Fact,
+  findFact,
+  initSystemFact,
+  sysvinitStatusFact,
+  openrcStatusFact,
+  pipPackagesFact,
+  pipInstallPlanFact,
+  npmPackagesFact,
+  npmOutdatedFact,
 ] as const;
 
 /** Every built-in fact by its name, for `infra INVENTORY fact NAME`. */
@@ -153,6 +170,7 @@ export * from './apt-repo-facts.js';
 export * from './crontab-facts.js';
 export { defineFact, type FactDefinition, isFactDefinition } from './fact.js';
 export { directoryFact, fileFact, type PathArgs, type PathInfo, parseStat } from './file-facts.js';
+export * from './file-search-facts.js';
 export {
   type GitCommitArgs,
   type GitRemoteCommitArgs,
@@ -162,6 +180,8 @@ export {
   gitIn,
   gitRemoteCommitFact,
 } from './git-facts.js';
+export * from './init-facts.js';
+export * from './npm-facts.js';
 export {
   APT_UPDATE_STAMP,
   type AptPolicy,
@@ -182,6 +202,8 @@ export {
   splitApkId,
 } from './package-facts.js';
 export * from './rpm-file-facts.js';
+export * from './pip-facts.js';
+export * from './probe-facts.js';
 export {
   archFact,
   type GroupInfo,

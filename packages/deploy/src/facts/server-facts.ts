@@ -71,7 +71,7 @@ function parseGroups(lines: readonly string[]): Map<string, GroupInfo> {
   return groups;
 }
 
-export const usersFact = defineFact<NoArgs, Record<string, UserInfo>>({
+export const usersFact = defineFact<NoArgs, Record<string, UserInfo>, 'server.users'>({
   name: 'server.users',
   description: 'Local users from /etc/passwd, with their groups from /etc/group.',
   argNames: [],
@@ -99,7 +99,7 @@ export const usersFact = defineFact<NoArgs, Record<string, UserInfo>>({
   },
 });
 
-export const groupsFact = defineFact<NoArgs, Record<string, GroupInfo>>({
+export const groupsFact = defineFact<NoArgs, Record<string, GroupInfo>, 'server.groups'>({
   name: 'server.groups',
   description: 'Local groups from /etc/group: gid and members.',
   argNames: [],

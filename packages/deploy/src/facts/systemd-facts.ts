@@ -46,7 +46,7 @@ export function parseSystemdUnits(lines: readonly string[]): Record<string, Syst
   return units;
 }
 
-export const systemdUnitsFact = defineFact<NoArgs, Record<string, SystemdUnit>>({
+export const systemdUnitsFact = defineFact<NoArgs, Record<string, SystemdUnit>, 'systemd.units'>({
   name: 'systemd.units',
   description:
     'systemd units (list-units --all and list-unit-files): load, active, sub state and unit file state.',

@@ -17,6 +17,7 @@ import {
   required,
 } from './attributes.js';
 import { hasGlob } from './glob.js';
+import { renderTemplate } from './template-render.js';
 
 async function sha256Of(source: string | Buffer): Promise<string> {
   const hash = createHash('sha256');
@@ -122,25 +123,7 @@ export const templateOperation = defineOperation<TemplateArgs, 'files.template'>
   label: (args) => `files.template ${args.dest}`,
   plan: async (context, args) => {
     const dest = required('files.template', 'dest', args.dest);
-    let text = args.template;
-    if (text === undefined)
-      text = await readFile(required('files.template', 'src', args.src), 'utf8');
-    const { Eta } = await import('eta');
-    const eta = new Eta({ autoEscape: false, autoTrim: false });
-    let rendered: string;
-    try {
-      rendered = eta.renderString(text, {
-        host: { name: context.host, groups: context.groups },
-        data: context.hostData,
-        inventory: context.inventory ?? { hosts: [], groups: {} },
-        ...args.vars,
-      });
-    } catch (error) {
-      throw new OperationArgumentError(
-        'files.template',
-        `the template ${args.src ?? '(inline)'} failed to render: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
+    const rendered = await renderTemplate('files.template', context, args);
     return planContent(
       'files.template',
       context,

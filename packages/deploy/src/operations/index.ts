@@ -33,6 +33,12 @@ import {
 } from './files-operations.js';
 import { repoOperation } from './git-operations.js';
 import {
+  openrcServiceOperation,
+  serverServiceOperation,
+  sysvinitServiceOperation,
+} from './init-service-operations.js';
+import { npmPackagesOperation } from './npm-operations.js';
+import {
   apkPackagesOperation,
   aptPackagesOperation,
   dnfPackagesOperation,
@@ -51,7 +57,11 @@ import {
   sysctlOperation,
   timezoneOperation,
 } from './server-config-operations.js';
+import { pipPackagesOperation, venvOperation, virtualenvOperation } from './pip-operations.js';
+import { rebootOperation, waitOperation } from './reboot-operations.js';
+import { scriptTemplateOperation } from './script-template-operation.js';
 import { hostnameOperation, scriptOperation, shellOperation } from './server-operations.js';
+import { serverPackagesOperation } from './server-packages-operation.js';
 import { keyscanOperation, userAuthorizedKeysOperation } from './ssh-operations.js';
 import { syncOperation } from './sync-operation.js';
 import { daemonReloadOperation, serviceOperation } from './systemd-operations.js';
@@ -105,6 +115,17 @@ export const BUILTIN_OPERATIONS = [
   repoOperation,
   userAuthorizedKeysOperation,
   keyscanOperation,
+  rebootOperation,
+  waitOperation,
+  scriptTemplateOperation,
+  serverPackagesOperation,
+  serverServiceOperation,
+  openrcServiceOperation,
+  sysvinitServiceOperation,
+  venvOperation,
+  virtualenvOperation,
+  pipPackagesOperation,
+  npmPackagesOperation,
 ] as const;
 
 /** Every built-in operation by name, for ad hoc runs (`infra INVENTORY files.put src=a dest=b`). */
@@ -161,10 +182,18 @@ export * from './openpgp-keys.js';
 export * from './package-operations.js';
 export * from './rpm-repo-operations.js';
 export * from './server-config-operations.js';
+export * from './init-service-operations.js';
+export * from './npm-operations.js';
+export * from './package-operations.js';
+export * from './pip-operations.js';
+export * from './reboot-operations.js';
+export * from './script-template-operation.js';
 export * from './server-operations.js';
+export * from './server-packages-operation.js';
 export * from './ssh-operations.js';
 export * from './sync-operation.js';
 export * from './systemd-operations.js';
 export { planLineEdit, setLine } from './text-lines.js';
+export { renderTemplate, type TemplateSource } from './template-render.js';
 export * from './user-operations.js';
 export * from './yum-operations.js';

@@ -16,9 +16,9 @@ import {
   dnfPackagesFact,
   dnfUpgradableFact,
 } from './package-facts.js';
-import { rpmFileFact, rpmKeysFact } from './rpm-file-facts.js';
 import { pipInstallPlanFact, pipPackagesFact } from './pip-facts.js';
 import { commandFact, linuxDistributionFact, listeningPortsFact } from './probe-facts.js';
+import { rpmFileFact, rpmKeysFact } from './rpm-file-facts.js';
 import {
   archFact,
   groupsFact,
@@ -201,9 +201,9 @@ export {
   parseRpmQuery,
   splitApkId,
 } from './package-facts.js';
-export * from './rpm-file-facts.js';
 export * from './pip-facts.js';
 export * from './probe-facts.js';
+export * from './rpm-file-facts.js';
 export {
   archFact,
   type GroupInfo,

@@ -43,12 +43,15 @@ import {
   aptPackagesOperation,
   dnfPackagesOperation,
 } from './package-operations.js';
+import { pipPackagesOperation, venvOperation, virtualenvOperation } from './pip-operations.js';
+import { rebootOperation, waitOperation } from './reboot-operations.js';
 import {
   dnfRepoOperation,
   dnfRpmOperation,
   yumRepoOperation,
   yumRpmOperation,
 } from './rpm-repo-operations.js';
+import { scriptTemplateOperation } from './script-template-operation.js';
 import {
   localeOperation,
   modprobeOperation,
@@ -57,9 +60,6 @@ import {
   sysctlOperation,
   timezoneOperation,
 } from './server-config-operations.js';
-import { pipPackagesOperation, venvOperation, virtualenvOperation } from './pip-operations.js';
-import { rebootOperation, waitOperation } from './reboot-operations.js';
-import { scriptTemplateOperation } from './script-template-operation.js';
 import { hostnameOperation, scriptOperation, shellOperation } from './server-operations.js';
 import { serverPackagesOperation } from './server-packages-operation.js';
 import { keyscanOperation, userAuthorizedKeysOperation } from './ssh-operations.js';
@@ -178,22 +178,22 @@ export * from './download-operation.js';
 export * from './edit-operations.js';
 export * from './files-operations.js';
 export * from './git-operations.js';
-export * from './openpgp-keys.js';
-export * from './package-operations.js';
-export * from './rpm-repo-operations.js';
-export * from './server-config-operations.js';
 export * from './init-service-operations.js';
 export * from './npm-operations.js';
+export * from './openpgp-keys.js';
+export * from './package-operations.js';
 export * from './package-operations.js';
 export * from './pip-operations.js';
 export * from './reboot-operations.js';
+export * from './rpm-repo-operations.js';
 export * from './script-template-operation.js';
+export * from './server-config-operations.js';
 export * from './server-operations.js';
 export * from './server-packages-operation.js';
 export * from './ssh-operations.js';
 export * from './sync-operation.js';
 export * from './systemd-operations.js';
-export { planLineEdit, setLine } from './text-lines.js';
 export { renderTemplate, type TemplateSource } from './template-render.js';
+export { planLineEdit, setLine } from './text-lines.js';
 export * from './user-operations.js';
 export * from './yum-operations.js';

@@ -10,16 +10,18 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 need=()
-for cmd in sudo busybox doas sshd dockerd ssh-keygen ssh-agent sftp runuser script curl debootstrap podman gpg dpkg-scanpackages; do
+for cmd in sudo busybox doas sshd dockerd ssh-keygen ssh-agent sftp runuser script curl debootstrap podman gpg dpkg-scanpackages git; do
   command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd")
 done
+# pip.venv's tests run the system python3's venv module (over ssh, as a test user).
+/usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup-test-host: installing system packages (missing: ${need[*]})"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
     sudo busybox-static opendoas openssh-server openssh-client docker.io util-linux bsdutils procps \
-    curl ca-certificates debootstrap debian-archive-keyring podman gnupg dpkg-dev >/dev/null
+    curl ca-certificates debootstrap debian-archive-keyring podman gnupg dpkg-dev git python3-venv >/dev/null
 fi
 
 # Test users. Passwords are test-only and known to the fixtures in @infra/connector-testkit.

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -259,8 +260,9 @@ describe.skipIf((noPython ?? noSshd) !== undefined)('pip and npm on @ssh', () =>
   }, 120_000);
 
   it('npm.packages as the ssh user, twice each', async () => {
-    // A registry behind a TLS-inspecting proxy: the ssh user's login has no CA setting of its own.
-    const ca = process.env.NODE_EXTRA_CA_CERTS;
+    // A registry behind a TLS-inspecting proxy: the ssh user's login has no CA setting of its
+    // own, so it gets this machine's (the system bundle holds such a proxy's CA).
+    const ca = process.env.NODE_EXTRA_CA_CERTS ?? systemCaBundle();
     await npmTwice(() => sshHost(sshd, 'ssh1'), root, ca ? { NODE_EXTRA_CA_CERTS: ca } : {});
   }, 180_000);
 });
@@ -283,3 +285,9 @@ describe.skipIf((noPython ?? noDebian) !== undefined)('pip on the Debian image (
     await pipTwice(() => dockerHost(dockerd!, container, {}, 'debian-pip'), '/srv/pip');
   }, 120_000);
 });
+
+/** Debian's CA bundle, where it exists. */
+function systemCaBundle(): string | undefined {
+  const bundle = '/etc/ssl/certs/ca-certificates.crt';
+  return existsSync(bundle) ? bundle : undefined;
+}

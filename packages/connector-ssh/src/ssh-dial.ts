@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { sleep } from '@infra/core';
+import { sleep } from '@infra/connector-utils';
 import type { Client } from 'ssh2';
 import type { HandshakeLimiter } from './handshake-limiter.js';
 import type { SshConnectionOptions, SshEndpoint, SshLogin } from './ssh-connection.js';

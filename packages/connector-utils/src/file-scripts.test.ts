@@ -1,9 +1,16 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isInfraTempName, makeInstallScript, octalMode, tempPathBeside } from './file-scripts.js';
+import {
+  isInfraTempName,
+  makeInstallScript,
+  makeReadScript,
+  makeRemoveScript,
+  octalMode,
+  tempPathBeside,
+} from './file-scripts.js';
 import { usesBecome } from './shell-invocation.js';
 
 /** Run a built script with /bin/sh, feeding stdin. */
@@ -33,6 +40,8 @@ describe('file scripts', () => {
     expect(usesBecome({ suUser: 'root' })).toBe(true);
     expect(octalMode(0o640)).toBe('0640');
     expect(() => octalMode(0o10000)).toThrow(/not a file mode/);
+    expect(() => octalMode(-1)).toThrow(RangeError);
+    expect(() => octalMode(1.5)).toThrow(/not a file mode/);
     const temp = tempPathBeside('/etc/a b.conf');
     expect(temp).toMatch(/^\/etc\/\.a b\.conf\.infra-[0-9a-f]{12}\.tmp$/);
     expect(isInfraTempName(temp)).toBe(true);
@@ -105,6 +114,27 @@ describe('file scripts', () => {
     expect(refused.stderr).toContain(`"${target}" is not a regular file`);
     expect((await readdir(dir)).filter((name) => name.includes('infra-'))).toEqual([]);
     expect(await readdir(target)).toEqual([]);
+  });
+
+  it('refuses to replace a named pipe, leaving it and no temp file', async () => {
+    const pipe = join(dir, 'a-pipe');
+    execFileSync('mkfifo', [pipe]);
+    const script = makeInstallScript({
+      destPath: pipe,
+      tempPath: tempPathBeside(pipe),
+      mode: 0o644,
+    });
+    const refused = await runScript(script.getRawValue(), Buffer.from('x'));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`"${pipe}" is not a regular file`);
+    expect((await readdir(dir)).filter((name) => name.includes('infra-'))).toEqual([]);
+    expect((await stat(pipe)).isFIFO()).toBe(true);
+    await rm(pipe);
+  });
+
+  it('quotes the path of the read and remove scripts', () => {
+    expect(makeReadScript('/a\nb $c').getRawValue()).toBe(`cat '/a\nb $c'`);
+    expect(makeRemoveScript('/tmp/-x y').getRawValue()).toBe(`rm -f '/tmp/-x y'`);
   });
 
   it('keeps the owner of the file it replaces (as root)', async () => {

@@ -1,15 +1,4 @@
 export {
-  type BecomePutScriptOptions,
-  becomeArguments,
-  makeBecomeGetScript,
-  makeBecomePutScript,
-  makeRemoveScript,
-  makeShellInvocation,
-  octalMode,
-  tempPathBeside,
-  usesBecome,
-} from './become-files.js';
-export {
   type CommandInput,
   type CommandPart,
   MASK,
@@ -22,7 +11,6 @@ export {
   sh,
   toStringCommand,
 } from './command.js';
-export { runWithRetries } from './command-retries.js';
 export {
   type ConnectionString,
   parseConnectionString,
@@ -88,14 +76,11 @@ export { sudoPasswordOf, withSudoPasswordStdin } from './sudo-askpass.js';
 export {
   askHidden,
   noSudoPassword,
-  runWithSudoRetry,
   SUDO_PASSWORD_FROM_ENV,
   SudoPasswordPrompt,
   type SudoPasswordSource,
-  sudoNeedsPassword,
   type TerminalPrompt,
 } from './sudo-password.js';
-export { sleep, timeoutSignal } from './timing.js';
 export {
   CommandArgumentError,
   type CommandStdin,

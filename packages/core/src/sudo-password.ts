@@ -1,7 +1,5 @@
 import { MaskString } from './command.js';
 import { InfraError, SudoPasswordError } from './errors.js';
-import type { CommandResult, OutputLine } from './output.js';
-import type { ConnectorArguments } from './unix-command.js';
 
 /** Where a run gets its sudo password from, asked at most once and shared by every host. */
 export interface SudoPasswordSource {
@@ -9,14 +7,6 @@ export interface SudoPasswordSource {
 }
 
 export const SUDO_PASSWORD_FROM_ENV = 'INFRA_SUDO_PASSWORD';
-
-/** What sudo prints when `-n` meets a rule that wants a password. */
-const PASSWORD_REQUIRED = /sudo: (a password is required|a terminal is required)/;
-
-/** @deprecated Moved to `@infra/connector-utils` (`sudoNeedsPassword`). */
-export function sudoNeedsPassword(result: CommandResult): boolean {
-  return !result.success && result.output.stderrLines.some((line) => PASSWORD_REQUIRED.test(line));
-}
 
 /** Ask a question with hidden input; undefined when there is no terminal. */
 export type TerminalPrompt = (question: string) => Promise<string | undefined>;
@@ -99,44 +89,4 @@ export async function askHidden(question: string): Promise<string | undefined> {
     };
     stdin.on('data', onData);
   });
-}
-
-/**
- * pyinfra's `execute_command_with_sudo_retry`: run with `sudo -n`; when sudo says
- * it needs a password, get it from the run's source and run once more with it.
- * sudo's "a password is required" line is held back from `onOutput` and dropped
- * when the retry follows. When stdin is a stream (which a first try would
- * consume), ask sudo with `true` first.
-
- *
- * @deprecated Moved to `@infra/connector-utils` (`runWithSudoRetry`, with `sudoPasswordSourceFor(host)` for `sudo_password` from host data); removed from `@infra/core` in its next major.
- */
-export async function runWithSudoRetry<
-  C,
-  A extends ConnectorArguments & { onOutput?: (line: OutputLine) => void },
->(
-  command: C,
-  args: A,
-  source: SudoPasswordSource,
-  run: (command: C | string, args: A) => Promise<CommandResult>,
-): Promise<CommandResult> {
-  if (!args.sudo || (args.sudoPassword !== undefined && args.sudoPassword !== '')) {
-    return run(command, args);
-  }
-  const held: OutputLine[] = [];
-  const onOutput = (line: OutputLine) => {
-    if (line.stream === 'stderr' && PASSWORD_REQUIRED.test(line.line)) held.push(line);
-    else args.onOutput?.(line);
-  };
-  const streamed = typeof args.stdin === 'object' && !Buffer.isBuffer(args.stdin);
-  const firstArgs = streamed
-    ? ({ sudo: true, sudoUser: args.sudoUser } as A)
-    : { ...args, onOutput };
-  const first = await run(streamed ? 'true' : command, firstArgs);
-  if (!sudoNeedsPassword(first)) {
-    if (streamed) return run(command, args);
-    for (const line of held) args.onOutput?.(line);
-    return first;
-  }
-  return run(command, { ...args, sudoPassword: await source.get() });
 }

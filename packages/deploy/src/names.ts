@@ -51,3 +51,21 @@ export function nameTree<TSpec extends { readonly name: string }, TBound>(
   }
   return guard(tree, '');
 }
+
+/**
+ * The module of a spec's literal dotted name (`files` of `files.put`), for the
+ * `ops`/`facts` types. Specs whose name is a plain `string` (no literal type)
+ * are left out of the types, not of the objects.
+ */
+export type ModuleOf<T> = T extends { readonly name: infer N extends string }
+  ? string extends N
+    ? never
+    : N extends `${infer M}.${string}`
+      ? M
+      : never
+  : never;
+
+/** The member of a spec's dotted name within module `M` (`put` of `files.put`). */
+export type MemberOf<T, M extends string> = T extends { readonly name: `${M}.${infer O}` }
+  ? O
+  : never;

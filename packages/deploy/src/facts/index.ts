@@ -1,4 +1,4 @@
-import { nameTree } from '../names.js';
+import { type MemberOf, type ModuleOf, nameTree } from '../names.js';
 import { aptDebFileFact, aptKeysFact, aptSimulateFact, aptSourcesFact } from './apt-repo-facts.js';
 import { crontabEntriesFact, crontabLinesFact } from './crontab-facts.js';
 import type { FactDefinition } from './fact.js';
@@ -122,15 +122,6 @@ export type BoundFact<TArgs, TValue> = string extends keyof TArgs
     : true extends IsUnion<RequiredKeys<TArgs>>
       ? (args: TArgs) => Promise<TValue>
       : (args: TArgs | TArgs[RequiredKeys<TArgs>]) => Promise<TValue>;
-
-type ModuleOf<T> = T extends { readonly name: infer N extends string }
-  ? string extends N
-    ? never
-    : N extends `${infer M}.${string}`
-      ? M
-      : never
-  : never;
-type MemberOf<T, M extends string> = T extends { readonly name: `${M}.${infer O}` } ? O : never;
 
 /** `{ files: { file: BoundFact<PathArgs, PathInfo | null> }, ... }` from facts named `files.file`, ... */
 export type FactTree<TFact> = {

@@ -10,7 +10,7 @@
  * listed or not, with `run(spec, args)`. Facts work the same way in ../facts/index.ts
  * (BUILTIN_FACTS, `defineFact<Args, Value, 'module.name'>`).
  */
-import { nameTree } from '../names.js';
+import { type MemberOf, type ModuleOf, nameTree } from '../names.js';
 import type { GlobalArguments, OperationResult, OperationSpec } from '../operation.js';
 import { aptKeyOperation, aptRepoOperation } from './apt-key-operations.js';
 import {
@@ -144,16 +144,6 @@ export type OperationTree<TSpec> = {
       : never;
   };
 };
-
-/** Specs whose name is a plain `string` (no literal type) are left out of the types, not of `ops`. */
-type ModuleOf<T> = T extends { readonly name: infer N extends string }
-  ? string extends N
-    ? never
-    : N extends `${infer M}.${string}`
-      ? M
-      : never
-  : never;
-type MemberOf<T, M extends string> = T extends { readonly name: `${M}.${infer O}` } ? O : never;
 
 export type Operations = OperationTree<(typeof BUILTIN_OPERATIONS)[number]>;
 

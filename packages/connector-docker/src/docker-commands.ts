@@ -10,15 +10,6 @@ import type { CommandInput, CommandResult, ConnectorArguments, StringCommand } f
 import { runExec } from './docker-exec.js';
 import type { DockerHost, Session } from './docker-session.js';
 
-/**
- * True when the script reads a sudo password from the first line of its stdin
- * (core's askpass wrapper): a terminal would echo that line, so such a command
- * runs without one.
- */
-function readsSudoPassword(script: string): boolean {
-  return script.includes('IFS= read -r __infra_pw');
-}
-
 /** Run one raw command in the container, as `user` (default: docker_user, else the container's). */
 export function execInContainer(
   host: DockerHost,
@@ -27,7 +18,9 @@ export function execInContainer(
   io: RawCommandIo,
   user?: string,
 ): Promise<RawExit> {
-  const withPassword = readsSudoPassword(command.script);
+  // The sudo password is the first line of stdin: a terminal would echo it, so
+  // such a command runs without one.
+  const withPassword = command.passwordOnStdin === true;
   if (withPassword && command.getPty) {
     host.log.debug(
       `${host.name}: running without a terminal: a terminal would echo the sudo password sent on stdin.`,

@@ -7,7 +7,6 @@ import {
   type FactDefinition,
   failHostOfStrayError,
   type GlobalArguments,
-  HostSession,
   type HostTask,
   type InventoryHost,
   limitHosts,
@@ -15,7 +14,6 @@ import {
   loadInventory,
   maskedData,
   OPERATIONS,
-  RunCoordinator,
   type RunHost,
   resultsTable,
   runHosts,
@@ -33,6 +31,7 @@ import {
 } from './exec-command.js';
 import { EXIT, errorCode, errorMessage, exitCodeForError } from './exit-codes.js';
 import { checkFactArguments } from './fact-arguments.js';
+import { runFact } from './fact-command.js';
 import { LiveProgressView, type TerminalSink } from './live-progress.js';
 import { colourEnabled } from './output-format.js';
 import { Reporter } from './reporter.js';
@@ -351,59 +350,4 @@ function liveViewFor(
     hosts.map((host) => host.name),
     colourEnabled(stderr, env),
   );
-}
-
-async function runFact(
-  command: Extract<DeployCliCommand, { kind: 'fact' }>,
-  hosts: readonly RunHost[],
-  reporter: Reporter,
-  options: DeployOptions,
-  run: { args: ConnectorArguments; signal: AbortSignal; killSignal: AbortSignal },
-): Promise<number> {
-  const { args, ...stop } = run;
-  const definition = FACTS[command.fact];
-  if (!definition) throw new UnknownNameError('fact', command.fact, Object.keys(FACTS));
-  const coordinator = new RunCoordinator();
-  const values = new Map<string, unknown>();
-  let failed = 0;
-  const { mapBounded } = await import('@infra/deploy');
-  await mapBounded(hosts, options.parallel, async (host) => {
-    try {
-      await host.connector.connect();
-      const session = new HostSession(
-        { name: host.name, groups: host.groups, data: host.hostData },
-        host.connector,
-        {
-          dry: true,
-          diff: false,
-          phase: 'plan',
-          ...stop,
-          coordinator,
-          emit: () => {},
-        },
-      );
-      values.set(host.name, await session.fact(definition, command.args as never, args));
-    } catch (error) {
-      failed++;
-      reporter.fatal({
-        code: errorCode(error),
-        message: `[${host.name}] ${errorMessage(error)}`,
-        stack: (error as Error | undefined)?.stack,
-      });
-    } finally {
-      await host.connector.disconnect().catch(() => {});
-    }
-  });
-  // In inventory order, whichever host answered first.
-  const done = hosts.filter((host) => values.has(host.name));
-  if (options.json) {
-    for (const host of done) {
-      const value = values.get(host.name);
-      reporter.event({ type: 'fact', host: host.name, fact: command.fact, value } as never);
-    }
-  } else if (done.length > 0) {
-    const ordered = Object.fromEntries(done.map((host) => [host.name, values.get(host.name)]));
-    reporter.line(JSON.stringify(ordered, null, 2));
-  }
-  return failed > 0 ? EXIT.hostFailed : EXIT.ok;
 }

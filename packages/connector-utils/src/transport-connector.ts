@@ -30,6 +30,14 @@ export abstract class TransportConnector<
   /** Run one raw command; stop it (all of it) when `io.signal` fires, and settle. */
   protected abstract runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit>;
 
+  /**
+   * The contract's `runRawCommand`: hosts that run through this one (`via=`) send
+   * their commands and files here. The same as `runRaw`.
+   */
+  runRawCommand(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
+    return this.runRaw(command, io);
+  }
+
   /** A remote path as the transport takes it: absolute (relative ones from `/`). */
   protected resolveRemotePath(path: string): string {
     return posix.resolve('/', path);

@@ -5,6 +5,8 @@ import {
   collectNamesData,
   InventoryConnector,
   type NamesData,
+  VIA_DATA_META,
+  viaTargetOf,
 } from './connector.js';
 import { ConnectorSpecError } from './errors.js';
 import { CommandOutput } from './output.js';
@@ -118,5 +120,30 @@ describe('InventoryConnector', () => {
         /^Fleet\.(runShellCommand|putFile|getFile)\(\) was called for @fleet:a, but it only generates inventory/,
       );
     }
+  });
+});
+
+describe('viaTargetOf', () => {
+  it('reads the via data key of a connector that declares it', () => {
+    expect(viaTargetOf({ dataMeta: VIA_DATA_META }, { via: '@ssh:web1' })).toEqual({
+      connection: '@ssh:web1',
+    });
+    expect(viaTargetOf({ dataMeta: VIA_DATA_META }, {})).toBeUndefined();
+  });
+
+  it('ignores via for a connector that does not declare it', () => {
+    expect(viaTargetOf({ dataMeta: {} }, { via: '@ssh:web1' })).toBeUndefined();
+  });
+
+  it("asks the class's viaOf when it has one", () => {
+    const viaOf = (data: Readonly<Record<string, unknown>>) =>
+      typeof data.docker_host === 'string' && data.docker_host.startsWith('ssh://')
+        ? { connection: '@ssh:web1', data: { ssh_port: 2222 } }
+        : undefined;
+    expect(viaTargetOf({ dataMeta: {}, viaOf }, { docker_host: 'ssh://web1:2222' })).toEqual({
+      connection: '@ssh:web1',
+      data: { ssh_port: 2222 },
+    });
+    expect(viaTargetOf({ dataMeta: VIA_DATA_META, viaOf }, { via: '@local' })).toBeUndefined();
   });
 });

@@ -1,8 +1,9 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type { CommandInput } from './command.js';
 import type { DataMetaMap } from './connector-data.js';
 import { ConnectorSpecError } from './errors.js';
 import type { CommandResult, OutputLine } from './output.js';
+import type { RawCommand, RawCommandIo, RawExit } from './raw-command.js';
 import type { SudoPasswordSource } from './sudo-password.js';
 import type { ConnectorArguments, UnixCommandArguments } from './unix-command.js';
 
@@ -59,6 +60,14 @@ export interface ConnectorHost<TData = Record<string, unknown>> {
   readonly log: ConnectorLogger;
   /** The run's sudo password, asked at most once and shared by every host. */
   readonly sudoPassword: SudoPasswordSource;
+  /**
+   * The executing host this one runs through instead of this machine (what
+   * `ConnectorClass.viaOf` names: by default the `via` data key, e.g. `via=@ssh:web1`).
+   * The run connects it before this connector's `connect()`, shares it with every
+   * host that rides on it, and disconnects it after the last of them. Undefined:
+   * this machine.
+   */
+  readonly via?: Connector;
 }
 
 export interface RunShellCommandOptions extends ConnectorArguments {
@@ -96,7 +105,38 @@ export interface Connector {
   /** Binary-safe and atomic: the remote path has the old content or the new, never half. */
   putFile(src: FileSource, remotePath: string, options?: FileOptions): Promise<void>;
   getFile(remotePath: string, dest: FileDestination, options?: FileOptions): Promise<void>;
+  /**
+   * Optional, for hosts that others run through: run one raw `SHELL -c SCRIPT`,
+   * binary-safe, killed when `io.signal` fires (a wrapping connector such as
+   * `@chroot` with `via=` sends its commands and files this way).
+   */
+  runRawCommand?(command: RawCommand, io: RawCommandIo): Promise<RawExit>;
+  /**
+   * Optional, for hosts that others run through: a byte stream to a unix socket on
+   * the host (the Docker / Podman API over ssh). Rejects with `ConnectError`.
+   */
+  openUnixSocket?(path: string, options?: { signal?: AbortSignal }): Promise<Duplex>;
 }
+
+/** The host a connector runs through: a connection string or an inventory host name, and data for it. */
+export interface ViaTarget {
+  /** `@ssh:web1`, `@docker:debian`, or the name of a host of the run's inventory. */
+  readonly connection: string;
+  /** Host data for that host, over what its inventory entry or the riding host's data give. */
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+/** The data key that names the host to run through. A connector that can ride puts it in its `dataMeta`. */
+export const VIA_DATA_KEY = 'via';
+
+/** Spread into the `dataMeta` of a connector that can run through another host. */
+export const VIA_DATA_META = {
+  [VIA_DATA_KEY]: {
+    description:
+      'Run through this executing host instead of this machine: a connection string or an inventory host name (e.g. @ssh:web1)',
+    type: 'string',
+  },
+} as const satisfies DataMetaMap;
 
 /**
  * The static side of the contract. Checked by shape (`assertConnectorClass`), never
@@ -110,7 +150,24 @@ export interface ConnectorClass<TData = Record<string, unknown>> {
   /** One line for `infra connectors`. */
   readonly description?: string;
   makeNamesData(arg: string | undefined, context?: NamesDataContext): NamesDataResult;
+  /**
+   * Optional: the host this one runs through, from its host data (the docker
+   * connector reads `docker_host=ssh://...`). Without it, `viaTargetOf` reads the
+   * `via` data key.
+   */
+  viaOf?(hostData: Readonly<Record<string, unknown>>): ViaTarget | undefined;
   new (host: ConnectorHost<TData>): Connector;
+}
+
+/** The host a host of this connector class runs through, or undefined for this machine. */
+export function viaTargetOf(
+  connectorClass: Pick<ConnectorClass, 'viaOf' | 'dataMeta'>,
+  hostData: Readonly<Record<string, unknown>>,
+): ViaTarget | undefined {
+  if (connectorClass.viaOf) return connectorClass.viaOf(hostData);
+  if (!(VIA_DATA_KEY in connectorClass.dataMeta)) return undefined;
+  const via = hostData[VIA_DATA_KEY];
+  return typeof via === 'string' && via !== '' ? { connection: via } : undefined;
 }
 
 /**

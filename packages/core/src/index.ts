@@ -33,6 +33,10 @@ export {
   type RunShellCommandOptions,
   SPECIFICATION_VERSION,
   type SpecificationVersion,
+  VIA_DATA_KEY,
+  VIA_DATA_META,
+  type ViaTarget,
+  viaTargetOf,
 } from './connector.js';
 export {
   buildConnectorData,
@@ -72,6 +76,7 @@ export {
   type OutputLine,
   type OutputStream,
 } from './output.js';
+export type { RawCommand, RawCommandIo, RawExit, RunRaw } from './raw-command.js';
 export { sudoPasswordOf, withSudoPasswordStdin } from './sudo-askpass.js';
 export {
   askHidden,

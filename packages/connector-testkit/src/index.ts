@@ -14,6 +14,11 @@ export {
   startAgent,
 } from './fixtures/agent.js';
 export {
+  type BusyboxRoot,
+  busyboxRootMissingReason,
+  makeBusyboxRoot,
+} from './fixtures/busybox-root.js';
+export {
   buildDebianImage,
   type DebianImage,
   type DebianImageOptions,

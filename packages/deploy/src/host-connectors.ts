@@ -34,7 +34,7 @@ export function createHostConnectors(
       hostData: via.hostData,
       log: services.logFor(via.name),
       sudoPassword: services.sudoPassword,
-      ...(upstream ? { via: upstream.connector } : {}),
+      ...(upstream ? { via: upstream.connector, viaName: upstream.name } : {}),
     });
     const made = new SharedVia(via.name, connector, upstream);
     shared.set(via.identity, made);
@@ -48,7 +48,7 @@ export function createHostConnectors(
       hostData: host.hostData,
       log: services.logFor(host.name),
       sudoPassword: services.sudoPassword,
-      ...(via ? { via: via.connector } : {}),
+      ...(via ? { via: via.connector, viaName: via.name } : {}),
     });
     return via ? new RidingConnector(host.name, connector, via) : connector;
   });

@@ -193,7 +193,8 @@ export class ViaResolver {
     const yieldedData = entry?.[1] ?? {};
     return {
       connector,
-      name: entry?.[0] ?? connection,
+      // Named as written (`@ssh:web1`), so the chain reads as the user gave it.
+      name: connection,
       base: (): Record<string, unknown> => ({ ...yieldedData }),
       baseSource: `the via connection string ${JSON.stringify(connection)}`,
     };

@@ -270,6 +270,10 @@ export async function resolveHosts(
 
   // A via names a host of the run by its name, or by the connection string of its entry.
   const candidates = new Map<string, ViaCandidate>();
+  const perConnection = new Map<string, number>();
+  for (const host of pending) {
+    perConnection.set(host.connection, (perConnection.get(host.connection) ?? 0) + 1);
+  }
   for (const host of pending) {
     const candidate: ViaCandidate = {
       name: host.name,
@@ -278,8 +282,7 @@ export async function resolveHosts(
       dataFor: (dataMeta) => hostDataFor(host.merged, overrides, dataMeta, secrets),
     };
     candidates.set(host.name, candidate);
-    const sameConnection = pending.filter((other) => other.connection === host.connection);
-    if (sameConnection.length === 1 && !candidates.has(host.connection)) {
+    if (perConnection.get(host.connection) === 1 && !candidates.has(host.connection)) {
       candidates.set(host.connection, candidate);
     }
   }

@@ -36,6 +36,7 @@ import { LiveProgressView, type TerminalSink } from './live-progress.js';
 import { colourEnabled } from './output-format.js';
 import { Reporter } from './reporter.js';
 import { SecretRedactor } from './secret-redactor.js';
+import { TerminalPrompt } from './terminal-prompt.js';
 import { UsageError } from './usage-error.js';
 
 export type DeployCliCommand = Extract<
@@ -122,6 +123,7 @@ export async function runDeployCommand(
   let defaults: Record<string, unknown> = {};
   let factArgs: Record<string, string> = {};
   let upFrontPassword: MaskString | undefined;
+  const terminal = TerminalPrompt.forProcess();
   try {
     const changes = command.kind === 'deploy' || command.kind === 'operation';
     if (changes && !options.yes && !options.dry && process.stdin.isTTY !== true) {
@@ -166,7 +168,7 @@ export async function runDeployCommand(
         command.args,
       );
     }
-    const sudoPassword = sharedSudoPassword(redactor);
+    const sudoPassword = sharedSudoPassword(redactor, terminal?.ask);
     // --use-sudo-password: asked once, before any host connects, and sent with every sudo command.
     if (options.useSudoPassword) upFrontPassword = await sudoPassword.get();
     runHostsList = hosts.map((host) => ({
@@ -179,6 +181,7 @@ export async function runDeployCommand(
         hostData: host.hostData,
         log: hostLogger(reporter, host.name),
         sudoPassword,
+        prompt: terminal?.ask,
       }) as Connector,
     }));
   } catch (error) {
@@ -253,6 +256,7 @@ export async function runDeployCommand(
   process.on('beforeExit', onIdle);
   const live = liveViewFor(command, options, context, runHostsList);
   reporter.setLiveView(live);
+  terminal?.setView(live);
   try {
     if (command.kind === 'fact') {
       return await runFact({ ...command, args: factArgs }, runHostsList, reporter, options, {

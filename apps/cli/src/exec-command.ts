@@ -7,6 +7,7 @@ import {
   makeUnixCommand,
   maskHostData,
   QuoteString,
+  type SecretPrompt,
   StringCommand,
   SUDO_PASSWORD_FROM_ENV,
   SudoPasswordPrompt,
@@ -22,6 +23,7 @@ import type { HostOutcome } from './output-format.js';
 import { summarize } from './output-format.js';
 import { type CliStreams, Reporter } from './reporter.js';
 import { SecretRedactor } from './secret-redactor.js';
+import { TerminalPrompt } from './terminal-prompt.js';
 
 export interface ExecRequest {
   readonly inventory: string;
@@ -72,11 +74,17 @@ export function hostLogger(reporter: Reporter, host: string): ConnectorLogger {
   };
 }
 
-/** The run's one sudo password source, shared by every host; what it yields is redacted from all output. */
-export function sharedSudoPassword(redactor: SecretRedactor): SudoPasswordSource {
+/**
+ * The run's one sudo password source, shared by every host, asked with `ask` (the
+ * terminal prompt) when INFRA_SUDO_PASSWORD is not set; what it yields is redacted from all output.
+ */
+export function sharedSudoPassword(
+  redactor: SecretRedactor,
+  ask: SecretPrompt | undefined,
+): SudoPasswordSource {
   const fromEnv = process.env[SUDO_PASSWORD_FROM_ENV];
   if (fromEnv) redactor.add(fromEnv);
-  const prompt = new SudoPasswordPrompt();
+  const prompt = new SudoPasswordPrompt(ask === undefined ? {} : { ask });
   return {
     async get(): Promise<MaskString> {
       const password = await prompt.get();
@@ -106,7 +114,8 @@ export async function runExec(request: ExecRequest, context: ExecContext): Promi
   let userCommand: StringCommand;
   let args: ConnectorArguments;
   try {
-    const sudoPassword = sharedSudoPassword(redactor);
+    const terminal = TerminalPrompt.forProcess();
+    const sudoPassword = sharedSudoPassword(redactor, terminal?.ask);
     const resolver = new ConnectorResolver({
       projectDir: context.projectDir,
       fallbackDirs: [context.cliDir],
@@ -131,6 +140,7 @@ export async function runExec(request: ExecRequest, context: ExecContext): Promi
           hostData: host.hostData,
           log: hostLogger(reporter, host.name),
           sudoPassword,
+          prompt: terminal?.ask,
         }),
     );
   } catch (error) {

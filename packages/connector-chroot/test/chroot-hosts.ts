@@ -1,6 +1,16 @@
 import { SSH_DATA_META, SshConnector } from '@infra/connector-ssh';
-import { createTestHost, type SshdFixture } from '@infra/connector-testkit';
+import {
+  type BusyboxRoot,
+  busyboxRootMissingReason,
+  createTestHost,
+  makeBusyboxRoot,
+  peerMissing,
+  type SshdFixture,
+  sshdMissingReason,
+  startSshd,
+} from '@infra/connector-testkit';
 import { buildConnectorData, type Connector } from '@infra/core';
+import { afterAll, beforeAll } from 'vitest';
 import { CHROOT_DATA_META, ChrootConnector } from '../src/index.js';
 
 /** A `@chroot:DIR` connector, on this machine or through `via`. */
@@ -35,4 +45,41 @@ export function sshVia(
   const name = `@ssh:${user}@${sshd.host}`;
   const data = buildConnectorData('ssh', SSH_DATA_META, hostData);
   return { name, connector: new SshConnector(createTestHost({ name, data, hostData })) };
+}
+
+/** Why chroot cannot run here (loud skip, a failure under CI), and why chroot through ssh cannot. */
+export const chrootSkip = peerMissing('chroot into a busybox root', busyboxRootMissingReason());
+export const viaSshSkip = chrootSkip ?? peerMissing('sshd', sshdMissingReason());
+
+/**
+ * The peers of a test file: a busybox root, and a loopback sshd where root may log in,
+ * made before its tests and removed after them; connectors the file registers with
+ * `track` are disconnected first.
+ */
+export function useChrootPeers(): {
+  root(): BusyboxRoot;
+  sshd(): SshdFixture;
+  track(connector: Connector): void;
+} {
+  let root: BusyboxRoot | undefined;
+  let sshd: SshdFixture | undefined;
+  const tracked: Connector[] = [];
+  beforeAll(async () => {
+    if (chrootSkip === undefined) root = await makeBusyboxRoot();
+    if (viaSshSkip === undefined) sshd = await startSshd({ rootLogin: true });
+  });
+  afterAll(async () => {
+    await Promise.all(tracked.map((connector) => connector.disconnect()));
+    await sshd?.dispose();
+    await root?.remove();
+  });
+  const made = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the ${what} fixture did not start`);
+    return value;
+  };
+  return {
+    root: () => made(root, 'busybox root'),
+    sshd: () => made(sshd, 'sshd'),
+    track: (connector) => tracked.push(connector),
+  };
 }

@@ -71,6 +71,24 @@ describe('withRetries (the one retry policy)', () => {
 });
 
 describe('runWithRetries', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('waits retryDelay seconds, 5 by default (pyinfra), between runs of a connector command', async () => {
+    vi.useFakeTimers();
+    let calls = 0;
+    const running = runWithRetries(sh`false`, { retries: 1 }, { info: () => {} }, async () => {
+      calls++;
+      return { success: calls > 1, output: new CommandOutput([], calls > 1 ? 0 : 1) };
+    });
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect((await running).success).toBe(true);
+    expect(calls).toBe(2);
+  });
+
   it('logs each retry of a failed command and answers the last result', async () => {
     const lines: string[] = [];
     let calls = 0;

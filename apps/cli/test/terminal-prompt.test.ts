@@ -113,7 +113,7 @@ describe.skipIf(sshSkip !== undefined)('an encrypted ssh key on a terminal', () 
         '  log: { debug: quiet, info: quiet, warn: quiet }, sudoPassword: noSudoPassword,',
         '});',
         'try { await connector.connect(); console.log("CONNECTED"); }',
-        'catch (error) { console.log(`FAILED ${error.constructor.name} ${error.code}: ${error.message}`); }',
+        'catch (error) { console.log(["FAILED", error.constructor.name, error.code + ":", error.message].join(" ")); }',
         'await connector.disconnect();',
       ].join('\n'),
     );

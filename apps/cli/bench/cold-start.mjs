@@ -1,9 +1,10 @@
 // Cold start of `infra @local exec -- true` against `node -e ''`, alternated, N runs each.
-// Prints medians and the ratio (target <= 2.5). Never fails on a time.
+// Prints medians and the ratio (target <= 1.5, issue #14). Never fails on a time.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const localConnector = import.meta.resolve('@infra/connector-local');
 const runs = Number(process.env.BENCH_RUNS ?? 20);
 
 function time(args) {
@@ -26,6 +27,7 @@ const cases = {
   baseline: ['-e', ''],
   exec: [bin, '@local', 'exec', '--', 'true'],
   help: [bin, '--help'],
+  connector: ['--input-type=module', '-e', `await import(${JSON.stringify(localConnector)})`],
 };
 const samples = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
 // One warm-up each (file system cache), then alternate.
@@ -40,8 +42,9 @@ console.log(`  node -e ''                          ${base.toFixed(1)} ms`);
 for (const [name, label] of [
   ['exec', 'infra @local exec -- true'],
   ['help', 'infra --help'],
+  ['connector', 'import @infra/connector-local alone'],
 ]) {
   const value = median(samples[name]);
   console.log(`  ${label.padEnd(36)}${value.toFixed(1)} ms  ratio ${(value / base).toFixed(2)}x`);
 }
-console.log('target: infra @local exec -- true <= 2.5x node -e ""');
+console.log('target: infra @local exec -- true <= 1.5x node -e ""');

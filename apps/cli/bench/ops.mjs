@@ -1,7 +1,10 @@
 // pnpm bench: the cost of an operation through the CLI. 100 server.shell ops on @local and on
 // one ssh host (a loopback sshd), against the CLI's cold start (`infra @local exec -- true`),
 // alternated, median of BENCH_RUNS (5) runs after a warm-up. Wall time and the CPU time of
-// the whole process tree. pyinfra runs the same deploys when set up (see scale.mjs). Asserts nothing.
+// the whole process tree. The floors run in the same rounds (ops-floor.mjs: 100 raw spawns of
+// `sh -c true`, 100 execs on one bare ssh2 connection), so each figure is also a ratio to what
+// the same work costs without infra, which holds on a loaded machine. pyinfra runs the same
+// deploys when set up (see scale.mjs). Asserts nothing.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { sshdMissingReason, startSshd, TEST_USERS } from '@infra/connector-testkit';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const floor = fileURLToPath(new URL('./ops-floor.mjs', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const pyinfraBin =
@@ -72,6 +76,16 @@ function measure(file, args) {
 }
 
 const cases = {
+  'node -e 0': () => measure(process.execPath, ['-e', '0']),
+  'floor: 100 spawns (node)': () => measure(process.execPath, [floor, 'spawn']),
+  'floor: 100 execs, 1 ssh2 connection': () =>
+    measure(process.execPath, [
+      floor,
+      'ssh',
+      String(sshd.port),
+      user,
+      sshd.clientKey.privateKeyPath,
+    ]),
   'infra cold start (@local exec -- true)': () =>
     measure(process.execPath, [bin, '@local', 'exec', '--', 'true']),
   'infra 100 ops @local': () =>
@@ -114,13 +128,27 @@ for (const [name, value] of Object.entries(result)) {
     `  ${name.padEnd(40)} ${value.wall.toFixed(0).padStart(6)} ms  ${value.cpu.toFixed(0).padStart(5)} ms CPU`,
   );
 }
+const node = result['node -e 0'];
+const spawnFloor = result['floor: 100 spawns (node)'];
+const sshFloor = result['floor: 100 execs, 1 ssh2 connection'];
 const cold = result['infra cold start (@local exec -- true)'];
 const local = result['infra 100 ops @local'];
 const ssh = result['infra 100 ops on 1 ssh host'];
+const localBeyond = local.wall - cold.wall;
+const spawnBeyond = spawnFloor.wall - node.wall;
 console.log(
-  `  100 ops @local beyond the cold start: ${(local.wall - cold.wall).toFixed(0)} ms wall (target <= 250 ms), ${(local.cpu - cold.cpu).toFixed(0)} ms CPU`,
+  `  100 ops @local beyond the cold start: ${localBeyond.toFixed(0)} ms wall (target <= 250 ms), ${(local.cpu - cold.cpu).toFixed(0)} ms CPU`,
+);
+console.log(
+  `    floor, 100 raw spawns beyond node -e 0: ${spawnBeyond.toFixed(0)} ms wall, ${(spawnFloor.cpu - node.cpu).toFixed(0)} ms CPU; infra/floor ${(localBeyond / spawnBeyond).toFixed(2)}x wall`,
 );
 console.log(`  100 ops over ssh, total: ${ssh.wall.toFixed(0)} ms wall (target < 500 ms)`);
+console.log(
+  `    floor, bare ssh2 (connect, 100 execs of sh -c true): ${sshFloor.wall.toFixed(0)} ms wall, ${sshFloor.cpu.toFixed(0)} ms CPU; infra/floor ${(ssh.wall / sshFloor.wall).toFixed(2)}x wall`,
+);
+console.log(
+  `  cold start: ${(cold.wall / node.wall).toFixed(2)}x node -e 0 (target <= 1.5x; cold-start.mjs measures it with more runs)`,
+);
 for (const [name, ours] of [
   ['@local', local],
   ['on 1 ssh host', ssh],

@@ -7,7 +7,9 @@
 //
 // BENCH_SCALE_HOSTS=100,300 picks the sizes; BENCH_SCALE_BASTION=0 skips the bastion case;
 // BENCH_SCALE_PYINFRA=0 skips pyinfra; BENCH_SCALE_CPU_PROF=DIR writes a --cpu-prof per infra run;
-// BENCH_SCALE_DEBUG=1 prints what pyinfra printed.
+// BENCH_SCALE_DEBUG=1 prints what pyinfra printed. The ssh2 floor (ssh2-floor.mjs: bare ssh2
+// connections to the same sshd) is measured in the same run: per-host CPU against it is a
+// ratio that holds on a loaded machine, where the absolute figures do not.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -187,7 +189,26 @@ const cases = [
     : []),
 ];
 
+/** The floor: bare ssh2 connections (ssh2-floor.mjs), CPU per connection in the same run. */
+function runSsh2Floor(count) {
+  return new Promise((resolve, reject) => {
+    const floor = fileURLToPath(new URL('./ssh2-floor.mjs', import.meta.url));
+    const child = spawn(process.execPath, [floor, target.port, user, key, count], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`ssh2 floor exited ${code}`)),
+    );
+  });
+}
+
 const rows = [];
+let floor;
 try {
   // A warm-up of each tool (the file cache, infra's transpiled deploy file), not counted.
   const warmUp = await writeInventories('warm-up', 1, false);
@@ -200,6 +221,7 @@ try {
     rows.push({ label, count, viaBastion, infra, py });
     console.error(`scale bench: ${label} done`);
   }
+  if (sizes.length > 0) floor = await runSsh2Floor(Math.min(300, Math.max(...sizes)));
 } finally {
   await bastion.dispose();
   await target.dispose();
@@ -248,6 +270,18 @@ for (const row of rows) {
   if (row.py) {
     console.log(
       `${''.padEnd(13)} ratio infra/pyinfra: wall ${(row.infra.wallMs / row.py.wallMs).toFixed(2)}x, CPU ${(row.infra.cpuMs / row.py.cpuMs).toFixed(2)}x, peak memory ${(row.infra.peakKb / row.py.peakKb).toFixed(2)}x`,
+    );
+  }
+}
+if (floor) {
+  const perConnection = floor.cpuMs / floor.count;
+  console.log(
+    `ssh2 floor: ${ms(perConnection)} CPU per connection (bare ssh2: connect, key exchange, login, exec true, close; ${floor.count} connections, ${floor.failed} failed)`,
+  );
+  for (const row of rows.filter((r) => r.count > 1 && !r.viaBastion)) {
+    const added = perHost(row.infra, row.count, base.infra).cpuAdded;
+    console.log(
+      `  ${row.label}: infra +CPU/host / ssh2 floor = ${(added / perConnection).toFixed(2)}x`,
     );
   }
 }

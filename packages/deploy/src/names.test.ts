@@ -30,6 +30,19 @@ describe('nameTree', () => {
     expect(JSON.stringify(tree)).toBe('{"files":{"put":"files.put"},"git":{"repo":"git.repo"}}');
   });
 
+  it('binds a module’s members on first use only, once', () => {
+    const bound: string[] = [];
+    const lazy = nameTree('operation', [{ name: 'files.put' }, { name: 'git.repo' }], (spec) => {
+      bound.push(spec.name);
+      return spec.name;
+    });
+    expect(bound).toEqual([]);
+    expect(lazy.git?.repo).toBe('git.repo');
+    expect(lazy.git?.repo).toBe('git.repo');
+    expect(bound).toEqual(['git.repo']);
+    expect(Object.keys(lazy)).toEqual(['files', 'git']);
+  });
+
   it('refuses two specs with one name', () => {
     expect(() => nameTree('fact', [{ name: 'a.b' }, { name: 'a.b' }], () => 1)).toThrow(
       /Two facts are named a\.b/,

@@ -174,3 +174,37 @@ describe('file scripts', () => {
     expect(await readFile(target, 'utf8')).toBe('0123456789');
   });
 });
+
+describe('install script with an end mark (content of unknown size)', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'infra-endmark-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('installs the content without its mark, and refuses content cut short', async () => {
+    const dest = join(dir, 'marked.bin');
+    await writeFile(dest, 'old');
+    const mark = 'a'.repeat(32);
+    const script = () =>
+      makeInstallScript({ destPath: dest, tempPath: tempPathBeside(dest), endMark: mark });
+    const bytes = Buffer.from([0, 1, 2, 255, 10, 13, 97]);
+    const cut = await runScript(script().getRawValue(), bytes);
+    expect(cut.code).not.toBe(0);
+    expect(cut.stderr).toContain('cut short');
+    expect(await readFile(dest, 'utf8')).toBe('old');
+    expect(await readdir(dir)).toEqual(['marked.bin']);
+
+    const whole = await runScript(
+      script().getRawValue(),
+      Buffer.concat([bytes, Buffer.from(mark)]),
+    );
+    expect(whole).toEqual({ code: 0, stderr: '' });
+    expect(await readFile(dest)).toEqual(bytes);
+    expect(await readdir(dir)).toEqual(['marked.bin']);
+  });
+});

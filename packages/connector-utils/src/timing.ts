@@ -46,6 +46,11 @@ export interface StopOptions {
   timeout?: number | undefined;
   /** The caller's abort: the work is stopped and the call rejects with `signal.reason`. */
   signal?: AbortSignal | undefined;
+  /**
+   * Runs on a stop before the work's signal fires (its failure is ignored): e.g.
+   * the kill of a become command's processes while its transport still holds them.
+   */
+  beforeStop?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -70,7 +75,14 @@ export async function runStoppable<T>(
   const stop = (error: unknown) => {
     if (reason) return;
     reason = { error };
-    controller.abort(error);
+    if (!options.beforeStop) {
+      controller.abort(error);
+      return;
+    }
+    options
+      .beforeStop()
+      .catch(() => undefined)
+      .then(() => controller.abort(error));
   };
   const onAbort = () => stop(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });

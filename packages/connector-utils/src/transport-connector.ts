@@ -27,6 +27,15 @@ import type { RawCommand, RawCommandIo, RawExit } from './transport.js';
 export abstract class TransportConnector<
   TData = Record<string, unknown>,
 > extends BaseConnector<TData> {
+  /**
+   * True for a transport whose kill runs as the login user (ssh: sshd signals as
+   * that user): a stopped sudo / su / doas command is then first killed as the
+   * become user (see `RunOnceOptions.killBecomeOnStop`).
+   */
+  protected get killBecomeOnStop(): boolean {
+    return false;
+  }
+
   /** Run one raw command; stop it (all of it) when `io.signal` fires, and settle. */
   protected abstract runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit>;
 
@@ -49,6 +58,7 @@ export abstract class TransportConnector<
       runRaw: (command, io) => this.runRaw(command, io),
       sudoPassword: sudoPasswordSourceFor(this.host),
       hostName: this.host.name,
+      killBecomeOnStop: this.killBecomeOnStop,
     };
   }
 
@@ -59,7 +69,11 @@ export abstract class TransportConnector<
     const runRaw = (raw: RawCommand, io: RawCommandIo) => this.runRaw(raw, io);
     return runWithRetries(command, options, this.host.log, () =>
       runWithSudoRetry(command, options, sudoPasswordSourceFor(this.host), (next, args) =>
-        runCommandOnce(runRaw, next, args, { onOutput: args.onOutput, signal: options.signal }),
+        runCommandOnce(runRaw, next, args, {
+          onOutput: args.onOutput,
+          signal: options.signal,
+          killBecomeOnStop: this.killBecomeOnStop,
+        }),
       ),
     );
   }

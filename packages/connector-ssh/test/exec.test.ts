@@ -320,6 +320,62 @@ describe.skipIf(skip !== undefined)('ssh exec against OpenSSH sshd', () => {
       }
     });
 
+    it('an abort kills a command run under sudo (root), not only the login user\'s processes', async () => {
+      const { connector } = sshConnector(sshd, { user: TEST_USERS.sudo.name });
+      // A unique duration names the sleep in the process list.
+      const seconds = `${600 + Math.floor(Math.random() * 300)}.${randomBytes(3).readUIntBE(0, 3)}`;
+      const running = async () =>
+        (await connector.runShellCommand(sh`pgrep -fx ${`sleep ${seconds}`}`)).success;
+      try {
+        for (const stop of ['abort', 'timeout'] as const) {
+          const controller = new AbortController();
+          const reason = new Error('stop the sudo command');
+          const error = await errorOf(
+            connector.runShellCommand(sh`echo started; sleep ${seconds}`, {
+              sudo: true,
+              ...(stop === 'abort'
+                ? {
+                    signal: controller.signal,
+                    onOutput: (line: OutputLine) => {
+                      if (line.line === 'started') controller.abort(reason);
+                    },
+                  }
+                : { timeout: 1 }),
+            }),
+          );
+          if (stop === 'abort') expect(error).toBe(reason);
+          else expect(error.code).toBe('COMMAND_TIMEOUT');
+          let left = await running();
+          for (let i = 0; i < 50 && left; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            left = await running();
+          }
+          expect(left).toBe(false);
+        }
+      } finally {
+        await connector.disconnect();
+      }
+    });
+
+    it('on a terminal (getPty), takes sudo_password from host data when sudo says it needs one', async () => {
+      const { connector } = sshConnector(sshd, {
+        user: TEST_USERS.sudoPassword.name,
+        data: { sudo_password: TEST_USERS.sudoPassword.password },
+      });
+      try {
+        const result = await connector.runShellCommand('tty >/dev/null && id -un', {
+          sudo: true,
+          getPty: true,
+        });
+        expect(result.success).toBe(true);
+        expect(result.output.stdout.trim()).toBe('root');
+        expect(result.output.combined).not.toContain('password is required');
+        expect(result.output.combined).not.toContain(TEST_USERS.sudoPassword.password);
+      } finally {
+        await connector.disconnect();
+      }
+    });
+
     it('fails clearly when sudo needs a password and none can be had', async () => {
       const { connector } = sshConnector(sshd, { user: TEST_USERS.sudoPassword.name });
       try {

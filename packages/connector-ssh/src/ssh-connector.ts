@@ -78,11 +78,6 @@ export class SshConnector extends TransportConnector<SshData> {
     await this.#link.close();
   }
 
-  /** sshd kills a stopped command as the login user: what sudo / su / doas started is killed first. */
-  protected override get killBecomeOnStop(): boolean {
-    return true;
-  }
-
   /** Remote paths as given: a relative one is relative to the login user's home, as in ssh. */
   protected override resolveRemotePath(path: string): string {
     return path;

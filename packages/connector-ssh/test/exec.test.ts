@@ -320,7 +320,7 @@ describe.skipIf(skip !== undefined)('ssh exec against OpenSSH sshd', () => {
       }
     });
 
-    it('an abort kills a command run under sudo (root), not only the login user\'s processes', async () => {
+    it("an abort kills a command run under sudo (root), not only the login user's processes", async () => {
       const { connector } = sshConnector(sshd, { user: TEST_USERS.sudo.name });
       // A unique duration names the sleep in the process list.
       const seconds = `${600 + Math.floor(Math.random() * 300)}.${randomBytes(3).readUIntBE(0, 3)}`;

@@ -46,11 +46,12 @@ export function becomeKillArguments(args: ConnectorArguments): ConnectorArgument
 }
 
 /**
- * SIGKILL, as the become user, every process whose environment carries the run's
- * tag (found through /proc, where the host has it), a few rounds while new ones
- * appear. Its own processes never carry the tag.
+ * SIGKILL, as the become user, every process of the stopped run: those whose
+ * environment carries the tag and those whose arguments hold it (the shells that
+ * export it, sudo / su around them), found through /proc where the host has it, a
+ * few rounds while new ones appear. The tag is split in this script's own text,
+ * so it never finds itself.
  */
 export function makeBecomeKillScript(tag: string) {
-  const entry = `${RUN_TAG_ENV}=${tag}`;
-  return sh`e=${entry}; n=0; while [ $n -lt 5 ]; do ps=$(grep -lzxF -- "$e" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/||; s|/environ$||'); [ -n "$ps" ] || exit 0; kill -9 $ps 2>/dev/null; n=$((n+1)); done; exit 0`;
+  return sh`t=${tag}; e="${RUN_TAG_ENV}=$t"; n=0; while [ $n -lt 5 ]; do ps=$(grep -lzF -- "$e" /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | sed 's|^/proc/||; s|/[a-z]*$||' | sort -u); [ -n "$ps" ] || exit 0; kill -9 $ps 2>/dev/null; n=$((n+1)); done; exit 0`;
 }

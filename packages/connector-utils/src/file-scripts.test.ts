@@ -208,3 +208,24 @@ describe('install script with an end mark (content of unknown size)', () => {
     expect(await readdir(dir)).toEqual(['marked.bin']);
   });
 });
+
+describe('install script when the copy fails', () => {
+  it('installs nothing when the content cannot be read, leaving no temp', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infra-copy-fails-'));
+    try {
+      const dest = join(dir, 'kept.txt');
+      await writeFile(dest, 'old');
+      const script = makeInstallScript({
+        destPath: dest,
+        tempPath: tempPathBeside(dest),
+        sourcePath: join(dir, 'not-there'),
+      });
+      const result = await runScript(script.getRawValue(), Buffer.alloc(0));
+      expect(result.code).not.toBe(0);
+      expect(await readFile(dest, 'utf8')).toBe('old');
+      expect(await readdir(dir)).toEqual(['kept.txt']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

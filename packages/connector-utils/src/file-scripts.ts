@@ -77,7 +77,8 @@ export function makeInstallScript(options: InstallScriptOptions): StringCommand 
       ? sh``
       : sh`if [ "$(tail -c ${Buffer.byteLength(mark)} "$t")" != ${mark} ]; then echo "the content was cut short; the file is unchanged" >&2; exit 1; fi && n=$(wc -c < "$t") && dd if=/dev/null of="$t" bs=1 seek=$((n - ${Buffer.byteLength(mark)})) 2>/dev/null && `;
   // The old owner first (chown clears set-id bits), then the mode.
-  const owner = sh`if [ -e "$d" ]; then o=$(stat -c %u:%g "$d" 2>/dev/null) && chown "$o" "$t" 2>/dev/null; fi; `;
+  // (where allowed: a failed chown is no failure, a failed copy before it is).
+  const owner = sh`{ if [ -e "$d" ]; then o=$(stat -c %u:%g "$d" 2>/dev/null) && chown "$o" "$t" 2>/dev/null; fi; true; } && `;
   return StringCommand.of(
     sh`d=${dest}; t=${options.tempPath}; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; `,
     refuseNonRegularShell('d'),

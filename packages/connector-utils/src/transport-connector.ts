@@ -28,12 +28,13 @@ export abstract class TransportConnector<
   TData = Record<string, unknown>,
 > extends BaseConnector<TData> {
   /**
-   * True for a transport whose kill runs as the login user (ssh: sshd signals as
-   * that user): a stopped sudo / su / doas command is then first killed as the
-   * become user (see `RunOnceOptions.killBecomeOnStop`).
+   * A stopped sudo / su / doas command is first killed as the become user (see
+   * `RunOnceOptions.killBecomeOnStop`): a transport's own kill runs as the login
+   * user (sshd signals as that user), and su starts its command in a session of
+   * its own. A transport whose kill reaches every process as root may turn it off.
    */
   protected get killBecomeOnStop(): boolean {
-    return false;
+    return true;
   }
 
   /** Run one raw command; stop it (all of it) when `io.signal` fires, and settle. */

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  type ProcessScanResult,
   peerMissing,
+  processScanner,
   type SshdFixture,
   sshdMissingReason,
   startSshd,
@@ -53,6 +55,30 @@ describe.skipIf(skip !== undefined)('ssh exec against OpenSSH sshd', () => {
     expect(streamed.output.stdoutLines).toEqual(['a', 'b']);
     const text = await plain.runShellCommand('tr a-z A-Z', { stdin: 'hello' });
     expect(text.output.stdout).toBe('HELLO');
+  });
+
+  it('keeps a command holding a MaskString out of every remote argv, with and without a terminal', async () => {
+    const secret = `infra-argv-secret-${randomBytes(8).toString('hex')}`;
+    const scanner = await processScanner();
+    const scanning = await scanner.startScanning(secret);
+    let scan: ProcessScanResult;
+    try {
+      for (const getPty of [false, true]) {
+        // `sleep` keeps the shell alive while the scan looks; the secret reaches the
+        // shell (a builtin test) and never shows.
+        const result = await plain.runShellCommand(
+          sh`sleep 0.5; if [ ${new MaskString(secret)} = ${secret} ]; then printf 'same\n\\ %s\n' "it's"; fi`,
+          { getPty },
+        );
+        expect(result.output.stdout.replaceAll('\r', '')).toBe("same\n\\ it's");
+        expect(result.output.combined).not.toContain(secret);
+      }
+    } finally {
+      scan = await scanning.stop();
+      await scanner.dispose();
+    }
+    expect(scan.passes).toBeGreaterThan(0);
+    expect(scan.hits).toEqual([]);
   });
 
   it('gives a terminal with getPty and none without', async () => {

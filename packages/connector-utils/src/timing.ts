@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { CommandTimeoutError } from '@infra/core';
 
 /**
@@ -36,8 +37,12 @@ export function timeoutSignal(options: {
   return timeout ?? options.signal;
 }
 
-/** A signal that never fires. */
+/**
+ * A signal that never fires. Every running command may listen to it at once (and
+ * stops listening when done): no limit on its listeners.
+ */
 const NEVER = new AbortController().signal;
+setMaxListeners(0, NEVER);
 
 export interface StopOptions {
   /** The command as shown in messages (masked), named by the `CommandTimeoutError`. */

@@ -178,6 +178,11 @@ export async function runOnChannel(
         channel.close();
         resolve({ exitCode: null, signal: 'SIGKILL' });
       };
+      // It may have fired while the channel was being opened.
+      if (io.signal.aborted) {
+        onStop();
+        return;
+      }
       io.signal.addEventListener('abort', onStop, { once: true });
       cleanups.push(() => io.signal.removeEventListener('abort', onStop));
       const stdin = command.stdin;

@@ -49,6 +49,11 @@ function openSource(session: SftpSession, src: FileSource): Readable | AsyncIter
   return readFileChunks(src, sftpRequestSize(session, 'write'));
 }
 
+/** The stop signal when something can fire it (a caller's signal, a timeout): none on the hot path. */
+function stoppable(options: FileOptions, stop: AbortSignal): AbortSignal | undefined {
+  return options.signal || (options.timeout ?? 0) > 0 ? stop : undefined;
+}
+
 /**
  * A failed transfer by the shared rule (`fileFailure`: an abort rejects with
  * `signal.reason`, a timeout says so), a lost connection named like every other
@@ -93,7 +98,14 @@ export class SftpFiles {
           const connection = await this.#host.live();
           const session = await this.#sessions.open(connection, action, this.#host.hostName);
           try {
-            await this.#put(connection, session, src, remotePath, options, stop);
+            await this.#put(
+              connection,
+              session,
+              src,
+              remotePath,
+              options,
+              stoppable(options, stop),
+            );
           } finally {
             session.end();
           }
@@ -118,7 +130,7 @@ export class SftpFiles {
     src: FileSource,
     remotePath: string,
     options: FileOptions,
-    stop: AbortSignal,
+    stop: AbortSignal | undefined,
   ): Promise<void> {
     const dir = posix.dirname(remotePath);
     const temp = tempPathBeside(remotePath);
@@ -145,7 +157,7 @@ export class SftpFiles {
           ? existing.mode & 0o7777
           : await this.#sessions.newFileMode(connection, session, dir));
       await sftpSetModeAndOwner(session, temp, mode, existing);
-      stop.throwIfAborted();
+      stop?.throwIfAborted();
       await sweep;
       await sftpReplace(session, temp, remotePath);
     } catch (error) {
@@ -170,7 +182,7 @@ export class SftpFiles {
           const session = await this.#sessions.open(connection, action, this.#host.hostName);
           try {
             // A file stream of our own is done with a chunk once written: its buffers can be reused.
-            await downloadStream(session, remotePath, local.sink, stop, {
+            await downloadStream(session, remotePath, local.sink, stoppable(options, stop), {
               reuseBuffers: local.sink instanceof WriteStream,
             });
           } finally {

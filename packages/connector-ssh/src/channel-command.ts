@@ -67,16 +67,18 @@ function ptyOptions(command: RawCommand, hidden: boolean): PseudoTtyOptions {
  * transport): stdout and stderr bytes go to `io` as they arrive, stdin is fed
  * from `command.stdin`, the exit code or the signal that ended it comes back.
  * When `io.signal` fires the command's process group gets SIGKILL through sshd
- * and the channel is closed. `su`: su's prompt is answered (see `SuPrompt`).
+ * and the channel is closed. `how.su`: su's prompt is answered (see `SuPrompt`);
+ * `how.asIs`: the login shell runs the script itself (see `remoteCommandLine`).
  */
 export async function runOnChannel(
   connection: SshConnection,
   command: RawCommand,
   io: RawCommandIo,
-  su?: SuPrompt,
+  how: { su?: SuPrompt | undefined; asIs?: boolean | undefined } = {},
 ): Promise<RawExit> {
   if (io.signal.aborted) return { exitCode: null, signal: null };
-  const { line, stdinPrefix } = remoteCommandLine(command);
+  const { line, stdinPrefix } = remoteCommandLine(command, how);
+  const su = how.su;
   // What the channel reports, recorded from the moment it opens: ssh2 can deliver
   // the output, exit status and close in the same tick as the open confirmation.
   const state: {

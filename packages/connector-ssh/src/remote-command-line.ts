@@ -18,12 +18,21 @@ export function encodeScriptLine(script: string): string {
 
 /**
  * What an exec channel asks sshd to run (through the login user's shell):
- * `exec SHELL -c SCRIPT`, the login shell replaced by ours. For a script with a
- * secret, the script comes first on stdin instead (`stdinPrefix`).
+ * `exec SHELL -c SCRIPT`, the login shell replaced by ours, or the script `asIs`
+ * for the login shell. For a script with a secret, the script comes first on
+ * stdin instead (`stdinPrefix`).
  */
-export function remoteCommandLine(command: RawCommand): { line: string; stdinPrefix?: string } {
+export function remoteCommandLine(
+  command: RawCommand,
+  options: { asIs?: boolean | undefined } = {},
+): { line: string; stdinPrefix?: string } {
   const shell = quote(command.shell);
-  if (!command.hasSecrets) return { line: `exec ${shell} -c ${quote(command.script)}` };
+  if (!command.hasSecrets) {
+    // As is: the login shell runs the script itself (`shellExecutable: null`; a
+    // `sudo ... sh -c '...'` that starts its own shell anyway).
+    if (options.asIs) return { line: command.script };
+    return { line: `exec ${shell} -c ${quote(command.script)}` };
+  }
   return {
     line: `exec ${shell} -c ${quote(READ_SCRIPT_FROM_STDIN)}`,
     stdinPrefix: encodeScriptLine(command.script),

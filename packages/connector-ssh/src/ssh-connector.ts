@@ -1,8 +1,6 @@
 import {
   type RunOnceOptions,
   runCommandOnce,
-  runWithRetries,
-  type ShellFilesContext,
   TransportConnector,
   usesBecome,
 } from '@infra/connector-utils';
@@ -18,7 +16,6 @@ import {
   type RawCommand,
   type RawCommandIo,
   type RawExit,
-  type RunShellCommandOptions,
   toStringCommand,
 } from '@infra/core';
 import { runOnChannel } from './channel-command.js';
@@ -94,36 +91,33 @@ export class SshConnector extends TransportConnector<SshData> {
     return makeSuPrompt(typeof password === 'string' ? password : password.getRawValue());
   }
 
-  /** One run through the shared pipeline; with su and `su_password`, answering su's prompt. */
-  #runOnce(
+  /**
+   * One run through the shared pipeline. With su and `su_password`, su's prompt is
+   * answered. With `shellExecutable: null`, or a user switch (which starts its own
+   * shell), the login shell runs the built command as is, as OpenSSH's `ssh host
+   * CMD` does: no `sh -c` around it.
+   */
+  protected override runOnce(
     command: CommandInput,
     args: ConnectorArguments,
     options: RunOnceOptions,
   ): Promise<CommandResult> {
     const su = this.#suPrompt(args);
-    if (!su) return runCommandOnce((raw, io) => this.runRaw(raw, io), command, args, options);
+    if (su) {
+      return runCommandOnce(
+        async (raw, io) => runOnChannel(await this.#link.live(), raw, io, { su }),
+        afterSuMarker(command, su.marker),
+        args,
+        { ...options, shownCommand: String(toStringCommand(command)), killBecomeOnStop: false },
+      );
+    }
+    const asIs = args.shellExecutable === null || usesBecome(args);
+    if (!asIs) return super.runOnce(command, args, options);
     return runCommandOnce(
-      async (raw, io) => runOnChannel(await this.#link.live(), raw, io, su),
-      afterSuMarker(command, su.marker),
+      async (raw, io) => runOnChannel(await this.#link.live(), raw, io, { asIs }),
+      command,
       args,
-      { ...options, shownCommand: String(toStringCommand(command)), killBecomeOnStop: false },
-    );
-  }
-
-  protected override get filesContext(): ShellFilesContext {
-    return {
-      ...super.filesContext,
-      runOnce: (command, args, options) => this.#runOnce(command, args, options),
-    };
-  }
-
-  override runShellCommand(
-    command: CommandInput,
-    options: RunShellCommandOptions = {},
-  ): Promise<CommandResult> {
-    if (!this.#suPrompt(options)) return super.runShellCommand(command, options);
-    return runWithRetries(command, options, this.host.log, () =>
-      this.#runOnce(command, options, { onOutput: options.onOutput, signal: options.signal }),
+      options,
     );
   }
 

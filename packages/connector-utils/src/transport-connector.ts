@@ -3,12 +3,13 @@ import {
   BaseConnector,
   type CommandInput,
   type CommandResult,
+  type ConnectorArguments,
   type FileDestination,
   type FileOptions,
   type FileSource,
   type RunShellCommandOptions,
 } from '@infra/core';
-import { runCommandOnce } from './raw-command.js';
+import { type RunOnceOptions, runCommandOnce } from './raw-command.js';
 import { runWithRetries } from './retries.js';
 import { getFileThroughShell, putFileThroughShell, type ShellFilesContext } from './shell-files.js';
 import { runWithSudoRetry, sudoPasswordSourceFor } from './sudo-retry.js';
@@ -48,6 +49,19 @@ export abstract class TransportConnector<
     return this.runRaw(command, io);
   }
 
+  /**
+   * One run of a command (of `runShellCommand`, and of the file scripts):
+   * `runCommandOnce` through `runRaw`. A transport that runs some commands its own
+   * way (ssh: su's password prompt, a command for the login shell as is) overrides it.
+   */
+  protected runOnce(
+    command: CommandInput,
+    args: ConnectorArguments,
+    options: RunOnceOptions,
+  ): Promise<CommandResult> {
+    return runCommandOnce((raw, io) => this.runRaw(raw, io), command, args, options);
+  }
+
   /** A remote path as the transport takes it: absolute (relative ones from `/`). */
   protected resolveRemotePath(path: string): string {
     return posix.resolve('/', path);
@@ -60,6 +74,7 @@ export abstract class TransportConnector<
       sudoPassword: sudoPasswordSourceFor(this.host),
       hostName: this.host.name,
       killBecomeOnStop: this.killBecomeOnStop,
+      runOnce: (command, args, options) => this.runOnce(command, args, options),
     };
   }
 
@@ -67,10 +82,9 @@ export abstract class TransportConnector<
     command: CommandInput,
     options: RunShellCommandOptions = {},
   ): Promise<CommandResult> {
-    const runRaw = (raw: RawCommand, io: RawCommandIo) => this.runRaw(raw, io);
     return runWithRetries(command, options, this.host.log, () =>
       runWithSudoRetry(command, options, sudoPasswordSourceFor(this.host), (next, args) =>
-        runCommandOnce(runRaw, next, args, {
+        this.runOnce(next, args, {
           onOutput: args.onOutput,
           signal: options.signal,
           killBecomeOnStop: this.killBecomeOnStop,

@@ -102,7 +102,7 @@ describe.skipIf(sshSkip !== undefined)(
       });
       expect(result.stdout).toMatch(
         new RegExp(
-          `upload of [^"]*"[^"]*" to ${join(dir, 'lost', 'big.bin')} on lost failed: the connection to`,
+          `putFile \\\\"[^"]*\\\\" -> \\\\"${join(dir, 'lost', 'big.bin')}\\\\" on lost failed: the connection to`,
         ),
       );
       expect(await readdir(join(dir, 'good'))).toEqual(['big.bin']);

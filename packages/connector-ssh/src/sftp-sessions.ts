@@ -18,21 +18,21 @@ export class SftpSessions {
 
   /**
    * Remove the stale temporary files beside `ownTemp` (just created) that match
-   * `pattern`, once per directory and connection: what a lost connection left
+   * `isTemp`, once per directory and connection: what a lost connection left
    * is gone after the first put there, and later puts pay nothing.
    */
   sweepOnce(
     connection: SshConnection,
     session: SftpSession,
     ownTemp: string,
-    pattern: RegExp,
+    isTemp: (name: string) => boolean,
   ): Promise<unknown> {
     const dir = posix.dirname(ownTemp);
     const swept = this.#swept.get(connection) ?? new Set<string>();
     this.#swept.set(connection, swept);
     if (swept.has(dir)) return Promise.resolve();
     swept.add(dir);
-    return removeStaleTemps(session, ownTemp, pattern);
+    return removeStaleTemps(session, ownTemp, isTemp);
   }
 
   /** The mode a new file gets from this connection's SFTP server (its umask), learnt once. */

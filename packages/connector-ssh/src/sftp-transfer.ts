@@ -95,6 +95,29 @@ export function sftpChmod(session: SftpSession, path: string, mode: number): Pro
 }
 
 /** Rename over an existing file: OpenSSH's posix-rename when the server has it. */
+/** Mode, and owner and group where the server lets us (else the mode alone), in one request. */
+export async function sftpSetModeAndOwner(
+  session: SftpSession,
+  path: string,
+  mode: number,
+  owner: { uid: number; gid: number } | undefined,
+): Promise<void> {
+  if (owner) {
+    try {
+      await session.call<void>((cb) =>
+        session.sftp.setstat(path, { mode, uid: owner.uid, gid: owner.gid }, (error) =>
+          cb(error, undefined),
+        ),
+      );
+      return;
+    } catch (error) {
+      if (session.lostSignal.aborted) throw error;
+      // Not allowed to give it that owner: the mode alone, as the shared install script does.
+    }
+  }
+  await sftpChmod(session, path, mode);
+}
+
 export function sftpReplace(session: SftpSession, from: string, to: string): Promise<void> {
   const { sftp } = session;
   return session.call<void>((cb) => {

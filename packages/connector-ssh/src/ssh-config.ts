@@ -1,16 +1,24 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { basename, dirname, isAbsolute, join } from 'node:path';
-import { matchGlob } from '@infra/connector-utils';
-import { InfraError } from '@infra/core';
+import { isAbsolute, join } from 'node:path';
+import {
+  expandHome,
+  globFiles,
+  MAX_INCLUDE_DEPTH,
+  matchPatternList,
+  SshConfigError,
+  splitConfigLine,
+} from './ssh-config-syntax.js';
 
-/** An ssh_config file that cannot be read or understood; the message names the file and line. */
-export class SshConfigError extends InfraError {
-  constructor(message: string) {
-    super('SSH_CONFIG_INVALID', message);
-  }
-}
+export { listSshConfigHosts, type SshConfigHostEntry } from './ssh-config-hosts.js';
+export {
+  expandTokens,
+  matchPatternList,
+  SshConfigError,
+  splitConfigLine,
+  wildcardMatch,
+} from './ssh-config-syntax.js';
 
 /** What ssh_config says about one host (the keys this connector uses). */
 export interface SshHostConfig {
@@ -43,93 +51,6 @@ export interface SshConfigLookup {
   includeBase?: string;
 }
 
-const MAX_INCLUDE_DEPTH = 16;
-
-/** Split a config line into words, honouring double quotes and `Key=Value`. */
-export function splitConfigLine(line: string): string[] {
-  const words: string[] = [];
-  let current = '';
-  let inQuotes = false;
-  let hasWord = false;
-  const text = line.trim();
-  // `Keyword=value` and `Keyword = value`
-  const eq = /^([A-Za-z]+)\s*=\s*/.exec(text);
-  const rest = eq ? `${eq[1]} ${text.slice(eq[0].length)}` : text;
-  for (const char of rest) {
-    if (char === '"') {
-      inQuotes = !inQuotes;
-      hasWord = true;
-    } else if (!inQuotes && /\s/.test(char)) {
-      if (hasWord) words.push(current);
-      current = '';
-      hasWord = false;
-    } else {
-      current += char;
-      hasWord = true;
-    }
-  }
-  if (hasWord) words.push(current);
-  return words;
-}
-
-/**
- * OpenSSH's `*` / `?` wildcard match, case-insensitive (host names), brackets literal:
- * the shared glob matcher of `@infra/connector-utils` with OpenSSH's options.
- */
-export function wildcardMatch(pattern: string, value: string): boolean {
-  return matchGlob(pattern, value, { caseInsensitive: true, classes: false });
-}
-
-/**
- * A pattern list (`web*,!web3`): true when some positive pattern matches and no
- * negated one does.
- */
-export function matchPatternList(patterns: readonly string[], value: string): boolean {
-  let matched = false;
-  for (const pattern of patterns) {
-    if (pattern.startsWith('!')) {
-      if (wildcardMatch(pattern.slice(1), value)) return false;
-    } else if (wildcardMatch(pattern, value)) {
-      matched = true;
-    }
-  }
-  return matched;
-}
-
-function expandHome(path: string): string {
-  if (path === '~') return homedir();
-  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
-  return path;
-}
-
-/** Expand `%h %p %r %u %d %n %%` and a leading `~` in a path or command. */
-export function expandTokens(
-  value: string,
-  tokens: { host: string; port: number; user: string; originalHost: string },
-): string {
-  const expanded = value.replace(/%([%hprudnC])/g, (_, token: string) => {
-    switch (token) {
-      case '%':
-        return '%';
-      case 'h':
-        return tokens.host;
-      case 'p':
-        return String(tokens.port);
-      case 'r':
-        return tokens.user;
-      case 'u':
-        return userInfo().username;
-      case 'd':
-        return homedir();
-      case 'n':
-        return tokens.originalHost;
-      default:
-        return `%${token}`;
-    }
-  });
-  return expandHome(expanded);
-}
-
 interface ParseState {
   readonly lookup: SshConfigLookup;
   readonly result: SshHostConfig;
@@ -138,17 +59,6 @@ interface ParseState {
   readonly finalPass: boolean;
   /** Set when a non-negated `Match final` is seen (or CanonicalizeHostname is on). */
   wantFinalPass: boolean;
-}
-
-function globFiles(pattern: string): string[] {
-  const dir = dirname(pattern);
-  const base = basename(pattern);
-  if (!/[*?]/.test(base)) return existsSync(pattern) ? [pattern] : [];
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => wildcardMatch(base, name))
-    .sort()
-    .map((name) => join(dir, name));
 }
 
 function currentUser(state: ParseState): string {
@@ -379,57 +289,4 @@ export function readSshConfig(file: string, lookup: SshConfigLookup): SshHostCon
 export function defaultSshConfigFile(): string | undefined {
   const file = join(homedir(), '.ssh', 'config');
   return existsSync(file) ? file : undefined;
-}
-
-/** A host name a `Host` line of an ssh_config file names, with where it was found. */
-export interface SshConfigHostEntry {
-  readonly name: string;
-  /** `file:line` of the first `Host` line that names it. */
-  readonly where: string;
-}
-
-/**
- * Every concrete host name the `Host` lines of an ssh_config file (and the files
- * it `Include`s, wherever the Include stands) name, in file order, each once.
- * Patterns with `*` or `?` and negated (`!name`) entries are not hosts.
- */
-export function listSshConfigHosts(
-  file: string,
-  options: { includeBase?: string } = {},
-): SshConfigHostEntry[] {
-  const includeBase = options.includeBase ?? join(homedir(), '.ssh');
-  const found = new Map<string, SshConfigHostEntry>();
-  const visit = (path: string, depth: number) => {
-    if (depth > MAX_INCLUDE_DEPTH) {
-      throw new SshConfigError(
-        `${path}: Include nested more than ${MAX_INCLUDE_DEPTH} deep (a loop?).`,
-      );
-    }
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new SshConfigError(`Cannot read ssh_config file ${path}: ${(error as Error).message}`);
-    }
-    text.split('\n').forEach((rawLine, index) => {
-      const line = rawLine.trim();
-      if (line === '' || line.startsWith('#')) return;
-      const [rawKeyword, ...args] = splitConfigLine(line);
-      const keyword = rawKeyword?.toLowerCase();
-      if (keyword === 'host') {
-        for (const name of args) {
-          if (name.startsWith('!') || /[*?]/.test(name) || found.has(name.toLowerCase())) continue;
-          found.set(name.toLowerCase(), { name, where: `${path}:${index + 1}` });
-        }
-      } else if (keyword === 'include') {
-        for (const pattern of args) {
-          const expanded = expandHome(pattern);
-          const included = isAbsolute(expanded) ? expanded : join(includeBase, expanded);
-          for (const each of globFiles(included)) visit(each, depth + 1);
-        }
-      }
-    });
-  };
-  visit(file, 0);
-  return [...found.values()];
 }

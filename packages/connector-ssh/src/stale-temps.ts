@@ -8,22 +8,16 @@ import { sftpReaddir, sftpUnlink } from './sftp-transfer.js';
  */
 export const STALE_TEMP_SECONDS = 60;
 
-/** The temporary file of a put beside its target: `.NAME.infra-` and 16 hex digits. */
-export const PUT_TEMP = /^\..+\.infra-[0-9a-f]{16}$/s;
-
-/** The login user's upload in /tmp of a put with become. */
-export const UPLOAD_TEMP = /^\.infra-upload-[0-9a-f]{16}$/;
-
 /**
  * Remove the temporary files in the directory of `ownTemp` whose names match
- * `pattern` and that were last modified STALE_TEMP_SECONDS before `ownTemp` (the
+ * `isTemp` and that were last modified STALE_TEMP_SECONDS before `ownTemp` (the
  * fresh temporary file of the transfer running now, which gives the server's
  * clock). Best effort: resolves with the paths removed, never rejects.
  */
 export async function removeStaleTemps(
   session: SftpSession,
   ownTemp: string,
-  pattern: RegExp,
+  isTemp: (name: string) => boolean,
 ): Promise<string[]> {
   const dir = posix.dirname(ownTemp);
   try {
@@ -32,7 +26,7 @@ export async function removeStaleTemps(
     if (now === undefined) return [];
     const stale = entries.filter(
       (entry) =>
-        pattern.test(entry.filename) &&
+        isTemp(entry.filename) &&
         entry.filename !== posix.basename(ownTemp) &&
         entry.attrs.isFile() &&
         entry.attrs.mtime < now - STALE_TEMP_SECONDS,

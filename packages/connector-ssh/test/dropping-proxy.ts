@@ -7,6 +7,8 @@ export interface DroppingProxy {
   readonly accepted: number;
   /** Connections dropped so far. */
   readonly dropped: number;
+  /** Cut every connection now (the host's processes live on, as when a network link dies). */
+  cut(): void;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,9 @@ export async function startDroppingProxy(
     },
     get dropped() {
       return dropped;
+    },
+    cut: () => {
+      for (const socket of sockets) socket.destroy();
     },
     close: () =>
       new Promise<void>((resolve) => {

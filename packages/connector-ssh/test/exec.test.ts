@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  type ProcessScanResult,
   peerMissing,
+  processScanner,
   type SshdFixture,
   sshdMissingReason,
   startSshd,
@@ -53,6 +55,30 @@ describe.skipIf(skip !== undefined)('ssh exec against OpenSSH sshd', () => {
     expect(streamed.output.stdoutLines).toEqual(['a', 'b']);
     const text = await plain.runShellCommand('tr a-z A-Z', { stdin: 'hello' });
     expect(text.output.stdout).toBe('HELLO');
+  });
+
+  it('keeps a command holding a MaskString out of every remote argv, with and without a terminal', async () => {
+    const secret = `infra-argv-secret-${randomBytes(8).toString('hex')}`;
+    const scanner = await processScanner();
+    const scanning = await scanner.startScanning(secret);
+    let scan: ProcessScanResult;
+    try {
+      for (const getPty of [false, true]) {
+        // `sleep` keeps the shell alive while the scan looks; the secret reaches the
+        // shell (a builtin test) and never shows.
+        const result = await plain.runShellCommand(
+          sh`sleep 0.5; if [ ${new MaskString(secret)} = ${secret} ]; then printf 'same\n\\ %s\n' "it's"; fi`,
+          { getPty },
+        );
+        expect(result.output.stdout.replaceAll('\r', '')).toBe("same\n\\ it's");
+        expect(result.output.combined).not.toContain(secret);
+      }
+    } finally {
+      scan = await scanning.stop();
+      await scanner.dispose();
+    }
+    expect(scan.passes).toBeGreaterThan(0);
+    expect(scan.hits).toEqual([]);
   });
 
   it('gives a terminal with getPty and none without', async () => {
@@ -314,6 +340,62 @@ describe.skipIf(skip !== undefined)('ssh exec against OpenSSH sshd', () => {
           getPty: true,
         });
         expect(result.output.stdout).toBe('root');
+        expect(result.output.combined).not.toContain(TEST_USERS.sudoPassword.password);
+      } finally {
+        await connector.disconnect();
+      }
+    });
+
+    it("an abort kills a command run under sudo (root), not only the login user's processes", async () => {
+      const { connector } = sshConnector(sshd, { user: TEST_USERS.sudo.name });
+      // A unique duration names the sleep in the process list.
+      const seconds = `${600 + Math.floor(Math.random() * 300)}.${randomBytes(3).readUIntBE(0, 3)}`;
+      const running = async () =>
+        (await connector.runShellCommand(sh`pgrep -fx ${`sleep ${seconds}`}`)).success;
+      try {
+        for (const stop of ['abort', 'timeout'] as const) {
+          const controller = new AbortController();
+          const reason = new Error('stop the sudo command');
+          const error = await errorOf(
+            connector.runShellCommand(sh`echo started; sleep ${seconds}`, {
+              sudo: true,
+              ...(stop === 'abort'
+                ? {
+                    signal: controller.signal,
+                    onOutput: (line: OutputLine) => {
+                      if (line.line === 'started') controller.abort(reason);
+                    },
+                  }
+                : { timeout: 1 }),
+            }),
+          );
+          if (stop === 'abort') expect(error).toBe(reason);
+          else expect(error.code).toBe('COMMAND_TIMEOUT');
+          let left = await running();
+          for (let i = 0; i < 50 && left; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            left = await running();
+          }
+          expect(left).toBe(false);
+        }
+      } finally {
+        await connector.disconnect();
+      }
+    });
+
+    it('on a terminal (getPty), takes sudo_password from host data when sudo says it needs one', async () => {
+      const { connector } = sshConnector(sshd, {
+        user: TEST_USERS.sudoPassword.name,
+        data: { sudo_password: TEST_USERS.sudoPassword.password },
+      });
+      try {
+        const result = await connector.runShellCommand('tty >/dev/null && id -un', {
+          sudo: true,
+          getPty: true,
+        });
+        expect(result.success).toBe(true);
+        expect(result.output.stdout.trim()).toBe('root');
+        expect(result.output.combined).not.toContain('password is required');
         expect(result.output.combined).not.toContain(TEST_USERS.sudoPassword.password);
       } finally {
         await connector.disconnect();

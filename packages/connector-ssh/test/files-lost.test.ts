@@ -13,6 +13,7 @@ import {
 import { sh } from '@infra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SshConnector } from '../src/index.js';
+import { startDroppingProxy } from './dropping-proxy.js';
 import { errorOf, sshConnector } from './ssh-host.js';
 
 const skip = peerMissing('sshd', sshdMissingReason());
@@ -79,7 +80,7 @@ describe.skipIf(skip !== undefined)('ssh transfers when the connection is lost',
       expect(error.message).toMatch(/the connection to .* (dropped|failed)|SFTP session .* closed/);
       // The connection was gone: the temp file could not be removed.
       const [left] = await infraTemps(dir);
-      expect(left).toMatch(/^\.lost-upload\.bin\.infra-[0-9a-f]{16}$/);
+      expect(left).toMatch(/^\.lost-upload\.bin\.infra-[0-9a-f]{12}\.tmp$/);
 
       // A later run (reconnecting) removes it once it is old enough to be nobody's.
       await connector.putFile(Buffer.from('fresh'), target);
@@ -95,31 +96,43 @@ describe.skipIf(skip !== undefined)('ssh transfers when the connection is lost',
     }
   });
 
-  it('putFile with sudo fails at once, and a later one removes the old upload in /tmp', async () => {
-    const { connector } = sshConnector(sshd, { user: TEST_USERS.sudo.name });
+  it('putFile with sudo of a stream fails at once when the link dies; the cut-short content is never installed', async () => {
+    // Through a proxy whose connections are cut: sshd and the install script on the
+    // host live on and see the script's stdin end early.
+    const proxy = await startDroppingProxy(sshd.port, 0);
+    const knownHosts = await sshd.writeKnownHosts(`known_hosts.${proxy.port}`, [
+      `[127.0.0.1]:${proxy.port} ${sshd.hostPublicKey}`,
+    ]);
+    const { connector } = sshConnector(sshd, {
+      user: TEST_USERS.sudo.name,
+      data: { ssh_port: proxy.port, ssh_known_hosts_file: knownHosts },
+    });
     const target = `${dir}/lost-sudo.bin`;
+    await check.runShellCommand(sh`printf old > ${target}`, { sudo: true });
     try {
       const error = await errorOf(
         connector.putFile(
-          sourceDroppingAt(64, 8, () => sshd.dropConnections()),
+          sourceDroppingAt(64, 8, async () => proxy.cut()),
           target,
           { sudo: true },
         ),
       );
       expect(error.code).toBe('FILE_TRANSFER_FAILED');
       expect(error.message).toContain(target);
-      const mine = async () =>
-        await lines(
-          sh`find /tmp -maxdepth 1 -name '.infra-upload-*' -user ${TEST_USERS.sudo.name}`,
-        );
-      const [left] = await mine();
-      expect(left).toMatch(/^\/tmp\/\.infra-upload-[0-9a-f]{16}$/);
-      await check.runShellCommand(sh`touch -d '-2 minutes' ${left!}`, { sudo: true });
-      await connector.disconnect();
+      // The install script on the host sees its stdin end without the end mark: it
+      // refuses, removes its temp file and leaves the target as it was.
+      let temps = await infraTemps(dir);
+      for (let i = 0; i < 50 && temps.length > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        temps = await infraTemps(dir);
+      }
+      expect(temps).toEqual([]);
+      expect(await lines(sh`cat ${target}`)).toEqual(['old']);
       await connector.putFile(Buffer.from('sudo again'), target, { sudo: true });
-      expect(await mine()).toEqual([]);
+      expect(await lines(sh`cat ${target}`)).toEqual(['sudo again']);
     } finally {
       await connector.disconnect();
+      await proxy.close();
     }
   });
 

@@ -13,6 +13,7 @@ import {
   type ConformanceCapabilities,
   type ConformanceContext,
   errorOf,
+  processGoneCommand,
 } from './conformance-context.js';
 import { describeSudoSecretScan } from './secret-scan-conformance.js';
 
@@ -64,6 +65,26 @@ export function describeBecomeConformance(
             env: { INFRA_VALUE: value },
           });
           expect(both.output.stdout).toBe(`${becomeDir}|${value}`);
+        });
+
+        it('an abort kills the command started as that user and rejects with signal.reason', async () => {
+          const pidFile = `${becomeDir}/${method}-abort.pid`;
+          const controller = new AbortController();
+          const reason = new Error(`stop the ${method} command`);
+          const error = await errorOf(
+            run(sh`sleep 60 & echo $! > ${pidFile}; echo started; wait`, {
+              ...becomeArgs,
+              signal: controller.signal,
+              onOutput: (line) => {
+                if (line.line === 'started') controller.abort(reason);
+              },
+            }),
+          );
+          expect(error).toBe(reason);
+          const gone = await run(processGoneCommand(pidFile));
+          expect(gone.output.stderr).toBe('');
+          expect(gone.success).toBe(true);
+          await run(sh`rm -f ${pidFile}`, becomeArgs);
         });
 
         it('puts and gets files as that user, binary-safe, with odd names and a mode', async () => {

@@ -174,3 +174,58 @@ describe('file scripts', () => {
     expect(await readFile(target, 'utf8')).toBe('0123456789');
   });
 });
+
+describe('install script with an end mark (content of unknown size)', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'infra-endmark-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('installs the content without its mark, and refuses content cut short', async () => {
+    const dest = join(dir, 'marked.bin');
+    await writeFile(dest, 'old');
+    const mark = 'a'.repeat(32);
+    const script = () =>
+      makeInstallScript({ destPath: dest, tempPath: tempPathBeside(dest), endMark: mark });
+    const bytes = Buffer.from([0, 1, 2, 255, 10, 13, 97]);
+    const cut = await runScript(script().getRawValue(), bytes);
+    expect(cut.code).not.toBe(0);
+    expect(cut.stderr).toContain('cut short');
+    expect(await readFile(dest, 'utf8')).toBe('old');
+    expect(await readdir(dir)).toEqual(['marked.bin']);
+
+    const whole = await runScript(
+      script().getRawValue(),
+      Buffer.concat([bytes, Buffer.from(mark)]),
+    );
+    expect(whole).toEqual({ code: 0, stderr: '' });
+    expect(await readFile(dest)).toEqual(bytes);
+    expect(await readdir(dir)).toEqual(['marked.bin']);
+  });
+});
+
+describe('install script when the copy fails', () => {
+  it('installs nothing when the content cannot be read, leaving no temp', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'infra-copy-fails-'));
+    try {
+      const dest = join(dir, 'kept.txt');
+      await writeFile(dest, 'old');
+      const script = makeInstallScript({
+        destPath: dest,
+        tempPath: tempPathBeside(dest),
+        sourcePath: join(dir, 'not-there'),
+      });
+      const result = await runScript(script.getRawValue(), Buffer.alloc(0));
+      expect(result.code).not.toBe(0);
+      expect(await readFile(dest, 'utf8')).toBe('old');
+      expect(await readdir(dir)).toEqual(['kept.txt']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

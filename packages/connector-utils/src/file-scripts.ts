@@ -41,6 +41,13 @@ export interface InstallScriptOptions {
    * when the transport died while feeding it) fails and leaves the target as it was.
    */
   readonly size?: number | undefined;
+  /**
+   * For content of unknown size: the ASCII bytes (a fresh random token) that follow
+   * it on stdin. Without them at the end the content was cut short (the transport
+   * died while feeding it) and the target is left as it was; they are cut off
+   * before the rename.
+   */
+  readonly endMark?: string | undefined;
 }
 
 /**
@@ -64,12 +71,18 @@ export function makeInstallScript(options: InstallScriptOptions): StringCommand 
     options.size === undefined
       ? sh``
       : sh`n=$(wc -c < "$t") && n=$((n)) && if [ "$n" -ne ${options.size} ]; then echo "only $n of ${options.size} bytes arrived: the content was cut short; the file is unchanged" >&2; exit 1; fi && `;
+  const mark = options.endMark;
+  const marked =
+    mark === undefined || options.size !== undefined
+      ? sh``
+      : sh`if [ "$(tail -c ${Buffer.byteLength(mark)} "$t")" != ${mark} ]; then echo "the content was cut short; the file is unchanged" >&2; exit 1; fi && n=$(wc -c < "$t") && dd if=/dev/null of="$t" bs=1 seek=$((n - ${Buffer.byteLength(mark)})) 2>/dev/null && `;
   // The old owner first (chown clears set-id bits), then the mode.
-  const owner = sh`if [ -e "$d" ]; then o=$(stat -c %u:%g "$d" 2>/dev/null) && chown "$o" "$t" 2>/dev/null; fi; `;
+  // (where allowed: a failed chown is no failure, a failed copy before it is).
+  const owner = sh`{ if [ -e "$d" ]; then o=$(stat -c %u:%g "$d" 2>/dev/null) && chown "$o" "$t" 2>/dev/null; fi; true; } && `;
   return StringCommand.of(
     sh`d=${dest}; t=${options.tempPath}; trap 'rm -f "$t"' EXIT; trap 'exit 129' HUP INT TERM PIPE; `,
     refuseNonRegularShell('d'),
-    sh`; ${mkdir}${mode}(umask 077 && ${copy}) && ${complete}`,
+    sh`; ${mkdir}${mode}(umask 077 && ${copy}) && ${complete}${marked}`,
     owner,
     sh`chmod "$m" "$t" && mv -f "$t" "$d"`,
   );

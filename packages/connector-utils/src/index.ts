@@ -1,4 +1,12 @@
 export {
+  becomeKillArguments,
+  makeRunTagKillScript,
+  needsBecomeKill,
+  newRunTag,
+  RUN_TAG_ENV,
+  withRunTag,
+} from './become-stop.js';
+export {
   type InstallScriptOptions,
   isInfraTempName,
   makeInstallScript,

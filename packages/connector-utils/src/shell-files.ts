@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   type CommandInput,
   type CommandResult,
@@ -34,6 +35,19 @@ export interface ShellFilesContext {
   readonly sudoPassword: SudoPasswordSource;
   /** The host's name, for messages. */
   readonly hostName: string;
+  /** See `RunOnceOptions.killBecomeOnStop`. */
+  readonly killBecomeOnStop?: boolean | undefined;
+  /** See `RunOnceOptions.killFrom`. */
+  readonly killFrom?: RunRaw | undefined;
+  /**
+   * One run of a file script, for a connector with its own way of running some
+   * (ssh answers su's password prompt); default `runCommandOnce` through `runRaw`.
+   */
+  readonly runOnce?: (
+    command: CommandInput,
+    args: ConnectorArguments,
+    options: RunOnceOptions,
+  ) => Promise<CommandResult>;
 }
 
 /** Seconds a cleanup of a killed script's temp file may take. */
@@ -51,10 +65,16 @@ export function runFileScript(
     timeout: options.timeout,
     ...(extra.stdin !== undefined ? { stdin: extra.stdin } : {}),
   };
+  const runOnce =
+    context.runOnce ??
+    ((command: CommandInput, nextArgs: ConnectorArguments, once: RunOnceOptions) =>
+      runCommandOnce(context.runRaw, command, nextArgs, once));
   return runWithSudoRetry(script, args, context.sudoPassword, (next, nextArgs) =>
-    runCommandOnce(context.runRaw, next, nextArgs, {
+    runOnce(next, nextArgs, {
       signal: options.signal,
       stdoutSink: extra.stdoutSink,
+      killBecomeOnStop: context.killBecomeOnStop,
+      killFrom: context.killFrom,
     }),
   );
 }
@@ -101,6 +121,17 @@ async function openSource(src: FileSource): Promise<{ stream: Readable; size?: n
   return { stream: src };
 }
 
+/** The stream's bytes, then `mark`; an error of the stream is this one's. */
+function followedBy(stream: Readable, mark: string): Readable {
+  return Readable.from(
+    (async function* () {
+      for await (const chunk of stream) yield chunk as Buffer;
+      yield Buffer.from(mark);
+    })(),
+    { objectMode: false },
+  );
+}
+
 /**
  * The one become-aware put: the bytes go on the stdin of `makeInstallScript`, run
  * as the login or become user, which stages them in a temp file beside the
@@ -123,16 +154,20 @@ export async function putFileThroughShell(
     throw fileFailure(`${action}: reading ${describeFileEnd(src)}`, error, options);
   }
   const tempPath = tempPathBeside(destPath);
+  // Content of unknown size ends with a mark: a stream cut short is never installed.
+  const endMark = source.size === undefined ? randomBytes(16).toString('hex') : undefined;
   const script = makeInstallScript({
     destPath,
     tempPath,
     mode: options.mode,
     createParents: options.createParents,
     size: source.size,
+    endMark,
   });
+  const stdin = endMark === undefined ? source.stream : followedBy(source.stream, endMark);
   let result: CommandResult;
   try {
-    result = await runFileScript(context, script, options, { stdin: source.stream });
+    result = await runFileScript(context, script, options, { stdin });
   } catch (error) {
     source.stream.destroy();
     // SIGKILL (timeout, abort) skips the script's trap: remove the temp file here.

@@ -115,3 +115,44 @@ describe.skipIf(!canSudo)('runWithSudoRetry with real sudo', () => {
     expect(sudoNeedsPassword(result)).toBe(true);
   });
 });
+
+describe('runWithSudoRetry on a terminal (getPty)', () => {
+  /** What a terminal gives back: one stream, so sudo's message is on stdout. */
+  const onTerminal = (lines: string[], exitCode: number): CommandResult => ({
+    success: exitCode === 0,
+    output: new CommandOutput(
+      lines.map((line) => ({ stream: 'stdout', line })),
+      exitCode,
+      null,
+    ),
+  });
+
+  it('retries with the password when sudo says on stdout that it needs one', async () => {
+    const calls: ConnectorArguments[] = [];
+    const seen: string[] = [];
+    const result = await runWithSudoRetry(
+      'id -un',
+      { sudo: true, getPty: true, onOutput: (line: OutputLine) => seen.push(line.line) },
+      { get: async () => new MaskString(SUDO_PW.password) },
+      async (_command, args) => {
+        calls.push(args);
+        if (args.sudoPassword === undefined) {
+          args.onOutput?.({ stream: 'stdout', line: 'sudo: a password is required\r' });
+          return onTerminal(['sudo: a password is required\r'], 1);
+        }
+        args.onOutput?.({ stream: 'stdout', line: 'root\r' });
+        return onTerminal(['root\r'], 0);
+      },
+    );
+    expect(result.output.stdout).toBe('root\r');
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.getPty).toBe(true);
+    expect(seen).toEqual(['root\r']);
+  });
+
+  it('sudoNeedsPassword looks at stdout only on a terminal', () => {
+    const result = onTerminal(['sudo: a password is required'], 1);
+    expect(sudoNeedsPassword(result, { getPty: true })).toBe(true);
+    expect(sudoNeedsPassword(result)).toBe(false);
+  });
+});

@@ -10,9 +10,20 @@ import {
 /** What sudo prints when `-n` meets a rule that wants a password. */
 const PASSWORD_REQUIRED = /sudo: (a password is required|a terminal is required)/;
 
-/** True when the command failed because sudo wanted a password. */
-export function sudoNeedsPassword(result: CommandResult): boolean {
-  return !result.success && result.output.stderrLines.some((line) => PASSWORD_REQUIRED.test(line));
+/**
+ * True when the command failed because sudo wanted a password. On a terminal
+ * (`getPty`) stdout and stderr are one stream, so sudo's message arrives on stdout:
+ * then both are looked at.
+ */
+export function sudoNeedsPassword(
+  result: CommandResult,
+  args: Pick<ConnectorArguments, 'getPty'> = {},
+): boolean {
+  if (result.success) return false;
+  const lines = args.getPty
+    ? result.output.lines.map((line) => line.line)
+    : result.output.stderrLines;
+  return lines.some((line) => PASSWORD_REQUIRED.test(line));
 }
 
 /** The host data key that holds a host's sudo password, as in pyinfra. */
@@ -56,15 +67,16 @@ export async function runWithSudoRetry<
   }
   const held: OutputLine[] = [];
   const onOutput = (line: OutputLine) => {
-    if (line.stream === 'stderr' && PASSWORD_REQUIRED.test(line.line)) held.push(line);
-    else args.onOutput?.(line);
+    if ((line.stream === 'stderr' || args.getPty) && PASSWORD_REQUIRED.test(line.line)) {
+      held.push(line);
+    } else args.onOutput?.(line);
   };
   const streamed = typeof args.stdin === 'object' && !Buffer.isBuffer(args.stdin);
   const firstArgs = streamed
-    ? ({ sudo: true, sudoUser: args.sudoUser, timeout: args.timeout } as A)
+    ? ({ sudo: true, sudoUser: args.sudoUser, timeout: args.timeout, getPty: args.getPty } as A)
     : { ...args, onOutput };
   const first = await run(streamed ? 'true' : command, firstArgs);
-  if (!sudoNeedsPassword(first)) {
+  if (!sudoNeedsPassword(first, args)) {
     if (streamed) return run(command, args);
     for (const line of held) args.onOutput?.(line);
     return first;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { CommandTimeoutError } from '@infra/core';
 
 /**
@@ -36,8 +37,12 @@ export function timeoutSignal(options: {
   return timeout ?? options.signal;
 }
 
-/** A signal that never fires. */
+/**
+ * A signal that never fires. Every running command may listen to it at once (and
+ * stops listening when done): no limit on its listeners.
+ */
 const NEVER = new AbortController().signal;
+setMaxListeners(0, NEVER);
 
 export interface StopOptions {
   /** The command as shown in messages (masked), named by the `CommandTimeoutError`. */
@@ -46,6 +51,11 @@ export interface StopOptions {
   timeout?: number | undefined;
   /** The caller's abort: the work is stopped and the call rejects with `signal.reason`. */
   signal?: AbortSignal | undefined;
+  /**
+   * Runs on a stop before the work's signal fires (its failure is ignored): e.g.
+   * the kill of a become command's processes while its transport still holds them.
+   */
+  beforeStop?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -70,7 +80,14 @@ export async function runStoppable<T>(
   const stop = (error: unknown) => {
     if (reason) return;
     reason = { error };
-    controller.abort(error);
+    if (!options.beforeStop) {
+      controller.abort(error);
+      return;
+    }
+    options
+      .beforeStop()
+      .catch(() => undefined)
+      .then(() => controller.abort(error));
   };
   const onAbort = () => stop(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });

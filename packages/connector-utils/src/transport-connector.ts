@@ -3,16 +3,17 @@ import {
   BaseConnector,
   type CommandInput,
   type CommandResult,
+  type ConnectorArguments,
   type FileDestination,
   type FileOptions,
   type FileSource,
   type RunShellCommandOptions,
 } from '@infra/core';
-import { runCommandOnce } from './raw-command.js';
+import { type RunOnceOptions, runCommandOnce } from './raw-command.js';
 import { runWithRetries } from './retries.js';
 import { getFileThroughShell, putFileThroughShell, type ShellFilesContext } from './shell-files.js';
 import { runWithSudoRetry, sudoPasswordSourceFor } from './sudo-retry.js';
-import type { RawCommand, RawCommandIo, RawExit } from './transport.js';
+import type { RawCommand, RawCommandIo, RawExit, RunRaw } from './transport.js';
 
 /**
  * The base class of a connector that writes only its transport: implement
@@ -27,6 +28,21 @@ import type { RawCommand, RawCommandIo, RawExit } from './transport.js';
 export abstract class TransportConnector<
   TData = Record<string, unknown>,
 > extends BaseConnector<TData> {
+  /**
+   * A stopped sudo / su / doas command is first killed as the become user (see
+   * `RunOnceOptions.killBecomeOnStop`): a transport's own kill runs as the login
+   * user (sshd signals as that user), and su starts its command in a session of
+   * its own. A transport whose kill reaches every process as root may turn it off.
+   */
+  protected get killBecomeOnStop(): boolean {
+    return true;
+  }
+
+  /** Where that kill runs instead of the target (see `RunOnceOptions.killFrom`); undefined: the target. */
+  protected get killFrom(): RunRaw | undefined {
+    return undefined;
+  }
+
   /** Run one raw command; stop it (all of it) when `io.signal` fires, and settle. */
   protected abstract runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit>;
 
@@ -36,6 +52,19 @@ export abstract class TransportConnector<
    */
   runRawCommand(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
     return this.runRaw(command, io);
+  }
+
+  /**
+   * One run of a command (of `runShellCommand`, and of the file scripts):
+   * `runCommandOnce` through `runRaw`. A transport that runs some commands its own
+   * way (ssh: su's password prompt, a command for the login shell as is) overrides it.
+   */
+  protected runOnce(
+    command: CommandInput,
+    args: ConnectorArguments,
+    options: RunOnceOptions,
+  ): Promise<CommandResult> {
+    return runCommandOnce((raw, io) => this.runRaw(raw, io), command, args, options);
   }
 
   /** A remote path as the transport takes it: absolute (relative ones from `/`). */
@@ -49,6 +78,9 @@ export abstract class TransportConnector<
       runRaw: (command, io) => this.runRaw(command, io),
       sudoPassword: sudoPasswordSourceFor(this.host),
       hostName: this.host.name,
+      killBecomeOnStop: this.killBecomeOnStop,
+      killFrom: this.killFrom,
+      runOnce: (command, args, options) => this.runOnce(command, args, options),
     };
   }
 
@@ -56,10 +88,14 @@ export abstract class TransportConnector<
     command: CommandInput,
     options: RunShellCommandOptions = {},
   ): Promise<CommandResult> {
-    const runRaw = (raw: RawCommand, io: RawCommandIo) => this.runRaw(raw, io);
     return runWithRetries(command, options, this.host.log, () =>
       runWithSudoRetry(command, options, sudoPasswordSourceFor(this.host), (next, args) =>
-        runCommandOnce(runRaw, next, args, { onOutput: args.onOutput, signal: options.signal }),
+        this.runOnce(next, args, {
+          onOutput: args.onOutput,
+          signal: options.signal,
+          killBecomeOnStop: this.killBecomeOnStop,
+          killFrom: this.killFrom,
+        }),
       ),
     );
   }

@@ -1,20 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable, Writable } from 'node:stream';
+import { makeRunTagKillScript, newRunTag, RUN_TAG_ENV } from './become-stop.js';
 import type { RawCommand, RawCommandIo, RawExit, RunRaw } from './transport.js';
 import { type Wrapper, wrapRawCommand } from './wrapped-command.js';
-
-/** The variable every process of a wrapped command carries, so a kill can find them all. */
-export const WRAP_TAG_ENV = 'INFRA_WRAP_ID';
-
-/**
- * Kill, on the via host, every process carrying the tag (and the process group of
- * each): the way to stop a wrapped command that its via host's own stop cannot
- * reach (sshd refuses signals on a root login; sudo's processes are root's).
- * Needs only /proc, `tr` and `grep` there, outside the target.
- */
-function killTaggedScript(tag: string): string {
-  return `for f in /proc/[0-9]*/environ; do if tr '\\0' '\\n' < "$f" 2>/dev/null | grep -qx "${WRAP_TAG_ENV}=${tag}"; then p=\${f#/proc/}; p=\${p%/environ}; kill -9 -"$p" 2>/dev/null || kill -9 "$p" 2>/dev/null; fi; done; :`;
-}
 
 const discard = (): Writable =>
   new Writable({
@@ -64,7 +51,7 @@ export async function runThroughVia(
   wrapper: Wrapper,
   io: RawCommandIo,
 ): Promise<RawExit> {
-  const tag = randomBytes(12).toString('hex');
+  const tag = newRunTag();
   const marker = `infra-wrap-started-${tag}`;
   let onStarted: () => void = () => {};
   const started = new Promise<void>((resolve) => {
@@ -84,7 +71,7 @@ export async function runThroughVia(
           await run(
             {
               shell: 'sh',
-              script: killTaggedScript(tag),
+              script: makeRunTagKillScript(tag).getRawValue(),
               hasSecrets: false,
               shownCommand: `kill what ${command.shownCommand} started`,
             },
@@ -117,7 +104,7 @@ export async function runThroughVia(
   io.signal.addEventListener('abort', onAbort, { once: true });
   try {
     running = run(
-      wrapRawCommand({ ...command, stdin }, wrapper, { tag: [WRAP_TAG_ENV, tag], marker }),
+      wrapRawCommand({ ...command, stdin }, wrapper, { tag: [RUN_TAG_ENV, tag], marker }),
       {
         stdout: io.stdout,
         stderr: stderrWithoutMarker(io.stderr, marker, onStarted),

@@ -47,6 +47,14 @@ export abstract class WrappingConnector<
   }
 
   /**
+   * A stopped become command is killed from where the wrapper runs (the processes
+   * of a chroot or nsenter target are that machine's, and its /proc is mounted).
+   */
+  protected override get killFrom(): RunRaw {
+    return this.#outside();
+  }
+
+  /**
    * Run a command where the wrapper runs, outside the target (connect()'s checks:
    * root, the directory, the program), on this machine or on the via host.
    */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Writable } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import {
   runWithRetries,
   runWithSudoRetry,
@@ -32,6 +32,7 @@ import { SshConnection } from './ssh-connection.js';
 import { SSH_DATA_META, type SshData } from './ssh-data.js';
 import { SshFiles } from './ssh-files.js';
 import { parseHostSpec, resolveSshSettings, type SshSettings } from './ssh-settings.js';
+import { openUnixSocketChannel } from './unix-socket.js';
 
 /** Network errors worth another connection attempt. */
 const TRANSIENT_CODES = new Set([
@@ -273,6 +274,11 @@ export class SshConnector extends BaseConnector<SshData> {
     options: FileOptions = {},
   ): Promise<void> {
     return this.#files.getFile(remotePath, dest, options);
+  }
+
+  /** A stream to a unix socket on the host (the Docker API over ssh), on a channel of the connection. */
+  async openUnixSocket(path: string, options: { signal?: AbortSignal } = {}): Promise<Duplex> {
+    return openUnixSocketChannel(this.host.name, await this.#live(), path, options.signal);
   }
 }
 

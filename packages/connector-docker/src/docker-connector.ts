@@ -47,6 +47,14 @@ export abstract class EngineApiConnector<
   /** Where the daemon is, from the host's data and the environment (throws `DockerHostError`). */
   protected abstract resolveDaemon(): DockerDaemonAddress;
 
+  /**
+   * Whether the archive API reaches this path as it is written (the files then go
+   * through it); else they go through commands in the container, as for a become user.
+   */
+  protected archiveReaches(_path: string): boolean {
+    return true;
+  }
+
   #session: Session | undefined;
   #connecting: Promise<void> | undefined;
   /** The image the last disconnect committed (`sha256:...`). */
@@ -137,7 +145,9 @@ export abstract class EngineApiConnector<
   ): Promise<void> {
     const session = this.#requireSession(`Cannot put ${describeFileEnd(src)}`);
     session.changed = true;
-    if (usesBecome(options)) return super.putFile(src, remotePath, options);
+    if (usesBecome(options) || !this.archiveReaches(containerPath(session, remotePath))) {
+      return super.putFile(src, remotePath, options);
+    }
     await putFileInContainer(this.host, session, src, remotePath, options);
   }
 
@@ -147,7 +157,9 @@ export abstract class EngineApiConnector<
     options: FileOptions = {},
   ): Promise<void> {
     const session = this.#requireSession(`Cannot get ${JSON.stringify(remotePath)}`);
-    if (usesBecome(options)) return super.getFile(remotePath, dest, options);
+    if (usesBecome(options) || !this.archiveReaches(containerPath(session, remotePath))) {
+      return super.getFile(remotePath, dest, options);
+    }
     await getFileFromContainer(session, remotePath, dest, options);
   }
 }

@@ -31,6 +31,14 @@ export class PodmanConnector extends EngineApiConnector<PodmanData> {
     return daemonViaTarget(hostData, PODMAN_ADDRESS_RULES);
   }
 
+  /**
+   * Podman's archive API reads its path as a glob (`[x]` matches `x`; `*`, `?`,
+   * `\\` are not taken as they are written): such paths go through commands.
+   */
+  protected override archiveReaches(path: string): boolean {
+    return !/[*?[\\]/.test(path);
+  }
+
   protected override resolveDaemon(): DockerDaemonAddress {
     return resolveDaemonAddress(this.host.data.podman_host, PODMAN_ADDRESS_RULES);
   }

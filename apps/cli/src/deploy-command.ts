@@ -18,6 +18,7 @@ import {
   resultsTable,
   runHosts,
   UnknownNameError,
+  viaChainOf,
 } from '@infra/deploy';
 import type { CliCommand, DeployOptions } from './args.js';
 import { connectorPackageFor } from './connector-packages.js';
@@ -25,13 +26,13 @@ import { DeployPrinter, endingText, formatResultsTable } from './deploy-printer.
 import {
   connectorArguments,
   type ExecContext,
-  hostLogger,
   SIGNAL_EXIT,
   sharedSudoPassword,
 } from './exec-command.js';
 import { EXIT, errorCode, errorMessage, exitCodeForError } from './exit-codes.js';
 import { checkFactArguments } from './fact-arguments.js';
 import { runFact } from './fact-command.js';
+import { connectorsFor } from './host-connectors.js';
 import { LiveProgressView, type TerminalSink } from './live-progress.js';
 import { colourEnabled } from './output-format.js';
 import { Reporter } from './reporter.js';
@@ -86,6 +87,9 @@ function debugInventoryText(hosts: readonly InventoryHost[]): string {
         {
           connector: host.connector.info.name,
           ...(host.via.length > 0 ? { via: host.via } : {}),
+          ...(host.runsVia
+            ? { chain: [host.name, ...viaChainOf(host.runsVia)].join(' via ') }
+            : {}),
           groups: host.groups,
           data: maskedData(host.hostData, host.secretKeys),
         },
@@ -169,17 +173,12 @@ export async function runDeployCommand(
     const sudoPassword = sharedSudoPassword(redactor);
     // --use-sudo-password: asked once, before any host connects, and sent with every sudo command.
     if (options.useSudoPassword) upFrontPassword = await sudoPassword.get();
-    runHostsList = hosts.map((host) => ({
+    const instances = connectorsFor(hosts, reporter, sudoPassword);
+    runHostsList = hosts.map((host, index) => ({
       name: host.name,
       groups: host.groups,
       hostData: host.hostData,
-      connector: new host.connector.connectorClass({
-        name: host.name,
-        data: host.data,
-        hostData: host.hostData,
-        log: hostLogger(reporter, host.name),
-        sudoPassword,
-      }) as Connector,
+      connector: instances[index] as Connector,
     }));
   } catch (error) {
     reporter.fatal({

@@ -2,7 +2,6 @@ import {
   type CommandResult,
   type Connector,
   type ConnectorArguments,
-  type ConnectorLogger,
   type MaskString,
   makeUnixCommand,
   maskHostData,
@@ -17,6 +16,7 @@ import { mapBounded } from '@infra/deploy/bounded-parallel';
 import type { ExecOptions } from './args.js';
 import { connectorPackageFor } from './connector-packages.js';
 import { EXIT, errorCode, errorMessage, exitCodeForError } from './exit-codes.js';
+import { connectorsFor } from './host-connectors.js';
 import { type InventoryHost, limitHosts, loadInventory } from './inventory.js';
 import type { HostOutcome } from './output-format.js';
 import { summarize } from './output-format.js';
@@ -61,15 +61,6 @@ export function outcomeOf(host: string, result: CommandResult, interrupted: bool
   const { exitCode, signal } = result.output;
   if (result.success) return { host, status: 'succeeded', exitCode, signal };
   return { host, status: interrupted ? 'interrupted' : 'failed', exitCode, signal };
-}
-
-export function hostLogger(reporter: Reporter, host: string): ConnectorLogger {
-  return {
-    debug: (message) => reporter.log('debug', host, message),
-    info: (message) => reporter.log('info', host, message),
-    notice: (message) => reporter.log('notice', host, message),
-    warn: (message) => reporter.log('warn', host, message),
-  };
 }
 
 /** The run's one sudo password source, shared by every host; what it yields is redacted from all output. */
@@ -123,16 +114,7 @@ export async function runExec(request: ExecRequest, context: ExecContext): Promi
     // Check env names, users and quoting once, before any host runs anything.
     makeUnixCommand(userCommand, args);
     if (options.useSudoPassword) args.sudoPassword = await sudoPassword.get();
-    instances = hosts.map(
-      (host) =>
-        new host.connector.connectorClass({
-          name: host.name,
-          data: host.data,
-          hostData: host.hostData,
-          log: hostLogger(reporter, host.name),
-          sudoPassword,
-        }),
-    );
+    instances = connectorsFor(hosts, reporter, sudoPassword);
   } catch (error) {
     reporter.fatal({
       code: errorCode(error),

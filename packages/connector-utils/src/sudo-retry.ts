@@ -27,7 +27,7 @@ export function sudoPasswordSourceFor(
   host: Pick<ConnectorHost<unknown>, 'hostData' | 'sudoPassword'>,
 ): SudoPasswordSource {
   const fromData = host.hostData[SUDO_PASSWORD_DATA_KEY];
-  if (fromData instanceof MaskString) return { get: () => Promise.resolve(fromData) };
+  if (MaskString.is(fromData)) return { get: () => Promise.resolve(fromData) };
   if (typeof fromData === 'string' && fromData !== '') {
     const masked = new MaskString(fromData);
     return { get: () => Promise.resolve(masked) };

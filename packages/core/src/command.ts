@@ -47,6 +47,23 @@ export function quoteBytes(value: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * Brands: `MaskString.is(x)`, `QuoteString.is(x)` and `StringCommand.is(x)` check a
+ * registry symbol rather than the class, so values built by one copy of `@infra/core`
+ * are recognised by another (a bundled CLI beside the connectors it imports at run time).
+ */
+const MASK_BRAND: unique symbol = Symbol.for('infra.MaskString') as never;
+const QUOTE_BRAND: unique symbol = Symbol.for('infra.QuoteString') as never;
+const COMMAND_BRAND: unique symbol = Symbol.for('infra.StringCommand') as never;
+
+function hasBrand(value: unknown, brand: symbol): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[brand] === true
+  );
+}
+
 function renderPart(part: CommandPart, mode: RenderMode): string {
   if (typeof part === 'string') return part;
   if (typeof part === 'number') return String(part);
@@ -56,13 +73,19 @@ function renderPart(part: CommandPart, mode: RenderMode): string {
 
 function renderPartBuffer(part: CommandPart): Buffer {
   if (Buffer.isBuffer(part)) return part;
-  if (part instanceof QuoteString || part instanceof StringCommand) return part.toBuffer();
+  if (QuoteString.is(part) || StringCommand.is(part)) return part.toBuffer();
   return Buffer.from(renderPart(part, 'raw'), 'utf8');
 }
 
 /** A secret (password, token, passphrase): `***` in every string but the one sent. */
 export class MaskString {
+  readonly [MASK_BRAND] = true as const;
   readonly #value: string;
+
+  /** True for a `MaskString` of any copy of `@infra/core` (use it, not `instanceof`). */
+  static is(value: unknown): value is MaskString {
+    return hasBrand(value, MASK_BRAND);
+  }
 
   constructor(value: string) {
     this.#value = value;
@@ -92,7 +115,13 @@ export class MaskString {
 
 /** A value quoted for a POSIX shell when the command is rendered. */
 export class QuoteString {
+  readonly [QUOTE_BRAND] = true as const;
   readonly value: string | Buffer | MaskString | StringCommand;
+
+  /** True for a `QuoteString` of any copy of `@infra/core` (use it, not `instanceof`). */
+  static is(value: unknown): value is QuoteString {
+    return hasBrand(value, QUOTE_BRAND);
+  }
 
   constructor(value: string | Buffer | MaskString | StringCommand) {
     this.value = value;
@@ -109,7 +138,7 @@ export class QuoteString {
 
   toBuffer(): Buffer {
     if (Buffer.isBuffer(this.value)) return quoteBytes(this.value);
-    if (this.value instanceof StringCommand) return quoteBytes(this.value.toBuffer());
+    if (StringCommand.is(this.value)) return quoteBytes(this.value.toBuffer());
     return Buffer.from(this.render('raw'), 'utf8');
   }
 
@@ -128,8 +157,14 @@ export class QuoteString {
  * what a connector sends.
  */
 export class StringCommand {
+  readonly [COMMAND_BRAND] = true as const;
   readonly parts: readonly CommandPart[];
   readonly separator: string;
+
+  /** True for a `StringCommand` of any copy of `@infra/core` (use it, not `instanceof`). */
+  static is(value: unknown): value is StringCommand {
+    return hasBrand(value, COMMAND_BRAND);
+  }
 
   constructor(parts: readonly CommandPart[], separator = ' ') {
     this.parts = parts;
@@ -170,11 +205,10 @@ export class StringCommand {
   hasSecrets(): boolean {
     return this.parts.some(
       (part) =>
-        part instanceof MaskString ||
-        (part instanceof StringCommand && part.hasSecrets()) ||
-        (part instanceof QuoteString &&
-          (part.value instanceof MaskString ||
-            (part.value instanceof StringCommand && part.value.hasSecrets()))),
+        MaskString.is(part) ||
+        (StringCommand.is(part) && part.hasSecrets()) ||
+        (QuoteString.is(part) &&
+          (MaskString.is(part.value) || (StringCommand.is(part.value) && part.value.hasSecrets()))),
     );
   }
 
@@ -198,7 +232,7 @@ export function toStringCommand(command: CommandInput): StringCommand {
 export type ShValue = string | number | Buffer | MaskString | QuoteString | StringCommand;
 
 function shPart(value: ShValue): CommandPart {
-  if (value instanceof StringCommand || value instanceof QuoteString) return value;
+  if (StringCommand.is(value) || QuoteString.is(value)) return value;
   if (typeof value === 'number') return value;
   return new QuoteString(value);
 }

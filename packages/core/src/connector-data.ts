@@ -84,7 +84,7 @@ export function buildConnectorData<M extends DataMetaMap>(
   const data: Record<string, unknown> = {};
   for (const [key, meta] of Object.entries(dataMeta)) {
     let value = hostData[key];
-    if (value instanceof MaskString) value = value.getRawValue();
+    if (MaskString.is(value)) value = value.getRawValue();
     if (value === undefined || value === null) {
       if (meta.required && meta.default === undefined) {
         throw new ConnectorDataError(
@@ -135,7 +135,7 @@ export function maskHostData(
   const masked: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(hostData)) {
     masked[key] =
-      value instanceof MaskString || (secrets.has(key) && value !== undefined && value !== null)
+      MaskString.is(value) || (secrets.has(key) && value !== undefined && value !== null)
         ? '***'
         : value;
   }

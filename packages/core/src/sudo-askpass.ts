@@ -32,9 +32,7 @@ export function sudoPasswordOf(
   args: Pick<UnixCommandArguments, 'sudo' | 'sudoPassword'>,
 ): MaskString | undefined {
   if (!args.sudo || args.sudoPassword === undefined || args.sudoPassword === '') return undefined;
-  return args.sudoPassword instanceof MaskString
-    ? args.sudoPassword
-    : new MaskString(args.sudoPassword);
+  return MaskString.is(args.sudoPassword) ? args.sudoPassword : new MaskString(args.sudoPassword);
 }
 
 /**

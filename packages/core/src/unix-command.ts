@@ -90,8 +90,7 @@ function envAssignment(key: string, value: string | MaskString): QuoteString {
       `env: ${JSON.stringify(key)} is not a valid environment variable name (expected letters, digits and _, not starting with a digit).`,
     );
   }
-  if (value instanceof MaskString)
-    return new QuoteString(new StringCommand([`${key}=`, value], ''));
+  if (MaskString.is(value)) return new QuoteString(new StringCommand([`${key}=`, value], ''));
   if (typeof value !== 'string') {
     throw new CommandArgumentError(
       `env: the value of ${key} is a ${typeof value}, expected a string.`,

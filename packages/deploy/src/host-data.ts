@@ -37,7 +37,7 @@ export function hostDataFor(
     hostData[key] = dataValueFor(override, dataMeta[key]?.type);
   }
   for (const [key, value] of Object.entries(hostData)) {
-    if (value instanceof MaskString) {
+    if (MaskString.is(value)) {
       secrets.add(value.getRawValue());
     } else if (dataMeta[key]?.secret && typeof value === 'string') {
       secrets.add(value);

@@ -21,6 +21,7 @@ export {
 } from './errors.js';
 export type { ErrorInfo, RunEvent, RunPhase } from './events.js';
 export * from './facts/index.js';
+export { type ConnectorServices, createHostConnectors } from './host-connectors.js';
 export {
   type DataOverride,
   dataValueFor,
@@ -76,3 +77,4 @@ export {
   runHosts,
 } from './runner.js';
 export { lineDiff } from './text-diff.js';
+export { type ViaHost, viaChainOf } from './via-hosts.js';

@@ -25,6 +25,7 @@ import {
   secretKeysOf,
 } from './host-data.js';
 import { type PlannedHost, planInventorySource } from './inventory-plan.js';
+import { type ViaCandidate, type ViaHost, ViaResolver, viaChainOf } from './via-hosts.js';
 
 /** One host in an inventory file: a connection string, `[name, data]`, or an object. */
 export type InventoryHostEntry =
@@ -71,6 +72,8 @@ export interface InventoryHost {
   readonly groups: readonly string[];
   /** The inventory connectors the host came through, outermost first (`@ssh-config:web*`). */
   readonly via: readonly string[];
+  /** The executing host it runs through (`via=@ssh:web1`), and that one's in turn. */
+  readonly runsVia?: ViaHost;
   /** Data keys a connector on the way declares secret: masked wherever host data is shown. */
   readonly secretKeys: readonly string[];
 }
@@ -88,6 +91,19 @@ interface ResolvedTarget {
   readonly groups: readonly string[];
   /** The inventory connection strings on the way, outermost first. */
   readonly via: readonly string[];
+}
+
+/** A host of the inventory before its via host is resolved and its data typed. */
+interface PendingHost {
+  readonly name: string;
+  readonly target: ResolvedTarget;
+  readonly layers: readonly { readonly data: Record<string, unknown>; readonly source: string }[];
+  readonly inventoryLayers: readonly {
+    readonly data: Record<string, unknown>;
+    readonly source: string;
+  }[];
+  readonly groups: readonly string[];
+  readonly merged: Record<string, unknown>;
 }
 
 /** How many inventory connectors may hand a host on before the chain is refused. */
@@ -194,7 +210,7 @@ export async function resolveHosts(
   };
   const flagWarnings = new Map<string, { text: string; hosts: string[] }>();
 
-  const hosts: InventoryHost[] = [];
+  const pending: PendingHost[] = [];
   const seen = new Set<string>();
   for (const entry of planned) {
     if (options.warn) {
@@ -230,48 +246,66 @@ export async function resolveHosts(
         );
       }
       seen.add(name);
-      const { connector } = target;
       const layers = [
         ...inventoryLayers.slice(0, -1),
         ...target.layers.map((data, i) => ({ data, source: target.sources[i] ?? 'a connector' })),
         ...inventoryLayers.slice(-1),
       ];
-      const readers = [...target.via, `@${connector.info.name}`].join(', ');
-      for (const unknown of findUnknownDataKeys(
-        [...inventoryLayers, overrideLayer],
-        target.dataMeta,
-      )) {
-        const text = `${suggestionText(unknown)} No connector of the host (${readers}) reads ${unknown.key}, so it would be ignored.`;
-        if (unknown.source !== DATA_FLAG_SOURCE) {
-          throw new InventoryError(
-            `Host ${JSON.stringify(name)}: unknown data key ${unknown.key} (set in ${unknown.source}): ${text}`,
-          );
-        }
-        const warning = flagWarnings.get(unknown.key) ?? { text, hosts: [] };
-        warning.hosts.push(name);
-        flagWarnings.set(unknown.key, warning);
-      }
-      const merged = mergeDataLayers(layers.map((layer) => layer.data));
-      const hostData = hostDataFor(merged, overrides, target.dataMeta, secrets);
-      let data: Record<string, unknown>;
-      try {
-        data = buildConnectorData(connector.info.name, connector.connectorClass.dataMeta, hostData);
-      } catch (error) {
-        if (!(error instanceof ConnectorDataError)) throw error;
-        throw hostDataError(error, name, sourceOfKey(error.key, [...layers, overrideLayer]));
-      }
       const groups = [...entry.groups];
       for (const group of target.groups) if (!groups.includes(group)) groups.push(group);
-      hosts.push({
-        name,
-        connector,
-        data,
-        hostData,
-        groups,
-        via: target.via,
-        secretKeys: secretKeysOf(target.dataMeta),
-      });
+      const merged = mergeDataLayers(layers.map((layer) => layer.data));
+      pending.push({ name, target, layers, inventoryLayers, groups, merged });
     }
+  }
+
+  const candidates = new Map<string, ViaCandidate>();
+  for (const host of pending) {
+    candidates.set(host.name, {
+      name: host.name,
+      connector: host.target.connector,
+      source: `the inventory entry ${JSON.stringify(host.name)}`,
+      dataFor: (dataMeta) => hostDataFor(host.merged, overrides, dataMeta, secrets),
+    });
+  }
+  const vias = new ViaResolver({ hosts: candidates, load, secrets });
+  const hosts: InventoryHost[] = [];
+  for (const { name, target, layers, inventoryLayers, groups, merged } of pending) {
+    const { connector } = target;
+    const ownData = hostDataFor(merged, overrides, target.dataMeta, secrets);
+    let data: Record<string, unknown>;
+    try {
+      data = buildConnectorData(connector.info.name, connector.connectorClass.dataMeta, ownData);
+    } catch (error) {
+      if (!(error instanceof ConnectorDataError)) throw error;
+      throw hostDataError(error, name, sourceOfKey(error.key, [...layers, overrideLayer]));
+    }
+    const via = await vias.resolve({ name, connector, hostData: ownData }, (dataMeta) =>
+      hostDataFor(merged, overrides, dataMeta, secrets),
+    );
+    // The keys of the hosts it runs through are read too (`--data ssh_port=...` reaches the ssh parent).
+    const dataMeta = via ? { ...via.dataMeta, ...target.dataMeta } : target.dataMeta;
+    const readers = [...target.via, `@${connector.info.name}`, ...viaChainOf(via)].join(', ');
+    for (const unknown of findUnknownDataKeys([...inventoryLayers, overrideLayer], dataMeta)) {
+      const text = `${suggestionText(unknown)} No connector of the host (${readers}) reads ${unknown.key}, so it would be ignored.`;
+      if (unknown.source !== DATA_FLAG_SOURCE) {
+        throw new InventoryError(
+          `Host ${JSON.stringify(name)}: unknown data key ${unknown.key} (set in ${unknown.source}): ${text}`,
+        );
+      }
+      const warning = flagWarnings.get(unknown.key) ?? { text, hosts: [] };
+      warning.hosts.push(name);
+      flagWarnings.set(unknown.key, warning);
+    }
+    hosts.push({
+      name,
+      connector,
+      data,
+      hostData: via ? hostDataFor(merged, overrides, dataMeta, secrets) : ownData,
+      groups,
+      via: target.via,
+      ...(via ? { runsVia: via } : {}),
+      secretKeys: secretKeysOf(dataMeta),
+    });
   }
   for (const [key, warning] of flagWarnings) {
     options.warn?.(
@@ -295,6 +329,7 @@ export async function loadInventory(
   return resolveHosts(await planInventorySource(inventory), overrides, resolver, secrets, options);
 }
 
+export { type ConnectorServices, createHostConnectors } from './host-connectors.js';
 export {
   type DataOverride,
   dataValueFor,
@@ -311,3 +346,4 @@ export {
   splitInventory,
 } from './inventory-plan.js';
 export { limitHosts } from './limit-hosts.js';
+export { type ViaHost, viaChainOf } from './via-hosts.js';

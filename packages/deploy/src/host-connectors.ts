@@ -1,0 +1,55 @@
+import type { Connector, ConnectorLogger, SudoPasswordSource } from '@infra/core';
+import type { InventoryHost } from './inventory.js';
+import { RidingConnector, SharedVia } from './shared-via.js';
+import type { ViaHost } from './via-hosts.js';
+
+/** What every connector of a run is given besides its host. */
+export interface ConnectorServices {
+  /** Where the connector of the host (or via host) of this name logs. */
+  readonly logFor: (hostName: string) => ConnectorLogger;
+  /** The run's one sudo password source. */
+  readonly sudoPassword: SudoPasswordSource;
+}
+
+/**
+ * The connectors of a run's hosts, one per host, in order: the one place hosts
+ * become connector instances (the CLI's exec, deploy, facts and ops, and library
+ * users). A host that runs through another (`via=@ssh:web1`) gets that host's
+ * connector as `ConnectorHost.via`: one instance per distinct via host (name and
+ * data), shared by every host riding on it, connected before the first of them
+ * connects and disconnected after the last (see `SharedVia`).
+ */
+export function createHostConnectors(
+  hosts: readonly InventoryHost[],
+  services: ConnectorServices,
+): Connector[] {
+  const shared = new Map<string, SharedVia>();
+  const sharedFor = (via: ViaHost): SharedVia => {
+    const known = shared.get(via.identity);
+    if (known) return known;
+    const upstream = via.via ? sharedFor(via.via) : undefined;
+    const connector = new via.connector.connectorClass({
+      name: via.name,
+      data: via.data,
+      hostData: via.hostData,
+      log: services.logFor(via.name),
+      sudoPassword: services.sudoPassword,
+      ...(upstream ? { via: upstream.connector } : {}),
+    });
+    const made = new SharedVia(via.name, connector, upstream);
+    shared.set(via.identity, made);
+    return made;
+  };
+  return hosts.map((host) => {
+    const via = host.runsVia ? sharedFor(host.runsVia) : undefined;
+    const connector = new host.connector.connectorClass({
+      name: host.name,
+      data: host.data,
+      hostData: host.hostData,
+      log: services.logFor(host.name),
+      sudoPassword: services.sudoPassword,
+      ...(via ? { via: via.connector } : {}),
+    });
+    return via ? new RidingConnector(host.name, connector, via) : connector;
+  });
+}

@@ -61,12 +61,20 @@ export function describeSshDaemon(target: SshDaemonTarget): string {
   return `ssh://${user}${host}${port}${target.socketPath}`;
 }
 
-/** The `@ssh` host the daemon's socket is reached through (`ConnectorClass.viaOf`). */
+/**
+ * The `@ssh` host the daemon's socket is reached through (`ConnectorClass.viaOf`).
+ * What the address says also goes in its data, the layer that wins, so a
+ * `--data ssh_user=...` meant for other hosts does not change where it leads.
+ */
 export function sshViaTarget(target: SshDaemonTarget): ViaTarget {
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   const user = target.user === undefined ? '' : `${target.user}@`;
   return {
     connection: `@ssh:${user}${host}`,
-    ...(target.port === undefined ? {} : { data: { ssh_port: target.port } }),
+    data: {
+      ssh_hostname: target.host,
+      ...(target.user === undefined ? {} : { ssh_user: target.user }),
+      ...(target.port === undefined ? {} : { ssh_port: target.port }),
+    },
   };
 }

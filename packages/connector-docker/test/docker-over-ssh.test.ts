@@ -10,7 +10,7 @@ import {
 } from '@infra/connector-testkit';
 import type { Connector } from '@infra/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DockerConnector } from '../src/index.js';
+import type { DockerConnector } from '../src/index.js';
 import { dockerConnector, engineConnector } from './docker-test-host.js';
 import { sshVia } from './ssh-via.js';
 
@@ -83,28 +83,6 @@ describeConnector({
 });
 
 describe.skipIf(skip !== undefined)('docker over ssh', () => {
-  it('names the @ssh host to run through (viaOf), from docker_host or DOCKER_HOST', () => {
-    expect(DockerConnector.viaOf({ docker_host: 'ssh://deploy@web1:2222' })).toEqual({
-      connection: '@ssh:deploy@web1',
-      data: { ssh_port: 2222 },
-    });
-    expect(DockerConnector.viaOf({ docker_host: 'ssh://web1/run/user/1000/docker.sock' })).toEqual({
-      connection: '@ssh:web1',
-    });
-    expect(DockerConnector.viaOf({ docker_host: dockerd!.host })).toBeUndefined();
-    const before = process.env.DOCKER_HOST;
-    process.env.DOCKER_HOST = 'ssh://ops@[::1]';
-    try {
-      expect(DockerConnector.viaOf({})).toEqual({ connection: '@ssh:ops@[::1]' });
-    } finally {
-      if (before === undefined) delete process.env.DOCKER_HOST;
-      else process.env.DOCKER_HOST = before;
-    }
-    expect(() => DockerConnector.viaOf({ via: '@ssh:web1' })).toThrow(
-      /via=@ssh:web1 is not for this connector.*docker_host=ssh:\/\/user@host/,
-    );
-  });
-
   it('runs several hosts at once over one shared ssh connection', async () => {
     const hosts = await Promise.all([1, 2, 3].map(() => connectedOverSsh({})));
     try {

@@ -88,10 +88,6 @@ describe.skipIf(skip !== undefined)('@podman', () => {
     expect(() => PodmanConnector.makeNamesData('')).toThrow(/@podman needs an image/);
     expect(Object.keys(PODMAN_DATA_META)).toContain('podman_host');
     expect(Object.keys(PODMAN_DATA_META)).not.toContain('docker_host');
-    expect(PodmanConnector.viaOf({ podman_host: podman!.host })).toBeUndefined();
-    expect(
-      PodmanConnector.viaOf({ podman_host: 'ssh://core@web1:2222/run/podman/podman.sock' }),
-    ).toEqual({ connection: '@ssh:core@web1', data: { ssh_port: 2222 } });
   });
 
   it('takes the service from CONTAINER_HOST when podman_host is not given', async () => {

@@ -1,4 +1,4 @@
-import { Agent, type AgentOptions, type ClientRequestArgs } from 'node:http';
+import { Agent, type AgentOptions, type ClientRequest, type ClientRequestArgs } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ConnectError, type Connector, type ConnectorHost } from '@infra/core';
 import Docker, { type DockerOptions } from 'dockerode';
@@ -26,17 +26,25 @@ const NO_ENVIRONMENT_DEFAULTS = {
 
 type SocketOpener = Required<Pick<Connector, 'openUnixSocket'>>;
 
+/** What a `net.Socket` has and a stream to another host's socket need not. */
+interface SocketLike {
+  setKeepAlive?: unknown;
+  ref?: unknown;
+}
+
 /**
  * An HTTP agent whose every connection is a stream to a unix socket on another
- * host (`openUnixSocket` of the connector this one runs through). No keep-alive:
- * a stream need not be a `net.Socket`, and hijacked exec streams are not pooled anyway.
+ * host (`openUnixSocket` of the connector this one runs through). Connections are
+ * kept alive between API calls, as Node's own agent keeps the local socket's
+ * (a stream need not be a `net.Socket`: what only sockets have is skipped); the
+ * hijacked exec and attach streams leave the pool, as they do locally.
  */
 export class UnixSocketAgent extends Agent {
   readonly #opener: SocketOpener;
   readonly #path: string;
 
   constructor(opener: SocketOpener, path: string, options: AgentOptions = {}) {
-    super({ ...options, keepAlive: false });
+    super({ keepAlive: true, ...options });
     this.#opener = opener;
     this.#path = path;
   }
@@ -50,6 +58,18 @@ export class UnixSocketAgent extends Agent {
       (error: Error) => callback?.(error, undefined as unknown as Duplex),
     );
     return undefined;
+  }
+
+  override keepSocketAlive(socket: Duplex): boolean {
+    if (typeof (socket as SocketLike).setKeepAlive === 'function') {
+      return (super.keepSocketAlive as (socket: Duplex) => boolean)(socket);
+    }
+    return true;
+  }
+
+  override reuseSocket(socket: Duplex, request: ClientRequest): void {
+    if (typeof (socket as SocketLike).ref === 'function') super.reuseSocket(socket, request);
+    else (request as { reusedSocket: boolean }).reusedSocket = true;
   }
 }
 

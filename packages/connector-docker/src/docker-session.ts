@@ -278,4 +278,6 @@ export async function releaseContainer(host: DockerHost, session: Session): Prom
   } else if (session.stopAtEnd) {
     await session.container.stop({ t: STOP_TIMEOUT_SECONDS }).catch(() => {});
   }
+  // Connections kept alive to a daemon over ssh are channels of a connection others share.
+  (session.docker.modem as { agent?: { destroy?: () => void } }).agent?.destroy?.();
 }

@@ -9,23 +9,14 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { type CommandOutcome, outputText, type RunningCommand } from './command-runner.js';
-import { notStartedMessage, startCommand } from './command-start.js';
+import type { RunningCommand } from './command-runner.js';
+import { serveExec } from './exec-route.js';
 import { type FileRouteContext, readFile, writeFileJson, writeFileRaw } from './file-routes.js';
-import { clean, decodePathPart, drainRefusedBody, sendJson } from './http-io.js';
-import {
-  decodeBase64Field,
-  HttpError,
-  optionalEnv,
-  parseJsonObject,
-  readBody,
-  requireAbsolutePath,
-  requirePositiveNumber,
-  requireString,
-} from './request-body.js';
+import { clean, drainRefusedBody, sendJson } from './http-io.js';
+import { HttpError } from './request-body.js';
+import { authenticate, routeOf } from './request-route.js';
 import { resourceDocument } from './resource-document.js';
 import { TempJournal } from './temp-journal.js';
-import { bearerToken, tokenMatches } from './token.js';
 
 export interface AgentConfig {
   readonly host: string;
@@ -47,24 +38,6 @@ export interface AgentConfig {
 
 /** Where the agent writes its log lines (stderr in the bin). */
 export type AgentLog = (line: string) => void;
-
-type Route = 'resource' | 'exec' | 'files' | 'file';
-
-const ROUTE_TEMPLATES: Record<Route, string> = {
-  resource: '/resources/{id}',
-  exec: '/resources/{id}/exec',
-  files: '/resources/{id}/files',
-  file: '/resources/{id}/files/{path}',
-};
-
-const ALLOWED_METHODS: Record<Route, readonly string[]> = {
-  resource: ['GET'],
-  exec: ['POST'],
-  files: ['POST'],
-  file: ['GET', 'PUT'],
-};
-
-const RESOURCE_PATH = /^\/resources\/([^/]+)(?:(\/exec)|(\/files)(?:\/(.*))?)?$/s;
 
 interface RequestState {
   route: string;
@@ -163,7 +136,7 @@ export class AgentServer {
       clearTimeout(timer);
       if (late) {
         this.#log(`shutting down: killing ${this.#running.size} command(s) still running`);
-        for (const command of this.#running) command.killNow();
+        for (const command of this.#running) command.kill();
         await finished;
       }
     }
@@ -218,8 +191,8 @@ export class AgentServer {
       if (this.#shuttingDown) {
         throw new HttpError(503, 'The agent is shutting down.', { Connection: 'close' });
       }
-      const { route, resourceId, filePath } = this.#route(req, state);
-      this.#authenticate(req);
+      const { route, resourceId, filePath } = routeOf(req, state);
+      authenticate(req, this.config.token);
       if (resourceId !== this.config.resourceId) {
         throw new HttpError(
           404,
@@ -232,7 +205,11 @@ export class AgentServer {
           return;
         case 'exec':
           state.abandoned = 'its command was stopped';
-          await this.#exec(req, res);
+          await serveExec(req, res, {
+            config: this.config,
+            running: this.#running,
+            cwd: this.#cwd,
+          });
           return;
         case 'files':
           state.abandoned = 'the upload was discarded; the file is unchanged';
@@ -250,61 +227,6 @@ export class AgentServer {
       }
     } catch (error) {
       this.#fail(req, res, error);
-    }
-  }
-
-  #route(
-    req: IncomingMessage,
-    state: RequestState,
-  ): { route: Route; resourceId: string; filePath?: string } {
-    const rawPath = (req.url ?? '/').split('?')[0] as string;
-    const match = RESOURCE_PATH.exec(rawPath);
-    if (!match) {
-      throw new HttpError(
-        404,
-        'Unknown path: the protocol serves /resources/{id}, /resources/{id}/exec, /resources/{id}/files and /resources/{id}/files/{path}.',
-      );
-    }
-    const route: Route = match[2]
-      ? 'exec'
-      : match[3]
-        ? match[4] === undefined
-          ? 'files'
-          : 'file'
-        : 'resource';
-    state.route = ROUTE_TEMPLATES[route];
-    const resourceId = decodePathPart(match[1] as string, 'resource ID');
-    state.resource = resourceId;
-    const allowed = ALLOWED_METHODS[route];
-    if (!allowed.includes(req.method ?? '')) {
-      throw new HttpError(
-        405,
-        `${req.method} is not allowed on ${ROUTE_TEMPLATES[route]}: use ${allowed.join(' or ')}.`,
-        {
-          Allow: allowed.join(', '),
-        },
-      );
-    }
-    if (route !== 'file') return { route, resourceId };
-    const filePath = requireAbsolutePath(
-      decodePathPart(match[4] as string, 'file path'),
-      'The file path in the URL',
-    );
-    return { route, resourceId, filePath };
-  }
-
-  #authenticate(req: IncomingMessage): void {
-    const expected = this.config.token;
-    if (expected === undefined) return;
-    const presented = bearerToken(req.headers.authorization);
-    if (presented === undefined || !tokenMatches(presented, expected)) {
-      throw new HttpError(
-        401,
-        presented === undefined
-          ? 'Missing token: send the header "Authorization: Bearer <token>".'
-          : "Wrong token: the bearer token does not match this agent's.",
-        { 'WWW-Authenticate': 'Bearer realm="infra-agent"' },
-      );
     }
   }
 
@@ -332,86 +254,5 @@ export class AgentServer {
         state.abandoned = 'the file was written';
       },
     };
-  }
-
-  async #exec(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = parseJsonObject(await readBody(req, this.config.maxBodyBytes));
-    const command = requireString(body, 'command');
-    const timeoutSeconds = requirePositiveNumber(body, 'timeout');
-    if (timeoutSeconds > this.config.maxTimeoutSeconds) {
-      throw new HttpError(
-        400,
-        `Field "timeout" is ${timeoutSeconds}s, over this agent's limit of ${this.config.maxTimeoutSeconds}s (--max-timeout).`,
-      );
-    }
-    const stdin =
-      body.stdin === undefined || body.stdin === null
-        ? undefined
-        : decodeBase64Field(requireString(body, 'stdin'), 'stdin');
-    const env = optionalEnv(body, 'env');
-    if (this.#running.size >= this.config.maxConcurrentCommands) {
-      throw new HttpError(
-        429,
-        `This agent is already running ${this.#running.size} commands, its limit (--max-concurrent ${this.config.maxConcurrentCommands}). Try again when one has finished.`,
-        { 'Retry-After': '1' },
-      );
-    }
-    const streamed = /application\/x-ndjson/i.test(req.headers.accept ?? '');
-    const writeEvent = (event: object): boolean => res.write(`${JSON.stringify(event)}\n`);
-    // Started before any answer: a command that cannot start (too long: E2BIG) gets
-    // an error status, never a 200 stream that ends without saying it did not run.
-    const running = startCommand({
-      command,
-      timeoutSeconds,
-      ...(stdin ? { stdin } : {}),
-      ...(env ? { env } : {}),
-      cwd: this.#cwd,
-      baseEnv: this.config.commandEnv,
-      ...(streamed
-        ? {
-            onChunk: (stream, chunk) =>
-              writeEvent({ type: stream, data: chunk.toString('base64') }),
-          }
-        : { maxOutputBytes: this.config.maxOutputBytes }),
-    });
-    if (streamed) {
-      res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
-      res.flushHeaders();
-    }
-    this.#running.add(running);
-    res.on('drain', () => running.resume());
-    // A client that goes away (Ctrl-C, its own timeout) takes its command with it.
-    res.on('close', () => {
-      if (!res.writableFinished) running.kill();
-    });
-    let outcome: CommandOutcome;
-    try {
-      outcome = await running.done;
-    } catch (error) {
-      const message = notStartedMessage(error);
-      if (!streamed) throw new HttpError(500, message);
-      res.end(`${JSON.stringify({ type: 'error', message })}\n`);
-      return;
-    } finally {
-      this.#running.delete(running);
-    }
-    const status = {
-      exit_code: outcome.exitCode,
-      signal: outcome.signal,
-      timed_out: outcome.timedOut,
-    };
-    if (streamed) {
-      res.end(`${JSON.stringify({ type: 'exit', ...status })}\n`);
-      return;
-    }
-    const limit = this.config.maxOutputBytes;
-    sendJson(res, 200, {
-      exit_code: outcome.exitCode,
-      stdout: outputText(outcome.stdout, outcome.stdoutTruncated, 'stdout', limit),
-      stderr: outputText(outcome.stderr, outcome.stderrTruncated, 'stderr', limit),
-      signal: outcome.signal,
-      timed_out: outcome.timedOut,
-      truncated: outcome.stdoutTruncated || outcome.stderrTruncated,
-    });
   }
 }

@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
+import { killProcessGroup } from '@infra/connector-utils';
 
 export type OutputStreamName = 'stdout' | 'stderr';
 
@@ -31,9 +32,6 @@ export interface CommandOutcome {
   readonly stdoutTruncated: boolean;
   readonly stderrTruncated: boolean;
 }
-
-/** After SIGTERM, how long a process group has before SIGKILL. */
-const KILL_GRACE_MS = 2000;
 
 class CappedBuffer {
   readonly #limit: number;
@@ -69,9 +67,8 @@ export class RunningCommand {
   readonly done: Promise<CommandOutcome>;
   readonly #pause: () => void;
   readonly #resume: () => void;
-  #pid: number | undefined;
+  readonly #child: ChildProcess;
   #finished = false;
-  #killTimer: NodeJS.Timeout | undefined;
 
   constructor(request: CommandRequest) {
     const child = spawn('/bin/sh', ['-c', request.command], {
@@ -80,7 +77,7 @@ export class RunningCommand {
       detached: true,
       stdio: [request.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
-    this.#pid = child.pid;
+    this.#child = child;
     const limit = request.maxOutputBytes ?? 0;
     const kept = { stdout: new CappedBuffer(limit), stderr: new CappedBuffer(limit) };
     const { stdout, stderr } = child as typeof child & { stdout: Readable; stderr: Readable };
@@ -120,7 +117,6 @@ export class RunningCommand {
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
-        clearTimeout(this.#killTimer);
         this.#finished = true;
         const signalNumber = signal ? (constants.signals[signal] ?? 0) : 0;
         resolve({
@@ -141,27 +137,16 @@ export class RunningCommand {
     this.#resume();
   }
 
-  /** SIGTERM to the whole process group, SIGKILL after a grace period. */
+  /**
+   * Kill the command: the whole process group with SIGKILL, at once. The one kill
+   * rule of infra (`killProcessGroup` of `@infra/connector-utils`), for a timeout, a
+   * client that goes away and a shutdown alike.
+   */
   kill(): void {
-    if (this.#finished || this.#pid === undefined || this.#killTimer) return;
-    this.#signalGroup('SIGTERM');
-    this.#killTimer = setTimeout(() => this.#signalGroup('SIGKILL'), KILL_GRACE_MS);
-  }
-
-  /** SIGKILL to the whole process group now. */
-  killNow(): void {
-    if (!this.#finished) this.#signalGroup('SIGKILL');
-  }
-
-  #signalGroup(signal: NodeJS.Signals): void {
-    if (this.#pid === undefined || this.#finished) return;
-    // The group may also hold processes the shell left behind: resume them so they can die.
+    if (this.#finished) return;
+    // Paused streams (backpressure) would keep the output open: resume them so it ends.
     this.#resume();
-    try {
-      process.kill(-this.#pid, signal);
-    } catch {
-      // ESRCH: the group is already gone.
-    }
+    killProcessGroup(this.#child);
   }
 }
 

@@ -172,14 +172,14 @@ describe.skipIf(skip !== undefined)('infra-agent (the real process)', () => {
     expect(wrong.headers.allow).toBe('POST');
   });
 
-  it('kills the whole process group of a command past its timeout', async () => {
+  it('kills the whole process group of a command past its timeout with SIGKILL at once (the one kill rule)', async () => {
     const pidFile = join(work, 'timeout.pid');
     const answer = await exec(agent, {
       command: `sleep 60 & echo $! > ${pidFile}; wait`,
       timeout: 0.5,
     });
     expect(answer.status).toBe(200);
-    expect(answer.json()).toMatchObject({ timed_out: true, signal: 'SIGTERM', exit_code: 143 });
+    expect(answer.json()).toMatchObject({ timed_out: true, signal: 'SIGKILL', exit_code: 137 });
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     const state = await execFileAsync('ps', ['-o', 'stat=', '-p', String(pid)]).then(
       (ps) => ps.stdout.trim(),

@@ -37,6 +37,7 @@ import { LiveProgressView, type TerminalSink } from './live-progress.js';
 import { colourEnabled } from './output-format.js';
 import { Reporter } from './reporter.js';
 import { SecretRedactor } from './secret-redactor.js';
+import { TerminalPrompt } from './terminal-prompt.js';
 import { UsageError } from './usage-error.js';
 
 export type DeployCliCommand = Extract<
@@ -126,6 +127,7 @@ export async function runDeployCommand(
   let defaults: Record<string, unknown> = {};
   let factArgs: Record<string, string> = {};
   let upFrontPassword: MaskString | undefined;
+  const terminal = TerminalPrompt.forProcess();
   try {
     const changes = command.kind === 'deploy' || command.kind === 'operation';
     if (changes && !options.yes && !options.dry && process.stdin.isTTY !== true) {
@@ -170,10 +172,10 @@ export async function runDeployCommand(
         command.args,
       );
     }
-    const sudoPassword = sharedSudoPassword(redactor);
+    const sudoPassword = sharedSudoPassword(redactor, terminal?.ask);
     // --use-sudo-password: asked once, before any host connects, and sent with every sudo command.
     if (options.useSudoPassword) upFrontPassword = await sudoPassword.get();
-    const instances = connectorsFor(hosts, reporter, sudoPassword);
+    const instances = connectorsFor(hosts, reporter, sudoPassword, terminal?.ask);
     runHostsList = hosts.map((host, index) => ({
       name: host.name,
       groups: host.groups,
@@ -252,6 +254,7 @@ export async function runDeployCommand(
   process.on('beforeExit', onIdle);
   const live = liveViewFor(command, options, context, runHostsList);
   reporter.setLiveView(live);
+  terminal?.setView(live);
   try {
     if (command.kind === 'fact') {
       return await runFact({ ...command, args: factArgs }, runHostsList, reporter, options, {

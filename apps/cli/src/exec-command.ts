@@ -6,6 +6,7 @@ import {
   makeUnixCommand,
   maskHostData,
   QuoteString,
+  type SecretPrompt,
   StringCommand,
   SUDO_PASSWORD_FROM_ENV,
   SudoPasswordPrompt,
@@ -22,6 +23,7 @@ import type { HostOutcome } from './output-format.js';
 import { summarize } from './output-format.js';
 import { type CliStreams, Reporter } from './reporter.js';
 import { SecretRedactor } from './secret-redactor.js';
+import { TerminalPrompt } from './terminal-prompt.js';
 
 export interface ExecRequest {
   readonly inventory: string;
@@ -63,11 +65,17 @@ export function outcomeOf(host: string, result: CommandResult, interrupted: bool
   return { host, status: interrupted ? 'interrupted' : 'failed', exitCode, signal };
 }
 
-/** The run's one sudo password source, shared by every host; what it yields is redacted from all output. */
-export function sharedSudoPassword(redactor: SecretRedactor): SudoPasswordSource {
+/**
+ * The run's one sudo password source, shared by every host, asked with `ask` (the
+ * terminal prompt) when INFRA_SUDO_PASSWORD is not set; what it yields is redacted from all output.
+ */
+export function sharedSudoPassword(
+  redactor: SecretRedactor,
+  ask: SecretPrompt | undefined,
+): SudoPasswordSource {
   const fromEnv = process.env[SUDO_PASSWORD_FROM_ENV];
   if (fromEnv) redactor.add(fromEnv);
-  const prompt = new SudoPasswordPrompt();
+  const prompt = new SudoPasswordPrompt(ask === undefined ? {} : { ask });
   return {
     async get(): Promise<MaskString> {
       const password = await prompt.get();
@@ -97,7 +105,8 @@ export async function runExec(request: ExecRequest, context: ExecContext): Promi
   let userCommand: StringCommand;
   let args: ConnectorArguments;
   try {
-    const sudoPassword = sharedSudoPassword(redactor);
+    const terminal = TerminalPrompt.forProcess();
+    const sudoPassword = sharedSudoPassword(redactor, terminal?.ask);
     const resolver = new ConnectorResolver({
       projectDir: context.projectDir,
       fallbackDirs: [context.cliDir],
@@ -114,7 +123,7 @@ export async function runExec(request: ExecRequest, context: ExecContext): Promi
     // Check env names, users and quoting once, before any host runs anything.
     makeUnixCommand(userCommand, args);
     if (options.useSudoPassword) args.sudoPassword = await sudoPassword.get();
-    instances = connectorsFor(hosts, reporter, sudoPassword);
+    instances = connectorsFor(hosts, reporter, sudoPassword, terminal?.ask);
   } catch (error) {
     reporter.fatal({
       code: errorCode(error),

@@ -1,4 +1,4 @@
-import type { Connector, ConnectorLogger, SudoPasswordSource } from '@infra/core';
+import type { Connector, ConnectorLogger, SecretPrompt, SudoPasswordSource } from '@infra/core';
 import { createHostConnectors, type InventoryHost } from '@infra/deploy/inventory';
 import type { Reporter } from './reporter.js';
 
@@ -21,9 +21,11 @@ export function connectorsFor(
   hosts: readonly InventoryHost[],
   reporter: Reporter,
   sudoPassword: SudoPasswordSource,
+  prompt: SecretPrompt | undefined,
 ): Connector[] {
   return createHostConnectors(hosts, {
     logFor: (name) => hostLogger(reporter, name),
     sudoPassword,
+    prompt,
   });
 }

@@ -7,30 +7,29 @@ import { type BusyboxRoot, busyboxRootMissingReason, makeBusyboxRoot } from './b
 
 const skip = peerMissing('chroot into a busybox root', busyboxRootMissingReason());
 
+/** A connected `ChrootConnector` into a fresh busybox root, and how to take both down. */
+async function openChroot(): Promise<{ root: BusyboxRoot; connector: ChrootConnector }> {
+  const root = await makeBusyboxRoot();
+  const [name, hostData] = ChrootConnector.makeNamesData(root.dir)[0]!;
+  const data = buildConnectorData('chroot', CHROOT_DATA_META, hostData);
+  const connector = new ChrootConnector(createTestHost({ name, hostData, data }));
+  await connector.connect();
+  return { root, connector };
+}
+
 describe.skipIf(skip !== undefined)('ChrootConnector, beyond the conformance suite', () => {
-  let root: BusyboxRoot;
-  let connector: ChrootConnector;
-
+  let chroot = {} as Partial<Awaited<ReturnType<typeof openChroot>>>;
+  const connectorOf = () => chroot.connector as ChrootConnector;
   beforeAll(async () => {
-    root = await makeBusyboxRoot();
-    const [name, hostData] = ChrootConnector.makeNamesData(root.dir)[0]!;
-    connector = new ChrootConnector(
-      createTestHost({
-        name,
-        hostData,
-        data: buildConnectorData('chroot', CHROOT_DATA_META, hostData),
-      }),
-    );
-    await connector.connect();
+    chroot = await openChroot();
   });
-
   afterAll(async () => {
-    await connector?.disconnect();
-    await root?.remove();
+    await chroot.connector?.disconnect();
+    await chroot.root?.remove();
   });
 
   it('runs commands inside the root, not on the machine', async () => {
-    const result = await connector.runShellCommand(
+    const result = await connectorOf().runShellCommand(
       'cat /etc/os-release; test -e /work || echo no-work',
     );
     expect(result.output.stdoutLines).toEqual(['NAME="infra busybox chroot"', 'no-work']);
@@ -39,7 +38,7 @@ describe.skipIf(skip !== undefined)('ChrootConnector, beyond the conformance sui
   it('does not pass the caller environment into the root', async () => {
     process.env.INFRA_CHROOT_LEAK = 'leaked';
     try {
-      const result = await connector.runShellCommand(
+      const result = await connectorOf().runShellCommand(
         'if [ -n "$INFRA_CHROOT_LEAK" ]; then echo leaked; else echo unset; fi; echo "$PATH"',
       );
       expect(result.output.stdoutLines).toEqual([
@@ -54,6 +53,7 @@ describe.skipIf(skip !== undefined)('ChrootConnector, beyond the conformance sui
   it('keeps a secret out of the argument list the machine shows', async () => {
     const secret = `chroot-secret-${Math.random().toString(36).slice(2)}`;
     // While it sleeps, the command's argv (and its shell's) must not hold the secret.
+    const connector = connectorOf();
     const running = connector.runShellCommand(sh`sleep 1; printf %s ${new MaskString(secret)}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const { execFileSync } = await import('node:child_process');
@@ -63,8 +63,9 @@ describe.skipIf(skip !== undefined)('ChrootConnector, beyond the conformance sui
   });
 
   it('fails a getFile into a missing local folder naming it, without throwing elsewhere', async () => {
+    const connector = connectorOf();
     await connector.putFile(Buffer.from('x'), '/tmp/one.txt');
-    const missing = join(root.dir, '..', 'no-such-local-dir', 'one.txt');
+    const missing = join((chroot.root as BusyboxRoot).dir, '..', 'no-such-local-dir', 'one.txt');
     await expect(connector.getFile('/tmp/one.txt', missing)).rejects.toMatchObject({
       code: 'FILE_TRANSFER_FAILED',
       message: expect.stringContaining('no-such-local-dir'),

@@ -7,6 +7,7 @@ import {
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import { sleep } from '@infra/connector-utils';
 import type { MaskString } from '@infra/core';
 import {
   connectionError,
@@ -47,7 +48,8 @@ export interface RestRequestOptions {
 
 /** Connection errors worth a retry of an idempotent request. */
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EAI_AGAIN', 'ETIMEDOUT']);
-const RETRY_DELAYS_MS = [200, 600];
+/** Seconds before the second and third attempt of a request whose connection failed. */
+const RETRY_DELAYS = [0.2, 0.6];
 
 /** A 2xx answer whose body is still to be read. */
 export class RestResponse {
@@ -180,7 +182,7 @@ export class RestClient {
         return await this.#attempt(options);
       } catch (error) {
         const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
-        const delay = RETRY_DELAYS_MS[attempt];
+        const delay = RETRY_DELAYS[attempt];
         const retryable =
           options.retry &&
           error instanceof RestRequestError &&
@@ -189,7 +191,7 @@ export class RestClient {
           error.code !== 'REST_ABORTED' &&
           RETRYABLE.has(cause?.code ?? '');
         if (!retryable || delay === undefined || options.signal?.aborted) throw error;
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay, options.signal);
       }
     }
   }

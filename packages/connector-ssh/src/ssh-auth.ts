@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { askHidden, InfraError, type MaskString } from '@infra/core';
+import { InfraError, type MaskString, type SecretPrompt } from '@infra/core';
 import type { AnyAuthMethod, AuthenticationType, AuthHandlerMiddleware, ParsedKey } from 'ssh2';
 import ssh2 from 'ssh2';
 
@@ -15,8 +15,8 @@ export class SshAuthError extends InfraError {
   }
 }
 
-/** Asks for a key's passphrase on the terminal; undefined when there is none. */
-export type PassphrasePrompt = (question: string) => Promise<string | undefined>;
+/** Asks for a key's passphrase with hidden input (the host's `prompt`, from the CLI). */
+export type PassphrasePrompt = SecretPrompt;
 
 export interface AuthSources {
   readonly username: string;
@@ -26,7 +26,11 @@ export interface AuthSources {
   readonly keyFiles: readonly { path: string; explicit: boolean }[];
   readonly keyPassphrase?: MaskString;
   readonly password?: MaskString;
-  /** Ask for an encrypted key's passphrase (default: once, on the terminal). */
+  /**
+   * Ask for an encrypted key's passphrase, once a key (the host's `prompt`). Without it
+   * (library use, no terminal) an encrypted key without `keyPassphrase` is unusable and
+   * its problem names the key file and `ssh_key_password`.
+   */
   readonly askPassphrase?: PassphrasePrompt;
 }
 
@@ -44,8 +48,8 @@ export function defaultIdentityFiles(): string[] {
     .filter((path) => existsSync(path));
 }
 
-/** Passphrases asked on the terminal, kept for the run: each key is asked for once. */
-const askedPassphrases = new Map<string, Promise<string | undefined>>();
+/** Passphrases asked for, kept for the run: each key is asked for once. */
+const askedPassphrases = new Map<string, Promise<string>>();
 
 function isEncryptedKeyError(error: Error): boolean {
   return /encrypted|passphrase/i.test(error.message);
@@ -90,18 +94,18 @@ async function parseKeyFile(
 ): Promise<{ key: ParsedKey } | { problem: string }> {
   let parsed = utils.parseKey(data, given);
   if (parsed instanceof Error && given === undefined && isEncryptedKeyError(parsed)) {
-    let asked = askedPassphrases.get(path);
-    if (!asked) {
-      asked = (sources.askPassphrase ?? askHidden)(`Enter passphrase for key ${path}: `);
-      askedPassphrases.set(path, asked);
-    }
-    const answer = await asked;
-    if (answer === undefined) {
+    const ask = sources.askPassphrase;
+    if (ask === undefined) {
       return {
         problem: `key ${path} is encrypted and there is no terminal to ask for its passphrase: set ssh_key_password`,
       };
     }
-    parsed = utils.parseKey(data, answer);
+    let asked = askedPassphrases.get(path);
+    if (!asked) {
+      asked = ask(`Enter passphrase for key ${path}: `);
+      askedPassphrases.set(path, asked);
+    }
+    parsed = utils.parseKey(data, await asked);
   }
   if (parsed instanceof Error) {
     const hint = isEncryptedKeyError(parsed) ? ' (check ssh_key_password)' : '';

@@ -34,6 +34,9 @@ describe('matchPatternList', () => {
     expect(matchPatternList(['web*', '!web3'], 'web3')).toBe(false);
     expect(matchPatternList(['!web3'], 'web1')).toBe(false);
     expect(matchPatternList(['WEB1'], 'web1')).toBe(true);
+    // OpenSSH has no [classes]: a bracket is a bracket.
+    expect(matchPatternList(['web[12]'], 'web1')).toBe(false);
+    expect(matchPatternList(['web[12]'], 'web[12]')).toBe(true);
   });
 });
 

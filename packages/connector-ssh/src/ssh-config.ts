@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { matchGlob } from '@infra/connector-utils';
 import { InfraError } from '@infra/core';
 
 /** An ssh_config file that cannot be read or understood; the message names the file and line. */
@@ -71,14 +72,12 @@ export function splitConfigLine(line: string): string[] {
   return words;
 }
 
-/** OpenSSH's `*` / `?` wildcard match, case-insensitive (host names). */
+/**
+ * OpenSSH's `*` / `?` wildcard match, case-insensitive (host names), brackets literal:
+ * the shared glob matcher of `@infra/connector-utils` with OpenSSH's options.
+ */
 export function wildcardMatch(pattern: string, value: string): boolean {
-  const regex = pattern
-    .toLowerCase()
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replaceAll('*', '.*')
-    .replaceAll('?', '.');
-  return new RegExp(`^${regex}$`).test(value.toLowerCase());
+  return matchGlob(pattern, value, { caseInsensitive: true, classes: false });
 }
 
 /**

@@ -122,6 +122,7 @@ export class SshConnector extends BaseConnector<SshData> {
       hostName: this.host.name,
       data: this.host.data,
       hostData: this.host.hostData,
+      ...(this.host.prompt === undefined ? {} : { askPassphrase: this.host.prompt }),
     }).then((settings) => {
       for (const warning of settings.warnings) this.host.log.warn(`${this.#label}: ${warning}`);
       return settings;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { InventoryError } from '@infra/core';
+import { InventoryError, type SecretPrompt } from '@infra/core';
 import type { HostKeyPolicy, StrictHostKeyChecking } from './known-hosts.js';
 import { buildAuthAttempts, defaultIdentityFiles } from './ssh-auth.js';
 import {
@@ -82,6 +82,8 @@ interface ResolveInput {
   /** The host's raw data, to tell a value the user set from a default. */
   readonly hostData: Readonly<Record<string, unknown>>;
   readonly env?: NodeJS.ProcessEnv;
+  /** Asks for an encrypted key's passphrase: the host's `prompt` (none in library use). */
+  readonly askPassphrase?: SecretPrompt;
 }
 
 function readConfig(
@@ -144,6 +146,7 @@ async function resolveLogin(
   env: NodeJS.ProcessEnv,
   warnings: string[],
   role: 'target' | 'hop' = 'target',
+  askPassphrase?: SecretPrompt,
 ): Promise<{ login: SshLogin; config: SshHostConfig; tokens: Tokens }> {
   const data: SshData =
     role === 'target'
@@ -176,6 +179,7 @@ async function resolveLogin(
     keyFiles,
     ...(data.ssh_key_password === undefined ? {} : { keyPassphrase: data.ssh_key_password }),
     ...(data.ssh_password === undefined ? {} : { password: data.ssh_password }),
+    ...(askPassphrase === undefined ? {} : { askPassphrase }),
   });
   warnings.push(...problems);
   const strict: StrictHostKeyChecking =
@@ -224,6 +228,7 @@ async function resolveRoute(
   env: NodeJS.ProcessEnv,
   warnings: string[],
   via: readonly string[],
+  askPassphrase?: SecretPrompt,
 ): Promise<Route> {
   const last = hops.at(-1);
   if (last === undefined) return { jumps: [], proxyCommand: undefined };
@@ -233,12 +238,22 @@ async function resolveRoute(
       `ProxyJump chain ${chain.join(' <- ')} is longer than ${MAX_JUMP_DEPTH} hops: a jump host's ProxyJump leads back to itself? Set ProxyJump none in the jump host's Host block, or fix ssh_proxy_jump.`,
     );
   }
-  const hop = await resolveLogin(last.host, last.user, last.port, data, env, warnings, 'hop');
+  const hop = await resolveLogin(
+    last.host,
+    last.user,
+    last.port,
+    data,
+    env,
+    warnings,
+    'hop',
+    askPassphrase,
+  );
   let before: Route;
   if (hops.length > 1) {
-    before = await resolveRoute(hops.slice(0, -1), data, env, warnings, chain);
+    before = await resolveRoute(hops.slice(0, -1), data, env, warnings, chain, askPassphrase);
   } else if (hop.config.proxyJump !== undefined && hop.config.proxyJump.toLowerCase() !== 'none') {
-    before = await resolveRoute(parseProxyJump(hop.config.proxyJump), data, env, warnings, chain);
+    const jumps = parseProxyJump(hop.config.proxyJump);
+    before = await resolveRoute(jumps, data, env, warnings, chain, askPassphrase);
   } else {
     before = { jumps: [], proxyCommand: ownProxyCommand(hop.config, hop.tokens) };
   }
@@ -264,12 +279,22 @@ export async function resolveSshSettings(input: ResolveInput): Promise<SshSettin
   const env = input.env ?? process.env;
   const warnings: string[] = [];
   const alias = data.ssh_hostname ?? input.hostName.replace(/^@ssh[:/]/, '');
-  const target = await resolveLogin(alias, data.ssh_user, data.ssh_port, data, env, warnings);
+  const { askPassphrase } = input;
+  const target = await resolveLogin(
+    alias,
+    data.ssh_user,
+    data.ssh_port,
+    data,
+    env,
+    warnings,
+    'target',
+    askPassphrase,
+  );
 
   const jumpValue = data.ssh_proxy_jump ?? target.config.proxyJump;
   const route =
     jumpValue !== undefined && jumpValue.toLowerCase() !== 'none'
-      ? await resolveRoute(parseProxyJump(jumpValue), data, env, warnings, [alias])
+      ? await resolveRoute(parseProxyJump(jumpValue), data, env, warnings, [alias], askPassphrase)
       : { jumps: [], proxyCommand: ownProxyCommand(target.config, target.tokens) };
   const { jumps, proxyCommand } = route;
 

@@ -6,6 +6,7 @@ export {
   type ConformanceOptions,
   describeConnector,
 } from './conformance.js';
+export { describeSudoPasswordFromHostData } from './file-safety-conformance.js';
 export {
   type AgentFixture,
   type AgentFixtureOptions,

@@ -54,18 +54,21 @@ export function describeStopAndRetries(context: ConformanceContext): void {
     it('retries a failing command up to `retries` more times, and stops at the first success', async () => {
       const counter = `${context.dir()}/retry-count`;
       const count = sh`n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}`;
-      const thirdWins = await context.run(sh`${count}; [ $n -ge 3 ]`, { retries: 5 });
+      const thirdWins = await context.run(sh`${count}; [ $n -ge 3 ]`, {
+        retries: 5,
+        retryDelay: 0,
+      });
       expect(thirdWins.success).toBe(true);
       expect((await context.runOk(sh`cat ${counter}`)).output.stdout).toBe('3');
 
       await context.runOk(sh`rm -f ${counter}`);
-      const neverWins = await context.run(sh`${count}; exit 4`, { retries: 2 });
+      const neverWins = await context.run(sh`${count}; exit 4`, { retries: 2, retryDelay: 0 });
       expect(neverWins.success).toBe(false);
       expect(neverWins.output.exitCode).toBe(4);
       expect((await context.runOk(sh`cat ${counter}`)).output.stdout).toBe('3');
 
       await context.runOk(sh`rm -f ${counter}`);
-      const firstWins = await context.run(sh`${count}`, { retries: 3 });
+      const firstWins = await context.run(sh`${count}`, { retries: 3, retryDelay: 0 });
       expect(firstWins.success).toBe(true);
       expect((await context.runOk(sh`cat ${counter}`)).output.stdout).toBe('1');
     });
@@ -74,7 +77,7 @@ export function describeStopAndRetries(context: ConformanceContext): void {
       const counter = `${context.dir()}/retry-timeout-count`;
       const result = await context.run(
         sh`n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; [ $n -ge 2 ] || sleep 30; echo done`,
-        { retries: 1, timeout: 1 },
+        { retries: 1, retryDelay: 0, timeout: 1 },
       );
       expect(result.success).toBe(true);
       expect(result.output.stdout).toBe('done');

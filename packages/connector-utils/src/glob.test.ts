@@ -26,4 +26,11 @@ describe('matchGlob', () => {
     expect(matchGlob('*.Example.com', 'web1.example.COM', { caseInsensitive: true })).toBe(true);
     expect(matchGlob('*.Example.com', 'web1.example.COM')).toBe(false);
   });
+
+  it('takes brackets literally with classes: false (OpenSSH patterns)', () => {
+    const openssh = { caseInsensitive: true, classes: false };
+    expect(matchGlob('web[1]*', 'WEB[1].example', openssh)).toBe(true);
+    expect(matchGlob('web[1]*', 'web1.example', openssh)).toBe(false);
+    expect(matchGlob('web[1]*', 'web1.example')).toBe(true);
+  });
 });

@@ -3,6 +3,8 @@ export interface GlobOptions {
   separator?: string;
   /** Match letters of either case (host names). */
   caseInsensitive?: boolean;
+  /** `[...]` is a class (default); false: a literal bracket, OpenSSH's rule for ssh_config and known_hosts patterns. */
+  classes?: boolean;
 }
 
 function escapeClass(text: string): string {
@@ -11,8 +13,9 @@ function escapeClass(text: string): string {
 
 /**
  * The one glob matcher: `*` any run of characters, `?` one character, `[abc]` /
- * `[a-z]` / `[!abc]` a class; everything else literal. With `separator`, `*` and
- * `?` stay within one part and `**` crosses parts. Matches the whole string.
+ * `[a-z]` / `[!abc]` a class (unless `classes: false`); everything else literal. With
+ * `separator`, `*` and `?` stay within one part and `**` crosses parts. Matches the
+ * whole string.
  */
 export function globToRegExp(glob: string, options: GlobOptions = {}): RegExp {
   const sep = options.separator === undefined ? '' : escapeClass(options.separator);
@@ -28,7 +31,7 @@ export function globToRegExp(glob: string, options: GlobOptions = {}): RegExp {
       } else source += '[\\s\\S]*';
     } else if (char === '*') source += `${one}*`;
     else if (char === '?') source += one;
-    else if (char === '[') {
+    else if (char === '[' && options.classes !== false) {
       const end = glob.indexOf(']', i + 2);
       if (end === -1) {
         source += '\\[';

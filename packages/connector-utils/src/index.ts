@@ -23,7 +23,14 @@ export {
 } from './local-process.js';
 export { type LocalTransportOptions, runRawLocally } from './local-transport.js';
 export { type RunOnceOptions, runCommandOnce } from './raw-command.js';
-export { runWithRetries } from './retries.js';
+export {
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_DELAY,
+  type RetryOptions,
+  type RetryReason,
+  runWithRetries,
+  withRetries,
+} from './retries.js';
 export {
   fileFailure,
   getFileThroughShell,

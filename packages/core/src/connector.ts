@@ -4,7 +4,7 @@ import type { DataMetaMap } from './connector-data.js';
 import { ConnectorSpecError } from './errors.js';
 import type { CommandResult, OutputLine } from './output.js';
 import type { RawCommand, RawCommandIo, RawExit } from './raw-command.js';
-import type { SudoPasswordSource } from './sudo-password.js';
+import type { SecretPrompt, SudoPasswordSource } from './sudo-password.js';
 import type { ConnectorArguments, UnixCommandArguments } from './unix-command.js';
 
 /** The version of this contract. A connector built for another one is refused. */
@@ -60,6 +60,14 @@ export interface ConnectorHost<TData = Record<string, unknown>> {
   readonly log: ConnectorLogger;
   /** The run's sudo password, asked at most once and shared by every host. */
   readonly sudoPassword: SudoPasswordSource;
+  /**
+   * Ask the user for a secret with hidden input (an encrypted ssh key's passphrase),
+   * one question at a time. The CLI supplies it when it runs on a terminal; library
+   * use and runs without a terminal have none, and a connector that needs an answer
+   * then fails with a `ConnectError` that names what to set (e.g. `ssh_key_password`
+   * and the key file). Rejects when the user interrupts the question (Ctrl-C).
+   */
+  readonly prompt?: SecretPrompt;
   /**
    * The executing host this one runs through instead of this machine (what
    * `ConnectorClass.viaOf` names: by default the `via` data key, e.g. `via=@ssh:web1`).

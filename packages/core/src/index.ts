@@ -79,12 +79,11 @@ export {
 export type { RawCommand, RawCommandIo, RawExit, RunRaw } from './raw-command.js';
 export { sudoPasswordOf, withSudoPasswordStdin } from './sudo-askpass.js';
 export {
-  askHidden,
   noSudoPassword,
+  type SecretPrompt,
   SUDO_PASSWORD_FROM_ENV,
   SudoPasswordPrompt,
   type SudoPasswordSource,
-  type TerminalPrompt,
 } from './sudo-password.js';
 export {
   CommandArgumentError,

@@ -21,8 +21,8 @@ describe('SudoPasswordPrompt', () => {
     expect(String(answers[0])).toBe('***');
   });
 
-  it('without a terminal and without the variable, says how to give the password', async () => {
-    const prompt = new SudoPasswordPrompt({ env: {}, ask: async () => undefined });
+  it('without a prompt (no terminal) and without the variable, says how to give the password', async () => {
+    const prompt = new SudoPasswordPrompt({ env: {} });
     await expect(prompt.get()).rejects.toThrow(SudoPasswordError);
     await expect(prompt.get()).rejects.toThrow(/set INFRA_SUDO_PASSWORD/);
   });

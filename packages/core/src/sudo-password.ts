@@ -1,5 +1,5 @@
 import { MaskString } from './command.js';
-import { InfraError, SudoPasswordError } from './errors.js';
+import { SudoPasswordError } from './errors.js';
 
 /** Where a run gets its sudo password from, asked at most once and shared by every host. */
 export interface SudoPasswordSource {
@@ -8,22 +8,26 @@ export interface SudoPasswordSource {
 
 export const SUDO_PASSWORD_FROM_ENV = 'INFRA_SUDO_PASSWORD';
 
-/** Ask a question with hidden input; undefined when there is no terminal. */
-export type TerminalPrompt = (question: string) => Promise<string | undefined>;
+/**
+ * Ask the user a question and read the answer without echoing it (a password, a key's
+ * passphrase). Core reads no terminal: a program that has one (the CLI) supplies this.
+ * Rejects when the user gives up (Ctrl-C).
+ */
+export type SecretPrompt = (question: string) => Promise<string>;
 
 /**
- * The run's sudo password: `INFRA_SUDO_PASSWORD` when set, else asked once on the
- * terminal with hidden input; with neither, a `SudoPasswordError` saying how to give one.
- * Concurrent hosts that need it share the one question.
+ * The run's sudo password: `INFRA_SUDO_PASSWORD` when set, else the answer of `ask`
+ * (the CLI passes its terminal prompt); with neither, a `SudoPasswordError` saying how
+ * to give one. Concurrent hosts that need it share the one question.
  */
 export class SudoPasswordPrompt implements SudoPasswordSource {
   readonly #env: NodeJS.ProcessEnv;
-  readonly #ask: TerminalPrompt;
+  readonly #ask: SecretPrompt | undefined;
   #pending: Promise<MaskString> | undefined;
 
-  constructor(options: { env?: NodeJS.ProcessEnv; ask?: TerminalPrompt; password?: string } = {}) {
+  constructor(options: { env?: NodeJS.ProcessEnv; ask?: SecretPrompt; password?: string } = {}) {
     this.#env = options.env ?? process.env;
-    this.#ask = options.ask ?? askHidden;
+    this.#ask = options.ask;
     if (options.password !== undefined)
       this.#pending = Promise.resolve(new MaskString(options.password));
   }
@@ -36,13 +40,12 @@ export class SudoPasswordPrompt implements SudoPasswordSource {
   async #resolve(): Promise<MaskString> {
     const fromEnv = this.#env[SUDO_PASSWORD_FROM_ENV];
     if (fromEnv !== undefined && fromEnv !== '') return new MaskString(fromEnv);
-    const answer = await this.#ask('sudo password: ');
-    if (answer === undefined) {
+    if (this.#ask === undefined) {
       throw new SudoPasswordError(
         `sudo needs a password and there is no terminal to ask for it: set ${SUDO_PASSWORD_FROM_ENV}, or run on a terminal.`,
       );
     }
-    return new MaskString(answer);
+    return new MaskString(await this.#ask('sudo password: '));
   }
 }
 
@@ -55,38 +58,3 @@ export const noSudoPassword: SudoPasswordSource = {
       ),
     ),
 };
-
-/** Read a line from the terminal without echoing it. */
-export async function askHidden(question: string): Promise<string | undefined> {
-  const { stdin, stderr } = process;
-  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return undefined;
-  stderr.write(question);
-  return new Promise<string>((resolve, reject) => {
-    let answer = '';
-    const wasRaw = stdin.isRaw;
-    stdin.setRawMode(true);
-    stdin.resume();
-    const done = (error?: Error) => {
-      stdin.setRawMode(wasRaw);
-      stdin.pause();
-      stdin.off('data', onData);
-      stderr.write('\n');
-      if (error) reject(error);
-      else resolve(answer);
-    };
-    const onData = (chunk: Buffer) => {
-      for (const char of chunk.toString('utf8')) {
-        if (char === '\r' || char === '\n') return done();
-        if (char === '\u0003') {
-          // Ctrl-C: give the program its SIGINT, as a normal terminal would.
-          done(new InfraError('INTERRUPTED', 'Interrupted (Ctrl-C) at the sudo password prompt.'));
-          process.kill(process.pid, 'SIGINT');
-          return;
-        }
-        if (char === '\u007f' || char === '\b') answer = answer.slice(0, -1);
-        else answer += char;
-      }
-    };
-    stdin.on('data', onData);
-  });
-}

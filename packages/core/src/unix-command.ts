@@ -43,8 +43,12 @@ export interface ConnectorArguments {
   timeout?: number;
   getPty?: boolean;
   stdin?: CommandStdin;
+  /**
+   * Run a failed or timed-out command again up to this many times (pyinfra's `_retries`,
+   * default 0); the rule is `withRetries` of `@infra/connector-utils`.
+   */
   retries?: number;
-  /** Seconds between retries. */
+  /** Seconds between retries (pyinfra's `_retry_delay`, default 5). */
   retryDelay?: number;
 }
 

@@ -46,6 +46,15 @@ describe('limitHosts', () => {
     expect(limitHosts(hosts, ['db', 'web2']).map((h) => h.name)).toEqual(['web2', 'db1']);
     expect(() => limitHosts(hosts, ['nope'])).toThrow(/matches no group and no host name/);
   });
+
+  it('takes classes as pyinfra fnmatch does, by the shared matcher, case-sensitive', () => {
+    expect(limitHosts(hosts, ['web[12]']).map((h) => h.name)).toEqual(['web1', 'web2']);
+    expect(limitHosts(hosts, ['[!w]*']).map((h) => h.name)).toEqual(['db1']);
+    expect(() => limitHosts(hosts, ['WEB*'])).toThrow(/matches no group and no host name/);
+    const odd = [{ name: '@docker:img.v1/x', groups: [] }];
+    expect(limitHosts(odd, ['@docker:*']).map((h) => h.name)).toEqual(['@docker:img.v1/x']);
+    expect(() => limitHosts(odd, ['@docker:img?v2*'])).toThrow(/matches no group/);
+  });
 });
 
 describe('applyLine', () => {

@@ -1,4 +1,4 @@
-import type { Connector, ConnectorLogger, SudoPasswordSource } from '@infra/core';
+import type { Connector, ConnectorLogger, SecretPrompt, SudoPasswordSource } from '@infra/core';
 import type { InventoryHost } from './inventory.js';
 import { RidingConnector, SharedVia } from './shared-via.js';
 import type { ViaHost } from './via-hosts.js';
@@ -9,6 +9,8 @@ export interface ConnectorServices {
   readonly logFor: (hostName: string) => ConnectorLogger;
   /** The run's one sudo password source. */
   readonly sudoPassword: SudoPasswordSource;
+  /** Asks the user a secret (a key passphrase) when the run has a terminal. */
+  readonly prompt?: SecretPrompt | undefined;
 }
 
 /**
@@ -34,6 +36,7 @@ export function createHostConnectors(
       hostData: via.hostData,
       log: services.logFor(via.name),
       sudoPassword: services.sudoPassword,
+      ...(services.prompt ? { prompt: services.prompt } : {}),
       ...(upstream ? { via: upstream.connector } : {}),
     });
     const made = new SharedVia(via.name, connector, upstream);
@@ -48,6 +51,7 @@ export function createHostConnectors(
       hostData: host.hostData,
       log: services.logFor(host.name),
       sudoPassword: services.sudoPassword,
+      ...(services.prompt ? { prompt: services.prompt } : {}),
       ...(via ? { via: via.connector } : {}),
     });
     return via ? new RidingConnector(host.name, connector, via) : connector;

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { withRetries } from '@infra/connector-utils';
 import {
   type CommandResult,
   type Connector,
@@ -318,24 +318,30 @@ export class HostSession {
       }
       this.#facts.clear();
       for (const step of plan.steps) {
-        const attempts = 1 + Math.max(0, global._retries ?? 0);
-        for (let attempt = 1; ; attempt++) {
-          const { command, result } = await this.#runStep(step, commandArgs, spec.name, base.name);
-          if (attempt === 1) commands.push(command);
-          if (result) {
-            stdout.push(...result.output.stdoutLines);
-            stderr.push(...result.output.stderrLines);
-          }
-          if (!result || result.success) break;
-          if (attempt >= attempts) {
-            const { exitCode, signal } = result.output;
-            throw new OperationError(
-              this.host.name,
-              base.name,
-              `${command} exited with ${exitCode ?? signal}${result.output.stderr ? `: ${result.output.stderr}` : ''}`,
-            );
-          }
-          await sleep((global._retryDelay ?? 5) * 1000, undefined, { signal: this.options.signal });
+        // The one retry policy (withRetries): a failed or timed-out step, `_retries` more
+        // times, `_retryDelay` seconds apart (pyinfra's defaults: 0 and 5).
+        let first = true;
+        const { command, result } = await withRetries(
+          { retries: global._retries, retryDelay: global._retryDelay, signal: this.options.signal },
+          async () => {
+            const ran = await this.#runStep(step, commandArgs, spec.name, base.name);
+            if (first) commands.push(ran.command);
+            first = false;
+            if (ran.result) {
+              stdout.push(...ran.result.output.stdoutLines);
+              stderr.push(...ran.result.output.stderrLines);
+            }
+            return ran;
+          },
+          (ran) => ran.result !== undefined && !ran.result.success,
+        );
+        if (result && !result.success) {
+          const { exitCode, signal } = result.output;
+          throw new OperationError(
+            this.host.name,
+            base.name,
+            `${command} exited with ${exitCode ?? signal}${result.output.stderr ? `: ${result.output.stderr}` : ''}`,
+          );
         }
       }
       this.#facts.clear();

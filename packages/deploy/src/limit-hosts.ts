@@ -1,16 +1,12 @@
+import { globToRegExp } from '@infra/connector-utils';
 import { InventoryError } from '@infra/core';
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
-
 /**
- * `--limit`: the hosts in a named group or whose name matches a glob (`web*`);
- * several limits are a union. A limit that matches nothing is an error.
+ * `--limit`: the hosts in a named group or whose name matches a glob (`web*`,
+ * `web[12]`, `db?`: pyinfra's fnmatch rules, case-sensitive, `*` crossing any
+ * character since host names have no folders), by the shared matcher of
+ * `@infra/connector-utils`; several limits are a union. A limit that matches nothing
+ * is an error.
  */
 export function limitHosts<T extends { name: string; groups: readonly string[] }>(
   hosts: readonly T[],

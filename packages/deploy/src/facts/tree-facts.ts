@@ -1,3 +1,4 @@
+import { globToRegExp } from '@infra/connector-utils';
 import { sh } from '@infra/core';
 import { defineFact } from './fact.js';
 
@@ -106,11 +107,13 @@ export const matchingFact = defineFact<MatchingArgs, Record<string, string>, 'fi
     const findPattern = pattern.replace(/\*\*\/?/g, '*');
     return sh`[ -d ${base} ] || exit 0; find ${base} ${limit} -type f -path ${findPattern} -exec sha256sum {} +`;
   },
-  parse: (output) => {
+  parse: (output, { pattern }) => {
+    // find's -path lets `*` cross slashes (and has no `**`): keep what the glob itself matches.
+    const glob = globToRegExp(pattern, { separator: '/' });
     const files: Record<string, string> = {};
     for (const line of output.stdoutLines) {
       const match = /^([0-9a-f]{64}) [ *](.*)$/.exec(line);
-      if (match?.[1] && match[2]) files[match[2]] = match[1];
+      if (match?.[1] && match[2] && glob.test(match[2])) files[match[2]] = match[1];
     }
     return files;
   },

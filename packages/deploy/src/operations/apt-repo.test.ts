@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planWith } from '../../test/plan-with.js';
+import { OperationArgumentError } from '../errors.js';
 import { parseAptSimulation, parseAptSources } from '../facts/apt-repo-facts.js';
 import {
   aptRepoOperation,
@@ -8,7 +9,7 @@ import {
   keyserverUrl,
   sourceFileName,
 } from './apt-key-operations.js';
-import { aptUpgradeOperation, debCachePath } from './apt-system-operations.js';
+import { aptDebOperation, aptUpgradeOperation, debCachePath } from './apt-system-operations.js';
 import { armor, dearmor, keysOf } from './openpgp-keys.js';
 
 /** `gpg --quick-gen-key 'unit test <unit@example.invalid>' ed25519`, exported with --armor. */
@@ -181,5 +182,22 @@ describe('apt facts', () => {
     expect(debCachePath('http://x/a_1.0_all.deb?x=1')).toMatch(
       /^\/var\/cache\/infra\/debs\/[0-9a-f]{16}-a_1\.0_all\.deb$/,
     );
+  });
+});
+
+describe('apt.deb', () => {
+  it('names a missing .deb path as a bad argument, as yum.rpm does', async () => {
+    const planned = planWith(aptDebOperation, { src: '/srv/missing.deb' }, { 'apt.debFile': null });
+    await expect(planned).rejects.toBeInstanceOf(OperationArgumentError);
+    await expect(planned).rejects.toMatchObject({
+      code: 'OPERATION_ARGUMENT_INVALID',
+      message: expect.stringMatching(/^apt\.deb: \/srv\/missing\.deb is not a file on unit-host/),
+    });
+    const removed = await planWith(
+      aptDebOperation,
+      { src: '/srv/missing.deb', present: false },
+      { 'apt.debFile': null },
+    );
+    expect(removed.commands).toEqual([]);
   });
 });

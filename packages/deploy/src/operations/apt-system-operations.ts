@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type StringCommand, sh } from '@infra/core';
+import { OperationArgumentError } from '../errors.js';
 import {
   type AptSimulatedCommand,
   aptDebFileFact,
@@ -104,7 +105,8 @@ export const aptDebOperation = defineOperation<AptDebArgs, 'apt.deb'>({
     if (info === null) {
       if (!url) {
         if (!present) return { steps: [] };
-        throw new Error(
+        throw new OperationArgumentError(
+          'apt.deb',
           `${src} is not a file on ${context.host}: give a .deb path on the host or an http(s) URL.`,
         );
       }

@@ -1,45 +1,18 @@
-/**
- * A glob as a regular expression: `*` and `?` stop at `/`, `**` crosses folders,
- * `[abc]` is a class. Used by `files.sync` excludes (matched against a path
- * relative to the synced folder and against its base name).
- */
-export function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i] as string;
-    if (char === '*') {
-      if (glob[i + 1] === '*') {
-        i++;
-        if (glob[i + 1] === '/') {
-          i++;
-          source += '(?:.*/)?';
-        } else source += '.*';
-      } else source += '[^/]*';
-    } else if (char === '?') source += '[^/]';
-    else if (char === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end === -1) source += '\\[';
-      else {
-        const body = glob
-          .slice(i + 1, end)
-          .replace(/^!/, '^')
-          .replace(/\\/g, '\\\\');
-        source += `[${body}]`;
-        i = end;
-      }
-    } else source += char.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`);
-}
+import { globToRegExp } from '@infra/connector-utils';
 
-/** True when a glob has wildcard characters. */
+/** True when a path has wildcard characters (`*`, `?`, `[`). */
 export function hasGlob(text: string): boolean {
   return /[*?[]/.test(text);
 }
 
-/** A matcher for a list of globs: true when `relative` (or its base name) matches one. */
+/**
+ * `files.sync` excludes: true when `relative` (a path inside the synced folder) or its
+ * base name matches one of the globs, by the shared matcher of `@infra/connector-utils`
+ * with `/` as separator (`*` and `?` stop at a slash, `**` crosses folders, `**​/` matches
+ * no folder too).
+ */
 export function globMatcher(globs: readonly string[]): (relative: string) => boolean {
-  const patterns = globs.map(globToRegExp);
+  const patterns = globs.map((glob) => globToRegExp(glob, { separator: '/' }));
   return (relative) => {
     const base = relative.slice(relative.lastIndexOf('/') + 1);
     return patterns.some((pattern) => pattern.test(relative) || pattern.test(base));

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '@infra/connector-utils';
 import { sh } from '@infra/core';
 import { OperationArgumentError } from '../errors.js';
 import { listeningPortsFact } from '../facts/probe-facts.js';
@@ -49,7 +49,7 @@ export interface RebootArgs {
 class RebootCommandError extends Error {}
 
 /** How long `reboot` may take to return before the host is taken to be going down. */
-const REBOOT_COMMAND_WAIT_MS = 10_000;
+const REBOOT_COMMAND_WAIT_SECONDS = 10;
 
 /** Exit codes of a `reboot` whose session was cut by the shutdown: killed, or hung up. */
 const CUT_OFF = new Set([129, 130, 137, 143, 255]);
@@ -70,9 +70,10 @@ async function rebootAndReconnect(
   });
   // A host that goes down mid-command may never close the session: stop waiting for it.
   const waited = new AbortController();
-  const unanswered = sleep(REBOOT_COMMAND_WAIT_MS, undefined, {
-    signal: AbortSignal.any([context.signal, waited.signal]),
-  });
+  const unanswered = sleep(
+    REBOOT_COMMAND_WAIT_SECONDS,
+    AbortSignal.any([context.signal, waited.signal]),
+  );
   try {
     await Promise.race([reboot, unanswered]);
   } catch (error) {
@@ -85,7 +86,7 @@ async function rebootAndReconnect(
   }
   const deadline = Date.now() + timing.timeout * 1000;
   await context.connector.disconnect().catch(() => {});
-  if (timing.delay > 0) await sleep(timing.delay * 1000, undefined, { signal: context.signal });
+  if (timing.delay > 0) await sleep(timing.delay, context.signal);
   let last = 'no attempt yet';
   for (;;) {
     context.signal.throwIfAborted();
@@ -104,7 +105,7 @@ async function rebootAndReconnect(
         `the host did not come back within rebootTimeout ${timing.timeout}s (last attempt: ${last})`,
       );
     }
-    await sleep(timing.interval * 1000, undefined, { signal: context.signal });
+    await sleep(timing.interval, context.signal);
   }
 }
 

@@ -84,6 +84,16 @@ describe.skipIf(skip !== undefined)('infra @docker:IMAGE with docker_host=ssh://
     );
   });
 
+  it('refuses an ssh:// address with a password as bad input (exit 2), never showing it', async () => {
+    const result = await runInfra(
+      [`@docker:${image}`, '--data', 'docker_host=ssh://deploy:hunter2@web1', 'exec', '--', 'true'],
+      { cwd: dir },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('docker_host "ssh://deploy:***@web1" carries a password');
+    expect(`${result.stdout}${result.stderr}`).not.toContain('hunter2');
+  });
+
   it('refuses a host key that does not match known_hosts, and starts no container', async () => {
     // Another key than the server's under its name: a reinstalled (or spoofed) host.
     const [type, blob] = sshd.clientKey.publicKey.split(' ');

@@ -55,5 +55,13 @@ describe('viaOf: the @ssh host an ssh:// daemon address runs through', () => {
     expect(() => DockerConnector.viaOf({ docker_host: 'ssh://u:pw@web1' })).toThrow(
       /docker_host "ssh:\/\/u:\*\*\*@web1" carries a password/,
     );
+    let caught: unknown;
+    try {
+      PodmanConnector.viaOf({ podman_host: 'ssh://web1?x' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: 'INVENTORY_INVALID' });
+    expect((caught as Error).message).toMatch(/podman_host "ssh:\/\/web1\?x" has a query/);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { InfraError, VIA_DATA_KEY, type ViaTarget } from '@infra/core';
+import { InfraError, InventoryError, VIA_DATA_KEY, type ViaTarget } from '@infra/core';
 import type { DockerOptions } from 'dockerode';
 import {
   describeSshDaemon,
@@ -227,8 +227,9 @@ export function resolveDaemonAddress(
 
 /**
  * The `@ssh` host an `ssh://` address runs through (the connector class's
- * `viaOf`), or undefined for a local or tcp daemon. `via=` is refused: the daemon's
- * address says where it is.
+ * `viaOf`), or undefined for a local or tcp daemon. Read with the inventory, so a
+ * bad address, or `via=` (the daemon's address says where it is), is an
+ * `InventoryError`.
  */
 export function daemonViaTarget(
   hostData: Readonly<Record<string, unknown>>,
@@ -237,7 +238,7 @@ export function daemonViaTarget(
 ): ViaTarget | undefined {
   const via = hostData[VIA_DATA_KEY];
   if (via !== undefined && via !== '') {
-    throw new DockerHostError(
+    throw new InventoryError(
       `${VIA_DATA_KEY}=${String(via)} is not for this connector: it finds its daemon by ${rules.dataKey} (or ${rules.envName}); reach a daemon on another host with ${rules.dataKey}=ssh://user@host.`,
     );
   }
@@ -248,6 +249,11 @@ export function daemonViaTarget(
     env,
   );
   if (!address.startsWith('ssh://')) return undefined;
-  const { ssh } = resolveDaemonAddress(address, { ...rules, dataKey: source }, env);
-  return ssh ? sshViaTarget(ssh) : undefined;
+  try {
+    const { ssh } = resolveDaemonAddress(address, { ...rules, dataKey: source }, env);
+    return ssh ? sshViaTarget(ssh) : undefined;
+  } catch (error) {
+    if (!(error instanceof DockerHostError)) throw error;
+    throw new InventoryError(error.message, { cause: error });
+  }
 }

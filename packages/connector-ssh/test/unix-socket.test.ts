@@ -75,6 +75,24 @@ describe.skipIf(skip !== undefined)('SshConnector.openUnixSocket (direct-streaml
     expect(answers.map((answer) => answer.toString())).toEqual(['HELLO 0', 'HELLO 1', 'HELLO 2']);
   });
 
+  it('is not limited by MaxSessions: forwarded channels are no sessions', async () => {
+    const oneSession = await startSshd({ keysFrom: sshd, maxSessions: 1 });
+    const narrow = sshConnector(oneSession, { user, data: { ssh_max_channels: 1 } }).connector;
+    try {
+      // A command holds the one session while four socket streams are open beside it.
+      const holding = narrow.runShellCommand('sleep 1; echo held');
+      const streams = await Promise.all([1, 2, 3, 4].map(() => narrow.openUnixSocket(socketPath)));
+      const answers = await Promise.all(
+        streams.map((stream) => roundTrip(stream, Buffer.from('x'))),
+      );
+      expect(answers.map(String)).toEqual(['X', 'X', 'X', 'X']);
+      expect((await holding).output.stdout).toBe('held');
+    } finally {
+      await narrow.disconnect();
+      await oneSession.dispose();
+    }
+  });
+
   it('connects on first use, as the other methods do', async () => {
     const fresh = sshConnector(sshd, { user }).connector;
     try {

@@ -16,6 +16,7 @@ export const PACKAGE_DIRS = {
   '@infra/connector-ssh': 'packages/connector-ssh',
   '@infra/connector-docker': 'packages/connector-docker',
   '@infra/connector-rest': 'packages/connector-rest',
+  '@infra/connector-chroot': 'packages/connector-chroot',
   '@infra/connector-testkit': 'packages/connector-testkit',
   '@infra/deploy': 'packages/deploy',
   '@infra/cli': 'apps/cli',

@@ -1,8 +1,7 @@
-// Real peers for the kit tests: a busybox root to chroot into, and the reason a
-// peer is missing (a loud skip locally, a failure under CI=true, as in the testkit).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Real peers for the kit tests: a process in a namespace of its own to nsenter into, and
+// the reason a peer is missing (a loud skip locally, a failure under CI=true, as in the testkit).
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 
 export function isCI() {
   const ci = process.env.CI;
@@ -22,34 +21,40 @@ export function skipWithoutPeer(t, peer, reason) {
   return true;
 }
 
-function staticBusybox() {
-  return ['/bin/busybox', '/usr/bin/busybox'].find((path) => {
-    if (!existsSync(path)) return false;
-    const ldd = spawnSync('ldd', [path], { encoding: 'utf8' });
-    return (
-      ldd.status !== 0 || /not a dynamic executable|statically linked/.test(ldd.stdout + ldd.stderr)
-    );
-  });
-}
-
-export function busyboxRootMissingReason() {
-  if (process.getuid?.() !== 0) return 'chroot needs root: run the tests as root, as CI does';
-  if (!staticBusybox()) return 'no static busybox (apt-get install busybox-static)';
+/** Why a process in a namespace of its own cannot be started and entered with nsenter here. */
+export function namespacedProcessMissingReason() {
+  if (process.getuid?.() !== 0) return 'nsenter needs root: run the tests as root, as CI does';
+  for (const program of ['unshare', 'nsenter']) {
+    if (spawnSync(program, ['--version'], { stdio: 'ignore' }).error) {
+      return `${program} is not on PATH (util-linux)`;
+    }
+  }
   return undefined;
 }
 
-/** A root file system in `dir`: busybox with its applets installed, /dev/null, /tmp, a marker file. */
-export function makeBusyboxRoot(dir) {
-  for (const sub of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'root', 'dev']) {
-    mkdirSync(join(dir, sub), { recursive: true });
+/**
+ * A `sleep` with a UTS namespace of its own named `hostname`, once the name is set:
+ * `{ pid, stop() }`.
+ */
+export async function startNamespacedProcess(hostname) {
+  const child = spawn(
+    'unshare',
+    ['--uts', '--', 'sh', '-c', `hostname ${hostname} && echo ready && exec sleep 100000`],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const [chunk] = await once(child.stdout, 'data');
+  if (chunk.toString() !== 'ready\n') {
+    child.kill('SIGKILL');
+    throw new Error(`unshare did not start: ${chunk}`);
   }
-  mkdirSync(join(dir, 'tmp'));
-  chmodSync(join(dir, 'tmp'), 0o1777);
-  copyFileSync(staticBusybox(), join(dir, 'bin/busybox'));
-  chmodSync(join(dir, 'bin/busybox'), 0o755);
-  execFileSync('chroot', [dir, '/bin/busybox', '--install', '-s']);
-  execFileSync('mknod', ['-m', '666', join(dir, 'dev/null'), 'c', '1', '3']);
-  writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  writeFileSync(join(dir, 'etc/os-release'), 'NAME="infra busybox chroot"\n');
-  return dir;
+  return {
+    pid: child.pid,
+    async stop() {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }

@@ -4,8 +4,8 @@
 // table lists every key the connectors declare. packages/deploy/README.md's TypeScript
 // inventory and deploy are the files of examples/inventory-deploy, and run as written.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -59,7 +59,7 @@ describe('README commands', () => {
 
   it('the data-key table lists every key of every connector', async () => {
     const connectors = [
-      ...['local', 'ssh', 'docker', 'rest'].map((name) => [name, name, 'default']),
+      ...['local', 'ssh', 'docker', 'rest', 'chroot'].map((name) => [name, name, 'default']),
       ['podman', 'docker', 'PodmanConnector'],
     ];
     for (const [name, pkg, exported] of connectors) {
@@ -72,6 +72,62 @@ describe('README commands', () => {
         assert.ok(row.includes(`\`${key}\``), `README's @${name} row lacks ${key}`);
       }
     }
+  });
+});
+
+describe('README: a chroot through an ssh host', () => {
+  // web1 is the testkit's loopback sshd (root may log in with its key), named by an ssh
+  // config in INFRA_SSH_CONFIG_FILE; /srv/root is a link to a busybox root the testkit builds.
+  const testkit = () =>
+    import(pathToFileURL(join(REPO_ROOT, 'packages/connector-testkit/dist/index.js')).href);
+  let peers;
+
+  before(async () => {
+    const kit = await testkit();
+    const missing =
+      kit.busyboxRootMissingReason() ??
+      kit.sshdMissingReason() ??
+      (existsSync('/srv/root')
+        ? '/srv/root exists already: this test does not touch it'
+        : undefined);
+    if (missing) {
+      peers = { missing };
+      return;
+    }
+    const sshd = await kit.startSshd({ rootLogin: true });
+    const root = await kit.makeBusyboxRoot();
+    const config = join(sshd.dir, 'ssh_config');
+    await writeFile(
+      config,
+      [
+        'Host web1',
+        '  HostName 127.0.0.1',
+        `  Port ${sshd.port}`,
+        `  IdentityFile ${sshd.clientKey.privateKeyPath}`,
+        `  UserKnownHostsFile ${sshd.knownHostsFile}`,
+        '',
+      ].join('\n'),
+    );
+    await mkdir('/srv', { recursive: true });
+    await symlink(root.dir, '/srv/root');
+    peers = { sshd, root, env: npmEnv({ INFRA_SSH_CONFIG_FILE: config, SSH_AUTH_SOCK: '' }) };
+  });
+
+  after(async () => {
+    if (peers?.root) await rm('/srv/root', { force: true });
+    await peers?.root?.remove();
+    await peers?.sshd?.dispose();
+  });
+
+  it('runs as written: the deploy lands in the chroot on web1, and debug-inventory shows the chain', async (t) => {
+    if (skipWithoutPeer(t, 'root, sshd and a busybox root', peers.missing)) return;
+    const result = await runBlock(block('via=@ssh:root@web1'), { env: peers.env });
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.equal(
+      await readFile(join(peers.root.dir, 'tmp/infra-example/app.conf'), 'utf8'),
+      'port=8080\nhost=@chroot:/srv/root\n',
+    );
+    assert.match(result.stdout, /"chain": "@chroot:\/srv\/root via @ssh:root@web1"/);
   });
 });
 

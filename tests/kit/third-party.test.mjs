@@ -1,8 +1,8 @@
 // A connector published by someone else: examples/third-party-connector (the
-// `infra-connector-chroot` package) is built and tested against @infra/core and
+// `infra-connector-nsenter` package) is built and tested against @infra/core and
 // @infra/connector-testkit as packed from this workspace, then installed with npm
 // next to @infra/cli in a fresh project, where `infra connectors` finds it and
-// `infra @chroot:DIR exec` runs through it.
+// `infra @nsenter:PID exec` runs through it, on this machine and via @local.
 import assert from 'node:assert/strict';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -16,7 +16,11 @@ import {
   run,
   tempDir,
 } from './helpers.mjs';
-import { busyboxRootMissingReason, makeBusyboxRoot, skipWithoutPeer } from './peers.mjs';
+import {
+  namespacedProcessMissingReason,
+  skipWithoutPeer,
+  startNamespacedProcess,
+} from './peers.mjs';
 
 const EXAMPLE = join(REPO_ROOT, 'examples/third-party-connector');
 
@@ -32,6 +36,7 @@ before(async () => {
     [
       '@infra/core',
       '@infra/connector-utils',
+      '@infra/connector-local',
       '@infra/connector-testkit',
       '@infra/deploy',
       '@infra/cli',
@@ -39,7 +44,7 @@ before(async () => {
     join(work.dir, 'tarballs'),
   );
   // The example as its author has it: its own folder, its own npm install.
-  example = join(work.dir, 'infra-connector-chroot');
+  example = join(work.dir, 'infra-connector-nsenter');
   await cp(EXAMPLE, example, {
     recursive: true,
     filter: (src) => !['node_modules', 'dist'].includes(basename(src)),
@@ -50,6 +55,7 @@ before(async () => {
     '--no-save',
     tarballs['@infra/core'],
     tarballs['@infra/connector-utils'],
+    tarballs['@infra/connector-local'],
     tarballs['@infra/connector-testkit'],
   ]);
   const packed = await mustRun('npm', ['pack', '--pack-destination', join(work.dir, 'tarballs')], {
@@ -66,6 +72,7 @@ before(async () => {
   await npmInstall(project, [
     tarballs['@infra/core'],
     tarballs['@infra/connector-utils'],
+    tarballs['@infra/connector-local'],
     tarballs['@infra/deploy'],
     tarballs['@infra/cli'],
     exampleTarball,
@@ -93,18 +100,19 @@ describe('a third-party connector package (examples/third-party-connector)', () 
       '@infra/connector-utils',
       '@infra/core',
     ]);
-    assert.equal(manifest.infra.connectors.chroot, './dist/index.js');
+    assert.equal(manifest.infra.connectors.nsenter, './dist/index.js');
   });
 
   it('passes the conformance suite of the packed @infra/connector-testkit', async (t) => {
-    if (skipWithoutPeer(t, 'chroot into a busybox root', busyboxRootMissingReason())) return;
+    if (skipWithoutPeer(t, 'nsenter into a process', namespacedProcessMissingReason())) return;
     const result = await run('npx', ['--no', 'vitest', 'run', '--reporter=verbose'], {
       cwd: example,
       env: npmEnv({ CI: process.env.CI ?? '' }),
     });
     const text = (result.stdout + result.stderr).replace(/\u001b\[[0-9;]*m/g, '');
     assert.equal(result.code, 0, text);
-    assert.match(text, /chroot \(busybox root\) connector conformance/);
+    assert.match(text, /nsenter connector conformance/);
+    assert.match(text, /nsenter via @local connector conformance/);
     assert.match(text, /with su to infra-plain > puts and gets files as that user/);
     const passed = Number(/Tests\s+(\d+) passed/.exec(text)?.[1] ?? 0);
     assert.ok(passed >= 15, `expected the whole suite to pass, got:\n${text}`);
@@ -116,37 +124,52 @@ describe('a third-party connector package (examples/third-party-connector)', () 
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /^chroot {2}infra-connector-chroot@1\.0\.0 {2}\(executes commands\)$/m,
+      /^nsenter {2}infra-connector-nsenter@1\.0\.0 {2}\(executes commands\)$/m,
     );
-    assert.match(result.stdout, /chroot_directory {2}string/);
+    assert.match(result.stdout, /nsenter_pid +integer/);
+    assert.match(result.stdout, /via +string/);
   });
 
-  it('runs `infra @chroot:DIR exec -- ...` inside the chroot', async (t) => {
-    if (skipWithoutPeer(t, 'chroot into a busybox root', busyboxRootMissingReason())) return;
-    const root = makeBusyboxRoot(join(work.dir, 'root fs'));
-    const result = await infra([`@chroot:${root}`, 'exec', '--', 'cat', '/etc/os-release']);
-    assert.equal(result.stdout, `[@chroot:${root}] NAME="infra busybox chroot"\n`, result.stderr);
-    assert.equal(result.code, 0);
+  it('runs `infra @nsenter:PID exec -- ...` in the namespaces of the process, here and via @local', async (t) => {
+    if (skipWithoutPeer(t, 'nsenter into a process', namespacedProcessMissingReason())) return;
+    const target = await startNamespacedProcess('infra-kit-ns');
+    try {
+      const host = `@nsenter:${target.pid}`;
+      const result = await infra([host, 'exec', '--', 'hostname']);
+      assert.equal(result.stdout, `[${host}] infra-kit-ns\n`, result.stderr);
+      assert.equal(result.code, 0);
 
-    const quoted = await infra([
-      `@chroot:${root}`,
-      'exec',
-      '--chdir',
-      '/tmp',
-      '--',
-      'sh',
-      '-c',
-      'echo "$1 in $PWD"',
-      'sh',
-      "it's one word",
-    ]);
-    assert.equal(quoted.stdout, `[@chroot:${root}] it's one word in /tmp\n`, quoted.stderr);
+      const quoted = await infra([
+        host,
+        '--data',
+        'via=@local',
+        'exec',
+        '--chdir',
+        '/tmp',
+        '--',
+        'sh',
+        '-c',
+        'echo "$1 in $PWD on $(hostname)"',
+        'sh',
+        "it's one word",
+      ]);
+      assert.equal(
+        quoted.stdout,
+        `[${host}] it's one word in /tmp on infra-kit-ns\n`,
+        quoted.stderr,
+      );
+
+      const chain = await infra([host, '--data', 'via=@local', 'debug-inventory']);
+      assert.equal(JSON.parse(chain.stdout).hosts[host].chain, `${host} via @local`, chain.stderr);
+    } finally {
+      await target.stop();
+    }
   });
 
-  it('says what is wrong with a directory that is not a root file system', async (t) => {
-    if (skipWithoutPeer(t, 'chroot into a busybox root', busyboxRootMissingReason())) return;
-    const result = await infra([`@chroot:${work.dir}`, 'exec', '--', 'true']);
+  it('says what is wrong with a process that does not exist', async (t) => {
+    if (skipWithoutPeer(t, 'nsenter into a process', namespacedProcessMissingReason())) return;
+    const result = await infra(['@nsenter:999999999', 'exec', '--', 'true']);
     assert.equal(result.code, 1);
-    assert.match(result.stderr + result.stdout, /bin\/sh is missing: .* is not a root file system/);
+    assert.match(result.stderr + result.stdout, /there is no process 999999999 on this machine/);
   });
 });

@@ -1,5 +1,6 @@
 /** The package that provides each well-known connector, for the "install it" hint. */
 const CONNECTOR_PACKAGES: Readonly<Record<string, string>> = {
+  chroot: '@infra/connector-chroot',
   local: '@infra/connector-local',
   ssh: '@infra/connector-ssh',
   'ssh-config': '@infra/connector-ssh',

@@ -21,6 +21,7 @@ INVENTORY is a comma-separated list of connection strings:
   @ssh:web1, web1         a host over SSH (@infra/connector-ssh)
   @docker:alpine:3.20     a container from an image, or an existing one (@infra/connector-docker)
   @rest:ID                a host running infra-agent (@infra/connector-rest)
+  @chroot:/srv/root       a chroot, here or on a host given by --data via=@ssh:web1 (@infra/connector-chroot)
 
 Commands:
   INVENTORY exec -- CMD   run CMD on every host (infra exec --help)

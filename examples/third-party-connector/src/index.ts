@@ -1,4 +1,4 @@
-import { ChrootConnector } from './chroot-connector.js';
+import { NsenterConnector } from './nsenter-connector.js';
 
-export { CHROOT_DATA_META, ChrootConnector, type ChrootConnectorData } from './chroot-connector.js';
-export default ChrootConnector;
+export { NSENTER_DATA_META, NsenterConnector } from './nsenter-connector.js';
+export default NsenterConnector;

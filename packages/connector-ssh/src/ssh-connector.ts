@@ -18,6 +18,10 @@ import {
   isSuccess,
   makeUnixCommand,
   type NamesData,
+  quote,
+  type RawCommand,
+  type RawCommandIo,
+  type RawExit,
   type RunShellCommandOptions,
   StringCommand,
   sh,
@@ -252,6 +256,30 @@ export class SshConnector extends BaseConnector<SshData> {
         throw error;
       });
     return { success: isSuccess(output.exitCode, output.signal, args.successExitCodes), output };
+  }
+
+  /**
+   * The contract's `runRawCommand`, for hosts that run through this one (`via=`):
+   * `SHELL -c SCRIPT` on an exec channel, stdout's bytes to `io.stdout`, stderr's
+   * lines to `io.stderr`, the channel's command killed when `io.signal` fires.
+   */
+  async runRawCommand(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
+    const connection = await this.#live();
+    const output = await connection.exec(
+      `${quote(command.shell)} -c ${quote(command.script)}`,
+      command.shownCommand,
+      {
+        ...(command.getPty === undefined ? {} : { getPty: command.getPty }),
+        ...(command.passwordOnStdin ? { ptyNoEcho: true } : {}),
+        ...(command.stdin === undefined ? {} : { stdin: command.stdin }),
+        signal: io.signal,
+        stdout: io.stdout,
+        onOutput: (line) => {
+          if (line.stream === 'stderr') io.stderr.write(`${line.line}\n`);
+        },
+      },
+    );
+    return { exitCode: output.exitCode, signal: output.signal };
   }
 
   override async runShellCommand(

@@ -15,6 +15,11 @@ export {
   startAgent,
 } from './fixtures/agent.js';
 export {
+  type BusyboxRoot,
+  busyboxRootMissingReason,
+  makeBusyboxRoot,
+} from './fixtures/busybox-root.js';
+export {
   buildDebianImage,
   type DebianImage,
   type DebianImageOptions,

@@ -1,4 +1,5 @@
 import {
+  type Connector,
   type ConnectorHost,
   type ConnectorLogger,
   noSudoPassword,
@@ -40,6 +41,8 @@ export interface TestHostOptions<TData> {
   /** Default: a source that never asks and fails with `SudoPasswordError`. */
   sudoPassword?: SudoPasswordSource;
   log?: ConnectorLogger;
+  /** The connected host this one runs through (`ConnectorHost.via`), and its name. */
+  via?: { readonly name: string; readonly connector: Connector };
 }
 
 /** The `ConnectorHost` a connector is constructed with in tests. */
@@ -52,5 +55,6 @@ export function createTestHost<TData = Record<string, unknown>>(
     hostData: options.hostData ?? {},
     log: options.log ?? new RecordingLogger(),
     sudoPassword: options.sudoPassword ?? noSudoPassword,
+    ...(options.via ? { via: options.via.connector, viaName: options.via.name } : {}),
   };
 }

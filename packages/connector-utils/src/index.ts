@@ -54,3 +54,5 @@ export {
 export { runStoppable, type StopOptions, sleep, timeoutSignal } from './timing.js';
 export type { RawCommand, RawCommandIo, RawExit, RunRaw } from './transport.js';
 export { TransportConnector } from './transport-connector.js';
+export { type Wrapper, wrapRawCommand } from './wrapped-command.js';
+export { WrappingConnector } from './wrapping-connector.js';

@@ -76,6 +76,8 @@ export interface ConnectorHost<TData = Record<string, unknown>> {
    * this machine.
    */
   readonly via?: Connector;
+  /** The name of the `via` host (`@ssh:web1`), for messages that name both hosts. */
+  readonly viaName?: string;
 }
 
 export interface RunShellCommandOptions extends ConnectorArguments {

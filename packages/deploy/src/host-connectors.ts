@@ -37,7 +37,7 @@ export function createHostConnectors(
       log: services.logFor(via.name),
       sudoPassword: services.sudoPassword,
       ...(services.prompt ? { prompt: services.prompt } : {}),
-      ...(upstream ? { via: upstream.connector } : {}),
+      ...(upstream ? { via: upstream.connector, viaName: upstream.name } : {}),
     });
     const made = new SharedVia(via.name, connector, upstream);
     shared.set(via.identity, made);
@@ -52,7 +52,7 @@ export function createHostConnectors(
       log: services.logFor(host.name),
       sudoPassword: services.sudoPassword,
       ...(services.prompt ? { prompt: services.prompt } : {}),
-      ...(via ? { via: via.connector } : {}),
+      ...(via ? { via: via.connector, viaName: via.name } : {}),
     });
     return via ? new RidingConnector(host.name, connector, via) : connector;
   });

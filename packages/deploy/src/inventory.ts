@@ -96,6 +96,8 @@ interface ResolvedTarget {
 /** A host of the inventory before its via host is resolved and its data typed. */
 interface PendingHost {
   readonly name: string;
+  /** The connection string of its inventory entry. */
+  readonly connection: string;
   readonly target: ResolvedTarget;
   readonly layers: readonly { readonly data: Record<string, unknown>; readonly source: string }[];
   readonly inventoryLayers: readonly {
@@ -254,18 +256,35 @@ export async function resolveHosts(
       const groups = [...entry.groups];
       for (const group of target.groups) if (!groups.includes(group)) groups.push(group);
       const merged = mergeDataLayers(layers.map((layer) => layer.data));
-      pending.push({ name, target, layers, inventoryLayers, groups, merged });
+      pending.push({
+        name,
+        connection: entry.connection,
+        target,
+        layers,
+        inventoryLayers,
+        groups,
+        merged,
+      });
     }
   }
 
+  // A via names a host of the run by its name, or by the connection string of its entry.
   const candidates = new Map<string, ViaCandidate>();
+  const perConnection = new Map<string, number>();
   for (const host of pending) {
-    candidates.set(host.name, {
+    perConnection.set(host.connection, (perConnection.get(host.connection) ?? 0) + 1);
+  }
+  for (const host of pending) {
+    const candidate: ViaCandidate = {
       name: host.name,
       connector: host.target.connector,
       source: `the inventory entry ${JSON.stringify(host.name)}`,
       dataFor: (dataMeta) => hostDataFor(host.merged, overrides, dataMeta, secrets),
-    });
+    };
+    candidates.set(host.name, candidate);
+    if (perConnection.get(host.connection) === 1 && !candidates.has(host.connection)) {
+      candidates.set(host.connection, candidate);
+    }
   }
   const vias = new ViaResolver({ hosts: candidates, load, secrets });
   const hosts: InventoryHost[] = [];

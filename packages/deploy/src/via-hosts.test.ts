@@ -133,6 +133,18 @@ describe('resolveHosts with via', () => {
     expect(r2?.runsVia).toBe(r1?.runsVia);
   });
 
+  it('follows a chain of via hosts, each with its own data', async () => {
+    const [inner] = await hostsOf({
+      hosts: [
+        { name: 'inner', connection: '@rider:/inner', data: { via: 'outer' } },
+        { name: 'outer', connection: '@rider:/outer', data: { via: '@parent:web1' } },
+      ],
+    });
+    expect(inner?.runsVia?.name).toBe('outer');
+    expect(inner?.runsVia?.data).toMatchObject({ rider_dir: '/outer' });
+    expect(inner?.runsVia?.via).toMatchObject({ name: '@parent:web1', data: { parent_port: 22 } });
+  });
+
   it('refuses a loop, naming the chain', async () => {
     const loop = hostsOf({
       hosts: [
@@ -179,6 +191,33 @@ describe('createHostConnectors', () => {
     // A second disconnect (the CLI disconnects every host at the end) lets nothing go twice.
     await b?.disconnect();
     expect(events.filter((event) => event === 'disconnect @parent:web1')).toHaveLength(1);
+  });
+
+  it('connects a chain outermost first, and closes it innermost first', async () => {
+    events.length = 0;
+    ParentConnector.failConnect = false;
+    const [inner, outer] = createHostConnectors(
+      await hostsOf({
+        hosts: [
+          { name: 'inner', connection: '@rider:/inner', data: { via: 'outer' } },
+          { name: 'outer', connection: '@rider:/outer', data: { via: '@parent:web1' } },
+        ],
+      }),
+      services,
+    );
+    await inner?.connect();
+    await inner?.disconnect();
+    // `outer` is a host of the run too (its own instance), riding on the same @parent:web1:
+    // that stays until it is done as well (the run disconnects every host at the end).
+    expect(events).toEqual([
+      'connect @parent:web1',
+      'connect outer',
+      'connect inner',
+      'disconnect inner',
+      'disconnect outer',
+    ]);
+    await outer?.disconnect();
+    expect(events.slice(5)).toEqual(['disconnect outer', 'disconnect @parent:web1']);
   });
 
   it('fails every rider of a parent that cannot connect, naming the parent, and connects it once', async () => {

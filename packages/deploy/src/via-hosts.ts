@@ -66,13 +66,21 @@ function identityOf(name: string, hostData: Readonly<Record<string, unknown>>): 
   return JSON.stringify([name, entries]);
 }
 
-/** The keys of `values` that `dataMeta` declares, but never `via` (each host names its own). */
-function declaredPart(
+/**
+ * The values the via host takes from the host riding on it: those of the keys its
+ * connector declares and the rider's does not (the rider's own keys, `via` among
+ * them, are its own settings, not the via host's).
+ */
+function inheritedPart(
   values: Readonly<Record<string, unknown>>,
   dataMeta: DataMetaMap,
+  riderMeta: DataMetaMap,
 ): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(values).filter(([key]) => key !== VIA_DATA_KEY && Object.hasOwn(dataMeta, key)),
+    Object.entries(values).filter(
+      ([key]) =>
+        key !== VIA_DATA_KEY && Object.hasOwn(dataMeta, key) && !Object.hasOwn(riderMeta, key),
+    ),
   );
 }
 
@@ -80,8 +88,8 @@ function declaredPart(
  * Resolves the hosts that others run through (`ConnectorHost.via`): a via naming an
  * inventory host of the run is that host; anything else is a connection string,
  * resolved through its connector's `makeNamesData`. Its data: its own, then the
- * riding host's values for the keys its connector declares (so `--data ssh_port=...`
- * reaches an ssh parent), then the via target's data; typed and checked by its
+ * riding host's values for the keys only its connector declares (so `--data
+ * ssh_port=...` reaches an ssh parent), then the via target's data; typed and checked by its
  * connector's `dataMeta`. Identical parents are one object; a loop is refused.
  */
 export class ViaResolver {
@@ -126,10 +134,11 @@ export class ViaResolver {
       );
     }
     const dataMeta = connector.connectorClass.dataMeta;
+    const riderMeta = rider.connector.connectorClass.dataMeta;
     const layers = [
       { data: base(dataMeta), source: baseSource },
       {
-        data: declaredPart(riderData(dataMeta), dataMeta),
+        data: inheritedPart(riderData(dataMeta), dataMeta, riderMeta),
         source: `the data of ${JSON.stringify(rider.name)}, which runs via it`,
       },
       {
@@ -157,7 +166,11 @@ export class ViaResolver {
     const self = { name, connector, hostData };
     const via = await this.resolve(
       self,
-      (meta) => ({ ...declaredPart(riderData(meta), meta), ...declaredPart(hostData, meta) }),
+      // Up the chain: what this one inherited, and its own values for keys it does not read itself.
+      (meta) => ({
+        ...inheritedPart(riderData(meta), meta, dataMeta),
+        ...inheritedPart(hostData, meta, dataMeta),
+      }),
       [...chain, name],
     );
     const identity = identityOf(name, hostData) + (via ? via.identity : '');
@@ -193,7 +206,8 @@ export class ViaResolver {
     const yieldedData = entry?.[1] ?? {};
     return {
       connector,
-      name: entry?.[0] ?? connection,
+      // Named as written (`@ssh:web1`), so the chain reads as the user gave it.
+      name: connection,
       base: (): Record<string, unknown> => ({ ...yieldedData }),
       baseSource: `the via connection string ${JSON.stringify(connection)}`,
     };

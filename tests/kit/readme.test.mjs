@@ -58,9 +58,13 @@ describe('README commands', () => {
   });
 
   it('the data-key table lists every key of every connector', async () => {
-    for (const name of ['local', 'ssh', 'docker', 'rest', 'chroot']) {
-      const entry = join(REPO_ROOT, `packages/connector-${name}/dist/index.js`);
-      const { default: connector } = await import(pathToFileURL(entry).href);
+    const connectors = [
+      ...['local', 'ssh', 'docker', 'rest', 'chroot'].map((name) => [name, name, 'default']),
+      ['podman', 'docker', 'PodmanConnector'],
+    ];
+    for (const [name, pkg, exported] of connectors) {
+      const entry = join(REPO_ROOT, `packages/connector-${pkg}/dist/index.js`);
+      const connector = (await import(pathToFileURL(entry).href))[exported];
       // The last row naming it: the data-key table comes after the connection strings.
       const row = readme.split('\n').findLast((line) => line.startsWith(`| \`@${name}\` |`));
       assert.ok(row, `no row for @${name}`);

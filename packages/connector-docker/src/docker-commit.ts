@@ -58,7 +58,7 @@ export function commitFailure(
     return undefined;
   }
   return new DockerApiError(
-    `Could not commit container ${session.containerName} on the Docker daemon at ${session.daemon.description}: ${reasonOf(error)}`,
+    `Could not commit container ${session.containerName} on ${session.daemon.rules.daemonName} at ${session.daemon.description}: ${reasonOf(error)}`,
     statusOf(error),
     { cause: error },
   );

@@ -1,6 +1,9 @@
 import { globToRegExp } from '@infra/connector-utils';
 import { describe, expect, it } from 'vitest';
-import { parseContainerFilter } from './docker-containers-inventory.js';
+import {
+  DockerContainersInventoryConnector,
+  parseContainerFilter,
+} from './docker-containers-inventory.js';
 
 describe('parseContainerFilter', () => {
   it('splits on commas, then on the first = of each filter', () => {
@@ -29,6 +32,16 @@ describe('parseContainerFilter', () => {
       /host= is given twice/,
     );
     expect(() => parseContainerFilter('label=a,')).toThrow(/empty filter/);
+  });
+});
+
+describe('@docker-containers host=', () => {
+  it('refuses an ssh:// daemon, which only running hosts can reach', async () => {
+    await expect(
+      DockerContainersInventoryConnector.makeNamesData('label=web,host=ssh://deploy@web1'),
+    ).rejects.toThrow(
+      /@docker-containers:label=web,host=ssh:\/\/deploy@web1: the daemon at ssh:\/\/deploy@web1\/var\/run\/docker\.sock \(from docker_host\) is reached over ssh/,
+    );
   });
 });
 

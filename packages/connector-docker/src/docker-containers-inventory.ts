@@ -1,6 +1,7 @@
 import { globToRegExp } from '@infra/connector-utils';
 import { InventoryConnector, InventoryError, type NamesData } from '@infra/core';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { directDaemonClient } from './daemon-client.js';
 import { reasonOf } from './docker-errors.js';
 import { type DockerDaemonAddress, DockerHostError, resolveDockerHost } from './docker-host.js';
 
@@ -83,14 +84,21 @@ export function parseContainerFilter(arg: string | undefined): ContainerFilter {
 }
 
 function daemonFor(filter: ContainerFilter, shown: string): DockerDaemonAddress {
+  let daemon: DockerDaemonAddress;
   try {
-    return resolveDockerHost(filter.host);
+    daemon = resolveDockerHost(filter.host);
   } catch (error) {
     if (error instanceof DockerHostError) {
       throw new InventoryError(`${shown}: ${error.message}`, { cause: error });
     }
     throw error;
   }
+  if (daemon.ssh) {
+    throw new InventoryError(
+      `${shown}: the daemon at ${daemon.description} (from ${daemon.source}) is reached over ssh, which only hosts that run can do, not an inventory: list its containers on a unix:// or tcp:// address, or name them as @docker:CONTAINER with docker_host=${daemon.description}.`,
+    );
+  }
+  return daemon;
 }
 
 /** The running containers a filter selects, sorted by name: `[name, id, labels, image]`. */
@@ -99,7 +107,7 @@ async function listMatchingContainers(
   daemon: DockerDaemonAddress,
   shown: string,
 ): Promise<Docker.ContainerInfo[]> {
-  const docker = new Docker(daemon.options);
+  const docker = directDaemonClient(daemon);
   const filters: Record<string, string[]> = { status: ['running'] };
   if (filter.labels.length > 0) filters.label = [...filter.labels];
   if (filter.ancestors.length > 0) filters.ancestor = [...filter.ancestors];

@@ -63,8 +63,41 @@ describe('resolveDockerHost', () => {
     expect(address.options).not.toHaveProperty('cert');
   });
 
+  it('reads ssh:// as the docker CLI does: the default socket on that host, or the path given', () => {
+    expect(resolveDockerHost('ssh://deploy@web1', {})).toMatchObject({
+      options: {},
+      description: 'ssh://deploy@web1/var/run/docker.sock',
+      source: 'docker_host',
+      ssh: { user: 'deploy', host: 'web1', socketPath: '/var/run/docker.sock' },
+    });
+    const fromEnv = resolveDockerHost(undefined, {
+      DOCKER_HOST: 'ssh://[::1]:2222/run/user/1000/docker.sock',
+    });
+    expect(fromEnv.source).toBe('DOCKER_HOST');
+    expect(fromEnv.ssh).toEqual({
+      host: '::1',
+      port: 2222,
+      socketPath: '/run/user/1000/docker.sock',
+    });
+    expect(fromEnv.description).toBe('ssh://[::1]:2222/run/user/1000/docker.sock');
+  });
+
+  it('refuses ssh:// addresses with a password, a query or no host, naming the address', () => {
+    expect(() => resolveDockerHost('ssh://u:secret@web1', {})).toThrow(
+      /docker_host "ssh:\/\/u:\*\*\*@web1" carries a password/,
+    );
+    expect(() => resolveDockerHost('ssh://u:secret@web1:99999', {})).toThrow(
+      /"ssh:\/\/u:\*\*\*@web1:99999" is not an address/,
+    );
+    expect(() => resolveDockerHost('ssh://web1?x=1', {})).toThrow(/has a query/);
+    expect(() => resolveDockerHost('ssh://web1:99999', {})).toThrow(/is not an address/);
+    expect(() => resolveDockerHost(undefined, { DOCKER_HOST: 'ssh://' })).toThrow(
+      /DOCKER_HOST "ssh:\/\/" (has no host name|is not an address)/,
+    );
+  });
+
   it('refuses addresses it cannot use, naming where they came from', () => {
-    expect(() => resolveDockerHost('ssh://user@host', {})).toThrow(DockerHostError);
+    expect(() => resolveDockerHost('fd://', {})).toThrow(DockerHostError);
     expect(() => resolveDockerHost(undefined, { DOCKER_HOST: 'npipe:////./pipe/x' })).toThrow(
       /DOCKER_HOST "npipe/,
     );

@@ -1,9 +1,11 @@
 import { posix } from 'node:path';
 import { ConnectError, type ConnectorHost } from '@infra/core';
-import Docker, { type Container, type ContainerInspectInfo } from 'dockerode';
-import type { DockerData } from './docker-data.js';
+import type Docker from 'dockerode';
+import type { Container, ContainerInspectInfo } from 'dockerode';
+import { daemonClient } from './daemon-client.js';
+import type { EngineData } from './docker-data.js';
 import { reasonOf, statusOf } from './docker-errors.js';
-import { type DockerDaemonAddress, resolveDockerHost } from './docker-host.js';
+import type { DockerDaemonAddress } from './docker-host.js';
 import { pullImage } from './image-pull.js';
 import type { RenameHelper } from './rename-helper.js';
 
@@ -18,7 +20,8 @@ const LIFELINE_ENTRYPOINT = ['sh', '-c', 'read -r _ || :'];
 /** How long `docker stop` waits before SIGKILL, for a container we started and stop again. */
 const STOP_TIMEOUT_SECONDS = 10;
 
-export type DockerHost = ConnectorHost<DockerData>;
+/** The host as the shared docker / podman code sees it. */
+export type DockerHost = ConnectorHost<EngineData>;
 
 /** What a connection is working on. */
 export interface Session {
@@ -59,7 +62,10 @@ export function containerPath(session: Session, path: string): string {
 }
 
 /** Reach the daemon, then use the container `docker_identifier` names or start one from that image. */
-export async function openSession(host: DockerHost): Promise<Session> {
+export async function openSession(
+  host: DockerHost,
+  resolveDaemon: () => DockerDaemonAddress,
+): Promise<Session> {
   const data = host.data;
   const identifier = data.docker_identifier;
   if (typeof identifier !== 'string' || identifier === '') {
@@ -70,11 +76,11 @@ export async function openSession(host: DockerHost): Promise<Session> {
   }
   let daemon: DockerDaemonAddress;
   try {
-    daemon = resolveDockerHost(data.docker_host);
+    daemon = resolveDaemon();
   } catch (error) {
     throw new ConnectError(host.name, (error as Error).message, { cause: error });
   }
-  const docker = new Docker(daemon.options);
+  const docker = daemonClient(host, daemon);
   try {
     // dockerode takes an abort signal here; its types do not say so.
     await (
@@ -85,7 +91,7 @@ export async function openSession(host: DockerHost): Promise<Session> {
   } catch (error) {
     throw new ConnectError(
       host.name,
-      `the Docker daemon at ${daemon.description} (from ${daemon.source}) is not reachable: ${reasonOf(error)}. Is dockerd running there? Point docker_host or DOCKER_HOST at its socket or address.`,
+      `${daemon.rules.daemonName} at ${daemon.description} (from ${daemon.source}) is not reachable: ${reasonOf(error)}. ${daemon.rules.serverHint} Point ${daemon.rules.dataKey} or ${daemon.rules.envName} at its socket or address.`,
       { cause: error },
     );
   }
@@ -108,7 +114,7 @@ async function inspectContainer(
     if (statusOf(error) === 404) return undefined;
     throw new ConnectError(
       host.name,
-      `could not look up container ${JSON.stringify(identifier)} on the Docker daemon at ${daemon.description}: ${reasonOf(error)}`,
+      `could not look up container ${JSON.stringify(identifier)} on ${daemon.rules.daemonName} at ${daemon.description}: ${reasonOf(error)}`,
       { cause: error },
     );
   }
@@ -136,7 +142,7 @@ async function useContainer(
     } catch (error) {
       throw new ConnectError(
         host.name,
-        `container ${containerName} is stopped and could not be started on the Docker daemon at ${daemon.description}: ${reasonOf(error)}`,
+        `container ${containerName} is stopped and could not be started on ${daemon.rules.daemonName} at ${daemon.description}: ${reasonOf(error)}`,
         { cause: error },
       );
     }
@@ -172,7 +178,7 @@ async function startFromImage(
     if (error instanceof ConnectError) throw error;
     throw new ConnectError(
       host.name,
-      `no container or image ${JSON.stringify(image)} on the Docker daemon at ${daemon.description}: ${reasonOf(error)}`,
+      `no container or image ${JSON.stringify(image)} on ${daemon.rules.daemonName} at ${daemon.description}: ${reasonOf(error)}`,
       { cause: error },
     );
   }
@@ -224,7 +230,7 @@ async function startFromImage(
     if (container) await container.remove({ force: true }).catch(() => {});
     throw new ConnectError(
       host.name,
-      `could not start a container from image ${image} on the Docker daemon at ${daemon.description}: ${reasonOf(error)}`,
+      `could not start a container from image ${image} on ${daemon.rules.daemonName} at ${daemon.description}: ${reasonOf(error)}`,
       { cause: error },
     );
   }
@@ -249,7 +255,7 @@ async function ensureImage(
   } catch (error) {
     throw new ConnectError(
       host.name,
-      `no container or image named ${JSON.stringify(image)} on the Docker daemon at ${daemon.description}, and pulling the image failed: ${reasonOf(error)}. Check the name, or load the image there first (docker load / docker import).`,
+      `no container or image named ${JSON.stringify(image)} on ${daemon.rules.daemonName} at ${daemon.description}, and pulling the image failed: ${reasonOf(error)}. Check the name, or load the image there first (docker load / docker import).`,
       { cause: error },
     );
   }
@@ -272,4 +278,6 @@ export async function releaseContainer(host: DockerHost, session: Session): Prom
   } else if (session.stopAtEnd) {
     await session.container.stop({ t: STOP_TIMEOUT_SECONDS }).catch(() => {});
   }
+  // Connections kept alive to a daemon over ssh are channels of a connection others share.
+  (session.docker.modem as { agent?: { destroy?: () => void } }).agent?.destroy?.();
 }

@@ -152,7 +152,14 @@ describe.skipIf(skip !== undefined)('@docker-containers on the test dockerd', ()
       { arg: 'label=', message: /"label=" has no value.*expected comma-separated/ },
       { arg: 'label=role=web,,name=x', message: /empty filter.*label=KEY/ },
       { arg: 'name=api[0-9]', message: /"name=api\[0-9\]" is not a name glob/ },
-      { arg: 'label=a,host=ssh://box', message: /not a Docker daemon address|not supported/ },
+      {
+        arg: 'label=a,host=ssh://box',
+        message: /ssh:\/\/box\/var\/run\/docker\.sock .* is reached over ssh/,
+      },
+      {
+        arg: 'label=a,host=npipe:////./pipe/x',
+        message: /not a daemon address this connector can use/,
+      },
     ],
     executingConnectors: { docker: DockerConnector },
   });

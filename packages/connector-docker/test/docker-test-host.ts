@@ -1,26 +1,55 @@
 import { createTestHost, RecordingLogger, type TestDockerd } from '@infra/connector-testkit';
-import { buildConnectorData, type SudoPasswordSource } from '@infra/core';
+import {
+  buildConnectorData,
+  type Connector,
+  type DataMetaMap,
+  type SudoPasswordSource,
+} from '@infra/core';
 import Docker from 'dockerode';
-import { DOCKER_DATA_META, DockerConnector } from '../src/index.js';
+import {
+  DOCKER_DATA_META,
+  DockerConnector,
+  type EngineApiConnector,
+  PODMAN_DATA_META,
+  PodmanConnector,
+} from '../src/index.js';
+
+export interface EngineConnectorOptions {
+  sudoPassword?: SudoPasswordSource;
+  /** The connected host this one runs through (what the engine gives for `ssh://` addresses). */
+  via?: Connector;
+}
+
+/** A connector of the given class on some daemon, with a logger the test can read. */
+export function engineConnector<T extends EngineApiConnector>(
+  kind: 'docker' | 'podman',
+  hostData: Record<string, unknown>,
+  options: EngineConnectorOptions = {},
+): { connector: T; log: RecordingLogger } {
+  const [Class, meta]: [new (host: never) => EngineApiConnector, DataMetaMap] =
+    kind === 'docker' ? [DockerConnector, DOCKER_DATA_META] : [PodmanConnector, PODMAN_DATA_META];
+  const log = new RecordingLogger();
+  const host = {
+    ...createTestHost({
+      name: `@${kind}:${String(hostData.docker_identifier)}`,
+      data: buildConnectorData(kind, meta, hostData),
+      hostData,
+      log,
+      ...(options.sudoPassword ? { sudoPassword: options.sudoPassword } : {}),
+    }),
+    ...(options.via ? { via: options.via } : {}),
+  };
+  return { connector: new Class(host as never) as T, log };
+}
 
 /** A DockerConnector on the test dockerd, containers in network mode none. */
 export function dockerConnector(
   dockerd: TestDockerd,
   hostData: Record<string, unknown>,
-  options: { sudoPassword?: SudoPasswordSource } = {},
+  options: EngineConnectorOptions = {},
 ): { connector: DockerConnector; log: RecordingLogger } {
   const data = { docker_host: dockerd.host, docker_network: 'none', ...hostData };
-  const log = new RecordingLogger();
-  const connector = new DockerConnector(
-    createTestHost({
-      name: `@docker:${String(data.docker_identifier)}`,
-      data: buildConnectorData('docker', DOCKER_DATA_META, data),
-      hostData: data,
-      log,
-      ...(options.sudoPassword ? { sudoPassword: options.sudoPassword } : {}),
-    }),
-  );
-  return { connector, log };
+  return engineConnector<DockerConnector>('docker', data, options);
 }
 
 /** dockerode on the test dockerd, to look at what the connector did. */

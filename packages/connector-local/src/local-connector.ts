@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import {
   fileFailure,
   ProcessGroups,
@@ -22,6 +23,7 @@ import {
   type NamesData,
 } from '@infra/core';
 import { getFileAsCurrentUser, prepareLocalPut, putFileAsCurrentUser } from './local-files.js';
+import { connectUnixSocket } from './local-unix-socket.js';
 
 /** The local connector's host data keys: only `sudo_password`, as every connector has. */
 export const LOCAL_DATA_META = { ...SUDO_PASSWORD_DATA_META } as const satisfies DataMetaMap;
@@ -99,6 +101,11 @@ export class LocalConnector extends TransportConnector<LocalConnectorData> {
     } catch (error) {
       throw fileFailure(action, timedOut(error, options), options);
     }
+  }
+
+  /** A stream to a unix socket on this machine, for hosts that run through this one. */
+  openUnixSocket(path: string, options: { signal?: AbortSignal } = {}): Promise<Duplex> {
+    return connectUnixSocket(this.host.name, path, options.signal);
   }
 }
 

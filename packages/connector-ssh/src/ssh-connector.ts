@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import {
   type RunOnceOptions,
   runCommandOnce,
@@ -25,6 +26,7 @@ import { SSH_DATA_META, type SshData } from './ssh-data.js';
 import { SshLink } from './ssh-link.js';
 import { parseHostSpec } from './ssh-settings.js';
 import { afterSuMarker, makeSuPrompt, type SuPrompt } from './su-prompt.js';
+import { openUnixSocketChannel } from './unix-socket.js';
 
 /**
  * The SSH connector: one ssh2 connection per host (`SshLink`), each command on an
@@ -149,5 +151,10 @@ export class SshConnector extends TransportConnector<SshData> {
         options,
       );
     });
+  }
+
+  /** A stream to a unix socket on the host (the Docker API over ssh), on a channel of the connection. */
+  async openUnixSocket(path: string, options: { signal?: AbortSignal } = {}): Promise<Duplex> {
+    return openUnixSocketChannel(this.host.name, await this.#link.live(), path, options.signal);
   }
 }

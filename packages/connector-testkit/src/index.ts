@@ -43,6 +43,13 @@ export {
   useDockerd,
 } from './fixtures/dockerd.js';
 export {
+  type PodmanServiceFixture,
+  podmanMissingReason,
+  startPodmanService,
+  usePodmanService,
+} from './fixtures/podman.js';
+export { shareUnixSocket } from './fixtures/socket-access.js';
+export {
   freeLoopbackPort,
   type SshAgentFixture,
   type SshdFixture,

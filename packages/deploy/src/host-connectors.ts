@@ -25,35 +25,32 @@ export function createHostConnectors(
   hosts: readonly InventoryHost[],
   services: ConnectorServices,
 ): Connector[] {
+  /** One connector instance for a host of the run or a via host, riding on `via` when given. */
+  const construct = (
+    entry: Pick<InventoryHost, 'name' | 'connector' | 'data' | 'hostData'>,
+    via: SharedVia | undefined,
+  ): Connector =>
+    new entry.connector.connectorClass({
+      name: entry.name,
+      data: entry.data,
+      hostData: entry.hostData,
+      log: services.logFor(entry.name),
+      sudoPassword: services.sudoPassword,
+      ...(services.prompt ? { prompt: services.prompt } : {}),
+      ...(via ? { via: via.connector, viaName: via.name } : {}),
+    });
   const shared = new Map<string, SharedVia>();
   const sharedFor = (via: ViaHost): SharedVia => {
     const known = shared.get(via.identity);
     if (known) return known;
     const upstream = via.via ? sharedFor(via.via) : undefined;
-    const connector = new via.connector.connectorClass({
-      name: via.name,
-      data: via.data,
-      hostData: via.hostData,
-      log: services.logFor(via.name),
-      sudoPassword: services.sudoPassword,
-      ...(services.prompt ? { prompt: services.prompt } : {}),
-      ...(upstream ? { via: upstream.connector, viaName: upstream.name } : {}),
-    });
-    const made = new SharedVia(via.name, connector, upstream);
+    const made = new SharedVia(via.name, construct(via, upstream), upstream);
     shared.set(via.identity, made);
     return made;
   };
   return hosts.map((host) => {
     const via = host.runsVia ? sharedFor(host.runsVia) : undefined;
-    const connector = new host.connector.connectorClass({
-      name: host.name,
-      data: host.data,
-      hostData: host.hostData,
-      log: services.logFor(host.name),
-      sudoPassword: services.sudoPassword,
-      ...(services.prompt ? { prompt: services.prompt } : {}),
-      ...(via ? { via: via.connector, viaName: via.name } : {}),
-    });
+    const connector = construct(host, via);
     return via ? new RidingConnector(host.name, connector, via) : connector;
   });
 }

@@ -49,7 +49,7 @@ describe('README commands', () => {
   });
 
   it('"Examples that run as written" run', async () => {
-    const result = await runBlock(block('examples/local-deploy/deploy.ts'));
+    const result = await runBlock(block('@local examples/local-deploy/deploy.ts --dry'));
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^\[@local\] a b$/m);
     assert.match(result.stdout, /nothing to do/);

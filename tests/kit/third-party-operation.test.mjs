@@ -42,7 +42,13 @@ before(async () => {
     recursive: true,
     filter: (src) => !['node_modules', 'dist'].includes(basename(src)),
   });
-  await npmInstall(example, ['--no-save', tarballs['@infra/core'], tarballs['@infra/deploy']]);
+  // @infra/deploy depends on @infra/connector-utils, which is not on npm either.
+  await npmInstall(example, [
+    '--no-save',
+    tarballs['@infra/core'],
+    tarballs['@infra/connector-utils'],
+    tarballs['@infra/deploy'],
+  ]);
   const packed = await mustRun('npm', ['pack', '--pack-destination', join(work.dir, 'tarballs')], {
     cwd: example,
   });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -164,20 +164,31 @@ describe.skipIf(skip !== undefined)('ssh transfers when the connection is lost',
   });
 
   it('getFile to a local path fails at once, keeps the file it would replace and leaves no partial file', async () => {
-    const { connector } = sshConnector(sshd, { user: TEST_USERS.plain.name });
+    // Through a proxy whose connections are cut at once (a dropped sshd child takes a
+    // while to go, time enough for a fast loopback download to finish).
+    const proxy = await startDroppingProxy(sshd.port, 0);
+    const knownHosts = await sshd.writeKnownHosts(`known_hosts.${proxy.port}`, [
+      `[127.0.0.1]:${proxy.port} ${sshd.hostPublicKey}`,
+    ]);
+    const { connector } = sshConnector(sshd, {
+      user: TEST_USERS.plain.name,
+      data: { ssh_port: proxy.port, ssh_known_hosts_file: knownHosts },
+    });
     const source = `${dir}/big-path.bin`;
     const dest = join(local, 'kept.bin');
     await writeFile(dest, 'the old bytes');
     try {
       await connector.runShellCommand(sh`head -c ${256 * MiB} /dev/zero > ${source}`);
       const transfer = connector.getFile(source, dest);
-      // Drop once the partial file beside the destination has bytes in it.
+      // Cut once the partial file beside the destination has bytes in it.
       for (;;) {
         const partial = (await readdir(local)).find((name) => name.includes('.infra-'));
-        if (partial && (await readFile(join(local, partial))).length > 0) break;
+        if (partial && ((await stat(join(local, partial)).catch(() => undefined))?.size ?? 0) > 0) {
+          break;
+        }
         await new Promise((resolve) => setImmediate(resolve));
       }
-      await sshd.dropConnections();
+      proxy.cut();
       const error = await errorOf(transfer);
       expect(error.code).toBe('FILE_TRANSFER_FAILED');
       expect(error.message).toContain(source);
@@ -185,6 +196,7 @@ describe.skipIf(skip !== undefined)('ssh transfers when the connection is lost',
       expect(await readFile(dest, 'utf8')).toBe('the old bytes');
     } finally {
       await connector.disconnect();
+      await proxy.close();
     }
   });
 });

@@ -1,55 +1,32 @@
-import {
-  buildDebianImage,
-  type DebianImage,
-  debianImageMissingReason,
-  useDockerd,
-} from '@infra/connector-testkit';
+import { debianImageMissingReason, useDockerd } from '@infra/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeployFunction } from '../src/index.js';
 import { type AptRepo, aptRepoMissingReason, startAptRepo } from './apt-repo-fixture.js';
-import {
-  containerExec,
-  dockerHost,
-  removeContainer,
-  run,
-  startContainer,
-  statuses,
-} from './hosts.js';
+import { useDebianContainer } from './debian-container.js';
+import { run, statuses } from './hosts.js';
 
 const { dockerd, skip: noDockerd } = await useDockerd();
 const skip = noDockerd ?? debianImageMissingReason() ?? (await aptRepoMissingReason());
 
-/** The same include list as debian-deploy.test.ts: the cached rootfs is reused. */
-const INCLUDE = ['systemd', 'systemd-sysv', 'dnf', 'rpm', 'createrepo-c'];
-
 describe.skipIf(skip !== undefined)(
   'apt.key, apt.repo, apt.update/upgrade, apt.deb on Debian',
   () => {
-    let image: DebianImage;
     let repo: AptRepo;
-    let container: string;
-    const host = () => dockerHost(dockerd!, container, {}, 'debian-apt');
-    const sh = (command: string) => containerExec(dockerd!, container, command);
-
     beforeAll(async () => {
-      image = await buildDebianImage(dockerd!, {
-        include: INCLUDE,
-        tag: 'infra-test/debian-apt:latest',
-      });
       repo = await startAptRepo();
       await repo.addPackage('infra-hello', '1.0', 'hello 1.0');
-      // Host networking: the repository server listens on the controller's 127.0.0.1.
-      container = await startContainer(dockerd!, {
-        Image: image.tag,
-        Cmd: ['sleep', '3600'],
-        HostConfig: { NetworkMode: 'host' },
-      });
-      // Only the test's repository: the image's Debian mirror would make every update slow.
-      await sh('rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*');
     }, 300_000);
     afterAll(async () => {
-      await removeContainer(dockerd!, container);
       await repo?.close();
+    });
+    // Host networking: the repository server listens on the controller's 127.0.0.1.
+    const { host, sh } = useDebianContainer(dockerd, {
+      name: 'debian-apt',
+      spec: { Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'host' } },
+      // Only the test's repository: the image's Debian mirror would make every update slow.
+      ready: async (sh) => {
+        await sh('rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*');
+      },
     });
 
     const setup =

@@ -6,6 +6,7 @@ import {
 } from '@infra/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeployFunction } from '../src/index.js';
+import { DEBIAN_INCLUDE } from './debian-container.js';
 import {
   containerExec,
   dockerHost,
@@ -27,7 +28,7 @@ let image: DebianImage;
 beforeAll(async () => {
   if (skip === undefined) {
     image = await buildDebianImage(dockerd!, {
-      include: ['systemd', 'systemd-sysv', 'dnf', 'rpm', 'createrepo-c'],
+      include: DEBIAN_INCLUDE,
     });
   }
 }, 300_000);

@@ -1,27 +1,13 @@
-import {
-  buildDebianImage,
-  type DebianImage,
-  debianImageMissingReason,
-  useDockerd,
-} from '@infra/connector-testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { debianImageMissingReason, useDockerd } from '@infra/connector-testkit';
+import { describe, expect, it } from 'vitest';
 import type { DeployFunction } from '../src/index.js';
 import { aptRepoMissingReason, startAptRepo } from './apt-repo-fixture.js';
-import {
-  containerExec,
-  dockerHost,
-  removeContainer,
-  run,
-  startContainer,
-  statuses,
-} from './hosts.js';
+import { useDebianContainer } from './debian-container.js';
+import { run, statuses } from './hosts.js';
 
 const { dockerd, skip: noDockerd } = await useDockerd();
 const skip = noDockerd ?? debianImageMissingReason();
 const noGpg = await aptRepoMissingReason();
-
-/** The same include list as debian-deploy.test.ts: the cached rootfs is reused. */
-const INCLUDE = ['systemd', 'systemd-sysv', 'dnf', 'rpm', 'createrepo-c'];
 
 const spec = (name: string) => `Name: ${name}
 Version: 1.0
@@ -39,40 +25,27 @@ echo ${name} > %{buildroot}/usr/share/${name}/hello.txt
 `;
 
 describe.skipIf(skip !== undefined)('dnf.repo, yum.repo and dnf.rpm on Debian (Debian dnf)', () => {
-  let image: DebianImage;
-  let container: string;
-  const host = () => dockerHost(dockerd!, container, {}, 'dnf-repo');
-  const sh = (command: string) => containerExec(dockerd!, container, command);
   const RPM = '/root/rpmbuild/RPMS/noarch/infra-rpm-file-1.0-1.noarch.rpm';
-
-  beforeAll(async () => {
-    image = await buildDebianImage(dockerd!, {
-      include: INCLUDE,
-      tag: 'infra-test/debian-dnf-repo:latest',
-    });
-    container = await startContainer(dockerd!, {
-      Image: image.tag,
-      Cmd: ['sleep', '3600'],
-      HostConfig: { NetworkMode: 'none' },
-    });
-    // Two packages built in the container: one served from a repository (file:), one
-    // left as a file for dnf.rpm.
-    const setup = await sh(
-      [
-        'mkdir -p /root/rpmbuild/SPECS /srv/repo',
-        `printf '%s' '${spec('infra-repo-pkg')}' > /root/rpmbuild/SPECS/a.spec`,
-        `printf '%s' '${spec('infra-rpm-file')}' > /root/rpmbuild/SPECS/b.spec`,
-        'rpmbuild -bb /root/rpmbuild/SPECS/a.spec > /tmp/a.log 2>&1',
-        'rpmbuild -bb /root/rpmbuild/SPECS/b.spec > /tmp/b.log 2>&1',
-        'cp /root/rpmbuild/RPMS/noarch/infra-repo-pkg-*.rpm /srv/repo/',
-        'createrepo_c -q /srv/repo',
-        'echo ready',
-      ].join(' && '),
-    );
-    if (!setup.endsWith('ready')) throw new Error(`rpm setup failed: ${setup}`);
-  }, 300_000);
-  afterAll(async () => {
-    await removeContainer(dockerd!, container);
+  const { host, sh } = useDebianContainer(dockerd, {
+    name: 'dnf-repo',
+    spec: { Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'none' } },
+    ready: async (sh) => {
+      // Two packages built in the container: one served from a repository (file:), one
+      // left as a file for dnf.rpm.
+      const setup = await sh(
+        [
+          'mkdir -p /root/rpmbuild/SPECS /srv/repo',
+          `printf '%s' '${spec('infra-repo-pkg')}' > /root/rpmbuild/SPECS/a.spec`,
+          `printf '%s' '${spec('infra-rpm-file')}' > /root/rpmbuild/SPECS/b.spec`,
+          'rpmbuild -bb /root/rpmbuild/SPECS/a.spec > /tmp/a.log 2>&1',
+          'rpmbuild -bb /root/rpmbuild/SPECS/b.spec > /tmp/b.log 2>&1',
+          'cp /root/rpmbuild/RPMS/noarch/infra-repo-pkg-*.rpm /srv/repo/',
+          'createrepo_c -q /srv/repo',
+          'echo ready',
+        ].join(' && '),
+      );
+      if (!setup.endsWith('ready')) throw new Error(`rpm setup failed: ${setup}`);
+    },
   });
 
   it('dnf.repo writes the .repo file; a package installs from it; twice', async () => {

@@ -1,51 +1,25 @@
-import {
-  buildDebianImage,
-  type DebianImage,
-  debianImageMissingReason,
-  useDockerd,
-} from '@infra/connector-testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { debianImageMissingReason, useDockerd } from '@infra/connector-testkit';
+import { describe, expect, it } from 'vitest';
 import type { DeployFunction } from '../src/index.js';
-import {
-  containerExec,
-  dockerHost,
-  removeContainer,
-  run,
-  startContainer,
-  statuses,
-} from './hosts.js';
+import { useDebianContainer } from './debian-container.js';
+import { run, statuses } from './hosts.js';
 
 const { dockerd, skip: noDockerd } = await useDockerd();
 const skip = noDockerd ?? debianImageMissingReason();
 
-/** The same include list as debian-deploy.test.ts: the cached rootfs is reused. */
-const INCLUDE = ['systemd', 'systemd-sysv', 'dnf', 'rpm', 'createrepo-c'];
-
 describe.skipIf(skip !== undefined)('server configuration on Debian', () => {
-  let image: DebianImage;
-  let container: string;
-  const host = () => dockerHost(dockerd!, container, {}, 'debian-system');
-  const sh = (command: string) => containerExec(dockerd!, container, command);
-
-  beforeAll(async () => {
-    image = await buildDebianImage(dockerd!, {
-      include: INCLUDE,
-      tag: 'infra-test/debian-system:latest',
-    });
-    // SYS_ADMIN (and no seccomp/apparmor profile) lets the container mount a tmpfs;
-    // host networking reaches the Debian mirror for the locales package.
-    container = await startContainer(dockerd!, {
-      Image: image.tag,
+  // SYS_ADMIN (and no seccomp/apparmor profile) lets the container mount a tmpfs;
+  // host networking reaches the Debian mirror for the locales package.
+  const { host, sh } = useDebianContainer(dockerd, {
+    name: 'debian-system',
+    spec: {
       Cmd: ['sleep', '3600'],
       HostConfig: {
         NetworkMode: 'host',
         CapAdd: ['SYS_ADMIN'],
         SecurityOpt: ['apparmor=unconfined', 'seccomp=unconfined'],
       },
-    });
-  }, 300_000);
-  afterAll(async () => {
-    await removeContainer(dockerd!, container);
+    },
   });
 
   it('server.sysctl persists a value in /etc/sysctl.d; the live write is refused by the container', async () => {

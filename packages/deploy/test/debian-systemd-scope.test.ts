@@ -1,25 +1,11 @@
-import {
-  buildDebianImage,
-  type DebianImage,
-  debianImageMissingReason,
-  useDockerd,
-} from '@infra/connector-testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { debianImageMissingReason, useDockerd } from '@infra/connector-testkit';
+import { describe, expect, it } from 'vitest';
 import type { DeployFunction } from '../src/index.js';
-import {
-  containerExec,
-  dockerHost,
-  removeContainer,
-  run,
-  startContainer,
-  statuses,
-} from './hosts.js';
+import { useDebianContainer } from './debian-container.js';
+import { run, statuses } from './hosts.js';
 
 const { dockerd, skip: noDockerd } = await useDockerd();
 const skip = noDockerd ?? debianImageMissingReason();
-
-/** The same include list as debian-deploy.test.ts: the cached rootfs is reused. */
-const INCLUDE = ['systemd', 'systemd-sysv', 'dnf', 'rpm', 'createrepo-c'];
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not JavaScript's.
 const USER_SYSTEMCTL = 'XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}" systemctl --user';
@@ -28,18 +14,9 @@ const UNIT =
   '[Unit]\nDescription=infra user demo\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=default.target\n';
 
 describe.skipIf(skip !== undefined)('systemd.daemonReload, userMode, systemd.enabled', () => {
-  let image: DebianImage;
-  let container: string;
-  const host = () => dockerHost(dockerd!, container, {}, 'systemd-scope');
-  const sh = (command: string) => containerExec(dockerd!, container, command);
-
-  beforeAll(async () => {
-    image = await buildDebianImage(dockerd!, {
-      include: INCLUDE,
-      tag: 'infra-test/debian-systemd-scope:latest',
-    });
-    container = await startContainer(dockerd!, {
-      Image: image.tag,
+  const { host, sh } = useDebianContainer(dockerd, {
+    name: 'systemd-scope',
+    spec: {
       Cmd: ['/sbin/init'],
       Env: ['container=docker'],
       HostConfig: {
@@ -52,16 +29,15 @@ describe.skipIf(skip !== undefined)('systemd.daemonReload, userMode, systemd.ena
         Tmpfs: { '/run': '', '/run/lock': '', '/tmp': '' },
         Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:ro'],
       },
-    });
-    for (let i = 0; i < 100; i++) {
-      const state = await sh('systemctl is-system-running');
-      if (state === 'running' || state === 'degraded') return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error('systemd did not reach running within 10 s');
-  }, 300_000);
-  afterAll(async () => {
-    await removeContainer(dockerd!, container);
+    },
+    ready: async (sh) => {
+      for (let i = 0; i < 100; i++) {
+        const state = await sh('systemctl is-system-running');
+        if (state === 'running' || state === 'degraded') return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error('systemd did not reach running within 10 s');
+    },
   });
 
   it('systemd.daemonReload always runs; systemd.enabled reads unit file states', async () => {

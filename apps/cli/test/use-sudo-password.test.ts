@@ -14,7 +14,7 @@ import {
   TEST_USERS,
 } from '@infra/connector-testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_DIR, cleanEnv, parseEvents, runProgram } from './infra-process.js';
+import { CLI_DIR, cleanEnv, type ProcessResult, parseEvents, runProgram } from './infra-process.js';
 
 const skip = peerMissing(
   'sudo and the test users',
@@ -64,6 +64,17 @@ describe.skipIf(skip !== undefined)('--use-sudo-password with a user whose sudo 
       .filter((event) => event.type === 'command')
       .map((event) => String(event.command));
 
+  /** One sudo command, the password on its stdin (never in it), run as root, and the password shown nowhere. */
+  const expectPasswordWithFirstSudo = (result: ProcessResult) => {
+    expect(result.code).toBe(0);
+    const commands = sudoCommands(result.stdout);
+    expect(commands).toHaveLength(1);
+    expect(commands[0]).toContain('read -r __infra_pw'); // the password goes on stdin, not in the command
+    expect(commands[0]).not.toMatch(/sudo -H -n/);
+    expect(result.stdout).toContain('"line":"root"');
+    expect(result.stdout + result.stderr).not.toContain(password);
+  };
+
   it('a deploy sends the password with the first sudo command', async () => {
     const result = await asUser({ INFRA_SUDO_PASSWORD: password }, [
       '@local',
@@ -73,13 +84,7 @@ describe.skipIf(skip !== undefined)('--use-sudo-password with a user whose sudo 
       '-y',
       '--json',
     ]);
-    expect(result.code).toBe(0);
-    const commands = sudoCommands(result.stdout);
-    expect(commands).toHaveLength(1);
-    expect(commands[0]).toContain('read -r __infra_pw'); // the password goes on stdin, not in the command
-    expect(commands[0]).not.toMatch(/sudo -H -n/);
-    expect(result.stdout).toContain('"line":"root"');
-    expect(result.stdout + result.stderr).not.toContain(password);
+    expectPasswordWithFirstSudo(result);
   });
 
   it('an ad hoc operation sends the password with the first sudo command', async () => {
@@ -92,13 +97,7 @@ describe.skipIf(skip !== undefined)('--use-sudo-password with a user whose sudo 
       '-y',
       '--json',
     ]);
-    expect(result.code).toBe(0);
-    const commands = sudoCommands(result.stdout);
-    expect(commands).toHaveLength(1);
-    expect(commands[0]).toContain('read -r __infra_pw'); // the password goes on stdin, not in the command
-    expect(commands[0]).not.toMatch(/sudo -H -n/);
-    expect(result.stdout).toContain('"line":"root"');
-    expect(result.stdout + result.stderr).not.toContain(password);
+    expectPasswordWithFirstSudo(result);
   });
 
   it('a fact runs with it', async () => {

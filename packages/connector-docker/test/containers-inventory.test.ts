@@ -6,7 +6,7 @@ import { collectNamesData } from '@infra/core';
 import { ConnectorResolver } from '@infra/core/resolver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerConnector, DockerContainersInventoryConnector } from '../src/index.js';
-import { dockerClient } from './docker-test-host.js';
+import { dockerClient, withEnv } from './docker-test-host.js';
 
 const { dockerd, skip } = await useDockerd();
 // Labels of this run only: other test files share the dockerd.
@@ -98,9 +98,7 @@ describe.skipIf(skip !== undefined)('@docker-containers on the test dockerd', ()
   });
 
   it('takes the daemon from DOCKER_HOST when the filter names none', async () => {
-    const before = process.env.DOCKER_HOST;
-    process.env.DOCKER_HOST = host;
-    try {
+    await withEnv('DOCKER_HOST', host, async () => {
       const yielded = await collectNamesData(
         DockerContainersInventoryConnector,
         `label=infra-${run}-role=web`,
@@ -108,10 +106,7 @@ describe.skipIf(skip !== undefined)('@docker-containers on the test dockerd', ()
       expect(yielded.map(([name, data]) => [name, data.docker_host])).toEqual([
         [started([`inv-${run}-web-1`])[0], host],
       ]);
-    } finally {
-      if (before === undefined) delete process.env.DOCKER_HOST;
-      else process.env.DOCKER_HOST = before;
-    }
+    });
   });
 
   it('names the socket when the daemon is not there', async () => {

@@ -11,7 +11,7 @@ import {
 import type { Connector } from '@infra/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DockerConnector } from '../src/index.js';
-import { dockerConnector, engineConnector } from './docker-test-host.js';
+import { dockerConnector, echoThrough, engineConnector, withEnv } from './docker-test-host.js';
 import { sshVia } from './ssh-via.js';
 
 // docker_host=ssh://USER@127.0.0.1:PORT/SOCKET: the test dockerd's socket, reached as
@@ -102,44 +102,24 @@ describe.skipIf(skip !== undefined)('docker over ssh', () => {
   });
 
   it('takes the address from DOCKER_HOST when docker_host is not given', async () => {
-    const before = process.env.DOCKER_HOST;
-    process.env.DOCKER_HOST = sshAddress();
-    try {
+    await withEnv('DOCKER_HOST', sshAddress(), async () => {
       const { connector } = engineConnector<DockerConnector>(
         'docker',
         { docker_identifier: image, docker_network: 'none', docker_commit: false },
         { via: shared! },
       );
-      await connector.connect();
-      try {
-        expect((await connector.runShellCommand('echo via env')).output.stdout).toBe('via env');
-      } finally {
-        await connector.disconnect();
-      }
-    } finally {
-      if (before === undefined) delete process.env.DOCKER_HOST;
-      else process.env.DOCKER_HOST = before;
-    }
+      expect(await echoThrough(connector, 'via env')).toBe('via env');
+    });
   });
 
   it('uses a docker_host given over DOCKER_HOST entirely (docker-modem reads DOCKER_HOST too)', async () => {
-    const before = process.env.DOCKER_HOST;
-    process.env.DOCKER_HOST = 'ssh://nobody@127.0.0.1:1';
-    try {
+    await withEnv('DOCKER_HOST', 'ssh://nobody@127.0.0.1:1', async () => {
       const { connector } = dockerConnector(dockerd!, {
         docker_identifier: image,
         docker_commit: false,
       });
-      await connector.connect();
-      try {
-        expect((await connector.runShellCommand('echo local')).output.stdout).toBe('local');
-      } finally {
-        await connector.disconnect();
-      }
-    } finally {
-      if (before === undefined) delete process.env.DOCKER_HOST;
-      else process.env.DOCKER_HOST = before;
-    }
+      expect(await echoThrough(connector, 'local')).toBe('local');
+    });
   });
 
   it('refuses a host key that does not match known_hosts, starting no container', async () => {

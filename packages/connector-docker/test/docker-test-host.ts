@@ -66,3 +66,25 @@ export async function eventually(check: () => Promise<boolean>, seconds = 15): P
   }
   return check();
 }
+
+/** Run `work` with the environment variable `name` set to `value`, then put it back as it was. */
+export async function withEnv<T>(name: string, value: string, work: () => Promise<T>): Promise<T> {
+  const before = process.env[name];
+  process.env[name] = value;
+  try {
+    return await work();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
+}
+
+/** Connect, `echo TEXT` in the container, disconnect: what the command printed. */
+export async function echoThrough(connector: Connector, text: string): Promise<string> {
+  await connector.connect();
+  try {
+    return (await connector.runShellCommand(`echo ${text}`)).output.stdout;
+  } finally {
+    await connector.disconnect();
+  }
+}

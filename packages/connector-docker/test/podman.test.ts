@@ -12,7 +12,7 @@ import {
 import { collectNamesData } from '@infra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PODMAN_DATA_META, PodmanConnector } from '../src/index.js';
-import { engineConnector, eventually } from './docker-test-host.js';
+import { echoThrough, engineConnector, eventually, withEnv } from './docker-test-host.js';
 import { sshVia } from './ssh-via.js';
 
 // Podman's Docker-compatible API service (`podman system service`), started for
@@ -96,24 +96,14 @@ describe.skipIf(skip !== undefined)('@podman', () => {
   });
 
   it('takes the service from CONTAINER_HOST when podman_host is not given', async () => {
-    const before = process.env.CONTAINER_HOST;
-    process.env.CONTAINER_HOST = podman!.host;
-    try {
+    await withEnv('CONTAINER_HOST', podman!.host, async () => {
       const { connector } = engineConnector<PodmanConnector>('podman', {
         docker_identifier: image,
         docker_network: 'none',
         docker_commit: false,
       });
-      await connector.connect();
-      try {
-        expect((await connector.runShellCommand('echo from env')).output.stdout).toBe('from env');
-      } finally {
-        await connector.disconnect();
-      }
-    } finally {
-      if (before === undefined) delete process.env.CONTAINER_HOST;
-      else process.env.CONTAINER_HOST = before;
-    }
+      expect(await echoThrough(connector, 'from env')).toBe('from env');
+    });
   });
 
   it('commits the container to a tagged image at disconnect and removes it', async () => {

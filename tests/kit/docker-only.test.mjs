@@ -10,8 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { npmEnv, npmInstall, packWorkspacePackages, REPO_ROOT, run, tempDir } from './helpers.mjs';
 import { skipWithoutPeer } from './peers.mjs';
 
-const testkit = (file) =>
-  import(pathToFileURL(join(REPO_ROOT, 'packages/connector-testkit/dist', file)).href);
+const testkit = () =>
+  import(pathToFileURL(join(REPO_ROOT, 'packages/connector-testkit/dist/index.js')).href);
 
 let work;
 let project;
@@ -72,9 +72,9 @@ describe('a project with only @infra/cli and @infra/connector-docker', () => {
   });
 
   it('runs a command in a container with @docker:IMAGE', async (t) => {
-    const { dockerdMissingReason, startDockerd } = await testkit('fixtures/dockerd.js');
+    const { dockerdMissingReason, startDockerd } = await testkit();
     if (skipWithoutPeer(t, 'dockerd', dockerdMissingReason())) return;
-    const { buildBusyboxImage } = await testkit('fixtures/busybox-image.js');
+    const { buildBusyboxImage } = await testkit();
     const dockerd = await startDockerd();
     try {
       const image = await buildBusyboxImage(dockerd, { tag: 'infra-kit/busybox:latest' });

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { main } from './main.js';
 
-const code = await main(process.argv.slice(2));
 // Done: timers or sockets that deploy code left behind do not keep infra running.
+// (No top-level await: with it, the bundler cannot keep this file's chunks together.)
 const flushed = (stream: NodeJS.WriteStream) => new Promise((done) => stream.write('', done));
-await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
-process.exit(code);
+void main(process.argv.slice(2)).then(async (code) => {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+});

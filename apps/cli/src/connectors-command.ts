@@ -1,5 +1,4 @@
-import { type DataMeta, MASK } from '@infra/core';
-import { ConnectorResolver, type InstalledConnector } from '@infra/core/resolver';
+import { ConnectorResolver, type DataMeta, type InstalledConnector, MASK } from '@infra/core';
 import type { OutputOptions } from './args.js';
 import { connectorPackageFor } from './connector-packages.js';
 import { EXIT, errorCode, errorMessage } from './exit-codes.js';

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { Connector, ConnectorArguments, MaskString } from '@infra/core';
-import { ConnectorResolver } from '@infra/core/resolver';
+import { ConnectorResolver } from '@infra/core';
 import {
   deployContext,
   FACTS,

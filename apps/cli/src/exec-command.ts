@@ -2,6 +2,7 @@ import {
   type CommandResult,
   type Connector,
   type ConnectorArguments,
+  ConnectorResolver,
   type MaskString,
   makeUnixCommand,
   maskHostData,
@@ -12,7 +13,6 @@ import {
   SudoPasswordPrompt,
   type SudoPasswordSource,
 } from '@infra/core';
-import { ConnectorResolver } from '@infra/core/resolver';
 import { mapBounded } from '@infra/deploy/bounded-parallel';
 import type { ExecOptions } from './args.js';
 import { connectorPackageFor } from './connector-packages.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type CliCommand, parseArgs } from './args.js';
 import { EXIT, errorMessage, exitCodeForError } from './exit-codes.js';
+import { CLI_PACKAGE_DIR } from './package-dir.js';
 import type { CliStreams } from './reporter.js';
 
 function processStreams(): CliStreams {
@@ -27,10 +28,7 @@ async function runCommand(command: CliCommand, streams: CliStreams): Promise<num
       streams.stdout.write(`${cliVersion()}\n`);
       return EXIT.ok;
     case 'connectors': {
-      const [{ runConnectors }, { CLI_PACKAGE_DIR }] = await Promise.all([
-        import('./connectors-command.js'),
-        import('./package-dir.js'),
-      ]);
+      const { runConnectors } = await import('./connectors-command.js');
       return runConnectors(command.options, {
         streams,
         projectDir: process.cwd(),
@@ -38,10 +36,7 @@ async function runCommand(command: CliCommand, streams: CliStreams): Promise<num
       });
     }
     case 'check': {
-      const [{ runCheck }, { CLI_PACKAGE_DIR }] = await Promise.all([
-        import('./check-command.js'),
-        import('./package-dir.js'),
-      ]);
+      const { runCheck } = await import('./check-command.js');
       return runCheck(command.files, command.options, {
         streams,
         projectDir: process.cwd(),
@@ -49,20 +44,14 @@ async function runCommand(command: CliCommand, streams: CliStreams): Promise<num
       });
     }
     case 'exec': {
-      const [{ runExec }, { CLI_PACKAGE_DIR }] = await Promise.all([
-        import('./exec-command.js'),
-        import('./package-dir.js'),
-      ]);
+      const { runExec } = await import('./exec-command.js');
       return runExec(command, { streams, projectDir: process.cwd(), cliDir: CLI_PACKAGE_DIR });
     }
     case 'deploy':
     case 'operation':
     case 'fact':
     case 'debug-inventory': {
-      const [{ runDeployCommand }, { CLI_PACKAGE_DIR }] = await Promise.all([
-        import('./deploy-command.js'),
-        import('./package-dir.js'),
-      ]);
+      const { runDeployCommand } = await import('./deploy-command.js');
       return runDeployCommand(command, {
         streams,
         projectDir: process.cwd(),

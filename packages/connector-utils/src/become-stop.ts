@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { type ConnectorArguments, sh } from '@infra/core';
+import { randomHex } from './random-hex.js';
 import { becomeArguments, usesBecome } from './shell-invocation.js';
 
 /**
@@ -14,7 +14,7 @@ const BECOME_KILL_TIMEOUT = 10;
 
 /** A fresh tag for one run. */
 export function newRunTag(): string {
-  return randomBytes(9).toString('hex');
+  return randomHex(9);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { refuseNonRegularShell, StringCommand, sh } from '@infra/core';
+import { randomHex } from './random-hex.js';
 
 /** `0o644` -> `0644`, what `chmod` takes. */
 export function octalMode(mode: number): string {
@@ -18,7 +18,7 @@ export function octalMode(mode: number): string {
 export function tempPathBeside(path: string): string {
   const name = posix.basename(path);
   const stem = Buffer.byteLength(name) > 200 ? '' : `.${name}`;
-  return posix.join(posix.dirname(path), `${stem}.infra-${randomBytes(6).toString('hex')}.tmp`);
+  return posix.join(posix.dirname(path), `${stem}.infra-${randomHex(6)}.tmp`);
 }
 
 /** True for a name `tempPathBeside` makes. */

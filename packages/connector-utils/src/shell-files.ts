@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
@@ -22,6 +21,7 @@ import {
   tempPathBeside,
 } from './file-scripts.js';
 import { describeFsError, openLocalDestination } from './local-destination.js';
+import { randomHex } from './random-hex.js';
 import { type RunOnceOptions, runCommandOnce } from './raw-command.js';
 import { becomeArguments, describeBecome, usesBecome } from './shell-invocation.js';
 import { runWithSudoRetry } from './sudo-retry.js';
@@ -155,7 +155,7 @@ export async function putFileThroughShell(
   }
   const tempPath = tempPathBeside(destPath);
   // Content of unknown size ends with a mark: a stream cut short is never installed.
-  const endMark = source.size === undefined ? randomBytes(16).toString('hex') : undefined;
+  const endMark = source.size === undefined ? randomHex(16) : undefined;
   const script = makeInstallScript({
     destPath,
     tempPath,

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { quote } from '@infra/core';
+import { randomHex } from './random-hex.js';
 import type { RawCommand } from './transport.js';
 
 /** How a wrapping connector enters its target: the program before `SHELL -c SCRIPT`, and the environment inside. */
@@ -40,7 +40,7 @@ function envWords(wrapper: Wrapper): string[] {
 /** A here-document delimiter that is no line of `text`. */
 function delimiterFor(text: string): string {
   for (;;) {
-    const delimiter = `INFRA_SCRIPT_${randomBytes(8).toString('hex')}`;
+    const delimiter = `INFRA_SCRIPT_${randomHex(8)}`;
     if (!text.split('\n').includes(delimiter)) return delimiter;
   }
 }

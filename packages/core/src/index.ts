@@ -77,6 +77,7 @@ export {
   type OutputStream,
 } from './output.js';
 export type { RawCommand, RawCommandIo, RawExit, RunRaw } from './raw-command.js';
+export * from './resolver.js';
 export { sudoPasswordOf, withSudoPasswordStdin } from './sudo-askpass.js';
 export {
   noSudoPassword,

@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { InfraError, type SecretPrompt } from '@infra/core';
 
 /** What draws on the terminal and must stop while a question is asked (the live progress view). */
@@ -27,6 +28,8 @@ export class TerminalPrompt {
 
   /** The prompt on this process's terminal; undefined when stdin is no terminal (nothing can answer). */
   static forProcess(): TerminalPrompt | undefined {
+    // Asked before touching `process.stdin`, whose stream costs a start some milliseconds.
+    if (!isatty(0)) return undefined;
     const { stdin, stderr } = process;
     if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') return undefined;
     return new TerminalPrompt(stdin, stderr);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './v8-tiering.js';
 import { main } from './main.js';
 
 // Done: timers or sockets that deploy code left behind do not keep infra running.

@@ -197,11 +197,10 @@ export async function verifyHostKey(
   warn: (message: string) => void = () => {},
 ): Promise<'known' | 'added' | 'accepted' | 'changed'> {
   const name = knownHostsName(policy.host, policy.port);
-  const presented = fingerprintSha256(key);
   const check = checkHostKey(readKnownHosts(policy.files), name, key);
+  if (check.status === 'known') return 'known';
+  const presented = fingerprintSha256(key);
   switch (check.status) {
-    case 'known':
-      return 'known';
     case 'revoked':
       throw new HostKeyRejectedError(
         `the host key of ${name} (${keyTypeOf(key)} ${presented}) is marked @revoked in ${describeEntry(check.entry)}; refusing to connect.`,

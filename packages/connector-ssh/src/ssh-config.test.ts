@@ -38,6 +38,18 @@ describe('matchPatternList', () => {
     expect(matchPatternList(['web[12]'], 'web1')).toBe(false);
     expect(matchPatternList(['web[12]'], 'web[12]')).toBe(true);
   });
+
+  it('gives the same answers when a compiled pattern is reused for other names', () => {
+    const names = ['db1', 'web1', 'WEB2', 'web1.example', 'xweb1', 'web', 'web1', 'db1'];
+    const expected = [false, true, true, true, false, true, true, false];
+    for (let round = 0; round < 2; round++) {
+      expect(names.map((name) => matchPatternList(['web*', '!*.internal'], name))).toEqual(
+        expected,
+      );
+    }
+    expect(matchPatternList(['web*', '!*.internal'], 'web1.internal')).toBe(false);
+    expect(matchPatternList(['!*.internal', 'web*'], 'web9')).toBe(true);
+  });
 });
 
 describe('readSshConfig', () => {

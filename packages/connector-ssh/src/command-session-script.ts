@@ -8,16 +8,19 @@ import { quote, type RawCommand } from '@infra/core';
  * reads requests: the shell, the number of lines of the script, the lines. Each
  * command runs as `SHELL -c SCRIPT` in a process group (and session) of its own,
  * started by `setsid`, with stdin from /dev/null, in the foreground (so SIGINT and
- * SIGQUIT are not ignored, as they would be for `&`). A wrapper prints its PID
+ * SIGQUIT are not ignored, as they would be for `&`). The child prints its PID
  * (the process group) to stdout, after the `MARKER p` the session printed, and to
- * the session, then replaces itself with the shell. After it: `MARKER e` on
+ * the session, then becomes `setsid SHELL` (it reads its PID from /proc/self/stat;
+ * without /proc a `sh` wrapper prints `$$` first). After it: `MARKER e` on
  * stderr, `MARKER xSTATUS d` on stdout, or `... l` when processes of the group
  * are left behind (the session then ends, so its channel closes only once they
  * let go of stdout and stderr, as an exec channel would). Its own variables are
  * not exported: no command sees them.
  */
-const SESSION_SCRIPT = `IFS= read -r __infra_m || exit 0
+export const SESSION_SCRIPT = `IFS= read -r __infra_m || exit 0
 command -v setsid >/dev/null 2>&1 || { printf '%s n\\n' "$__infra_m"; exit 0; }
+__infra_f=
+[ -r /proc/self/stat ] && __infra_f=1
 exec 4>&1 5>&2
 printf '%s r\\n' "$__infra_m"
 while IFS= read -r __infra_c && IFS= read -r __infra_n; do
@@ -30,7 +33,11 @@ $__infra_l"; fi
     __infra_i=$((__infra_i + 1))
   done
   printf '%s p' "$__infra_m"
-  __infra_p=$(setsid sh -c 'printf "%s\\n" "$$"; printf "%s\\n" "$$" >&3; exec 3>&-; exec "$0" -c "$1"' "$__infra_c" "$__infra_s" 3>&1 >&4 2>&5 4>&- 5>&- </dev/null)
+  if [ -n "$__infra_f" ]; then
+    __infra_p=$(exec 3>&1 >&4 2>&5 4>&- 5>&- </dev/null; read -r __infra_q __infra_r </proc/self/stat; printf '%s\\n' "$__infra_q"; printf '%s\\n' "$__infra_q" >&3; exec 3>&- setsid "$__infra_c" -c "$__infra_s")
+  else
+    __infra_p=$(setsid sh -c 'printf "%s\\n" "$$"; printf "%s\\n" "$$" >&3; exec 3>&-; exec "$0" -c "$1"' "$__infra_c" "$__infra_s" 3>&1 >&4 2>&5 4>&- 5>&- </dev/null)
+  fi
   __infra_x=$?
   __infra_k=d
   if [ -n "$__infra_p" ] && kill -0 -"$__infra_p" 2>/dev/null; then __infra_k=l; fi
@@ -52,6 +59,7 @@ export function fitsCommandSession(command: RawCommand): boolean {
     !command.getPty &&
     !command.passwordOnStdin &&
     !command.hasSecrets &&
+    command.shell !== '' &&
     !/[\n\0]/.test(command.shell) &&
     !command.script.includes('\0') &&
     command.script.length <= SESSION_MAX_SCRIPT_LENGTH

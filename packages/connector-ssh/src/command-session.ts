@@ -63,6 +63,7 @@ export class CommandSession {
   #closing = false;
   #released = false;
   #unsupported = false;
+  #isReady = false;
   #running: Running | undefined;
   #paused: { sink: Writable; resume: () => void } | undefined;
   readonly #stopWatching: () => void;
@@ -101,7 +102,7 @@ export class CommandSession {
     }
   }
 
-  /** `setsid` is missing on the host: no session can run there. */
+  /** No session can run on this connection: `setsid` is missing, or its sh ended before it was ready. */
   get unsupported(): boolean {
     return this.#unsupported;
   }
@@ -167,8 +168,13 @@ export class CommandSession {
     const channel = this.#channel;
     if (!channel || this.#channelClosed || this.#closing) return;
     this.#closing = true;
-    channel.end();
-    channel.close();
+    if (this.connection.closed) return;
+    try {
+      channel.end();
+      channel.close();
+    } catch {
+      // the connection is going: so is the channel
+    }
   }
 
   /** Take no new command (the channel stays open). */
@@ -205,6 +211,9 @@ export class CommandSession {
   }
 
   #output(chunk: Buffer, stream: 'stdout' | 'stderr'): void {
+    // Before `MARKER r`: what the login shell's start-up files print (an exec
+    // channel would print it before every command); no command's.
+    if (!this.#isReady) return;
     const running = this.#running;
     if (!running) {
       // Output between commands: something an earlier command left behind writes
@@ -235,6 +244,7 @@ export class CommandSession {
 
   #stdoutFrame(body: string): void {
     if (body === 'r') {
+      this.#isReady = true;
       this.#onReady?.(true);
       return;
     }
@@ -314,6 +324,8 @@ export class CommandSession {
   }
 
   #closedByServer(): void {
+    // Ended before it was ready, and not by us: the login shell cannot run it (no sh?).
+    if (!this.#isReady && !this.#discarded && !this.connection.closed) this.#unsupported = true;
     this.#channelClosed = true;
     this.#gone();
     const running = this.#running;

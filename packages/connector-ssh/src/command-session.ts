@@ -7,7 +7,8 @@ import { SESSION_COMMAND_LINE, sessionRequest } from './command-session-script.j
 import { FrameSplitter } from './session-framing.js';
 import { describeEndpoint, type SshConnection, SshConnectionLostError } from './ssh-connection.js';
 
-type Outcome = { exit: RawExit } | { error: Error };
+/** How a command ended; `{ exit: undefined }`: it never started (the caller uses an exec channel). */
+type Outcome = { exit: RawExit | undefined } | { error: Error };
 
 /** The command the session runs now, and what the session has said about it. */
 interface Running {
@@ -129,7 +130,7 @@ export class CommandSession {
       return { exitCode: null, signal: null };
     }
     const channel = this.#channel;
-    return new Promise<RawExit>((resolve, reject) => {
+    return new Promise<RawExit | undefined>((resolve, reject) => {
       const onAbort = () => this.#abort(running);
       const onSinkError = (error: Error) => this.#stop(running, { error });
       const running: Running = {
@@ -338,11 +339,18 @@ export class CommandSession {
       running.settle({ exit: KILLED });
       return;
     }
-    const error = new SshConnectionLostError(
-      `the command session on ${describeEndpoint(this.connection.endpoint)} closed while running: ${running.command.shownCommand}`,
-    );
-    if (running.pid !== undefined) this.#kill(running, { error });
-    else running.settle({ error });
+    if (running.pid === undefined) {
+      // Closed before the command's PID came: it never started (a started one holds
+      // the channel's stdout open until it has printed its PID). The session died
+      // while idle, just as the command was given to it: an exec channel runs it.
+      running.settle({ exit: undefined });
+      return;
+    }
+    this.#kill(running, {
+      error: new SshConnectionLostError(
+        `the command session on ${describeEndpoint(this.connection.endpoint)} closed while running: ${running.command.shownCommand}`,
+      ),
+    });
   }
 
   #lost(error: SshConnectionLostError): void {

@@ -253,6 +253,20 @@ describe.skipIf(skip !== undefined)('ssh command session', () => {
     expect((await connector.runShellCommand(WHERE)).output.stdout).toBe('session');
   });
 
+  it('an idle session that dies is replaced: the next command runs all the same', async () => {
+    const before = (await connector.runShellCommand(`echo $PPID; ${WHERE}`)).output.stdoutLines;
+    expect(before[1]).toBe('session');
+    // Stopped, the session takes the next command but never starts it; then it dies.
+    await execOnly.runShellCommand(`kill -STOP ${before[0]}`);
+    const given = connector.runShellCommand(`echo $PPID; ${WHERE}`);
+    await execOnly.runShellCommand(`kill -9 ${before[0]}`);
+    // The command never started there: it runs on an exec channel instead.
+    expect((await given).output.stdoutLines[1]).toBe('exec');
+    const after = (await connector.runShellCommand(`echo $PPID; ${WHERE}`)).output.stdoutLines;
+    expect(after[1]).toBe('session');
+    expect(after[0]).not.toBe(before[0]);
+  });
+
   it('a lost connection fails the running session command the way it fails an exec channel, then reconnects', async () => {
     const { connector: dropped } = sshConnector(sshd, { user });
     try {

@@ -8,10 +8,11 @@ import { quote, type RawCommand } from '@infra/core';
  * reads requests: the shell, the number of lines of the script, the lines. Each
  * command runs as `SHELL -c SCRIPT` in a process group (and session) of its own,
  * started by `setsid`, with stdin from /dev/null, in the foreground (so SIGINT and
- * SIGQUIT are not ignored, as they would be for `&`). The child prints its PID
- * (the process group) to stdout, after the `MARKER p` the session printed, and to
- * the session, then becomes `setsid SHELL` (it reads its PID from /proc/self/stat;
- * without /proc a `sh` wrapper prints `$$` first). After it: `MARKER e` on
+ * SIGQUIT are not ignored, as they would be for `&`). The child prints
+ * `MARKER pPID` (its PID, the process group's) to stdout and the PID to the
+ * session, then becomes `setsid SHELL` (it reads its PID from /proc/self/stat;
+ * without /proc a `sh` wrapper prints the PID after the session's `MARKER p`,
+ * then execs the shell). After it: `MARKER e` on
  * stderr, `MARKER xSTATUS d` on stdout, or `... l` when processes of the group
  * are left behind (the session then ends, so its channel closes only once they
  * let go of stdout and stderr, as an exec channel would). Its own variables are
@@ -32,10 +33,10 @@ while IFS= read -r __infra_c && IFS= read -r __infra_n; do
 $__infra_l"; fi
     __infra_i=$((__infra_i + 1))
   done
-  printf '%s p' "$__infra_m"
   if [ -n "$__infra_f" ]; then
-    __infra_p=$(exec 3>&1 >&4 2>&5 4>&- 5>&- </dev/null; read -r __infra_q __infra_r </proc/self/stat; printf '%s\\n' "$__infra_q"; printf '%s\\n' "$__infra_q" >&3; exec 3>&- setsid "$__infra_c" -c "$__infra_s")
+    __infra_p=$(exec 3>&1 >&4 2>&5 4>&- 5>&- </dev/null; read -r __infra_q __infra_r </proc/self/stat; printf '%s p%s\\n' "$__infra_m" "$__infra_q"; printf '%s\\n' "$__infra_q" >&3; exec 3>&- setsid "$__infra_c" -c "$__infra_s")
   else
+    printf '%s p' "$__infra_m"
     __infra_p=$(setsid sh -c 'printf "%s\\n" "$$"; printf "%s\\n" "$$" >&3; exec 3>&-; exec "$0" -c "$1"' "$__infra_c" "$__infra_s" 3>&1 >&4 2>&5 4>&- 5>&- </dev/null)
   fi
   __infra_x=$?

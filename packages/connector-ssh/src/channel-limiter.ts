@@ -33,12 +33,15 @@ export class ChannelLimiter {
     return this.#waiting.length;
   }
 
-  async acquire(): Promise<void> {
+  /** A slot; `first`: ahead of every channel already waiting (a kill that must not wait behind them). */
+  async acquire(first = false): Promise<void> {
     if (this.#active < this.#limit) {
       this.#active++;
       return;
     }
-    const turn = new Promise<void>((resolve) => this.#waiting.push(resolve));
+    const turn = new Promise<void>((resolve) =>
+      first ? this.#waiting.unshift(resolve) : this.#waiting.push(resolve),
+    );
     this.onWait?.();
     await turn;
   }

@@ -337,6 +337,64 @@ describe.skipIf(skip !== undefined)('ssh command session', () => {
   });
 });
 
+describe.skipIf(skip !== undefined)('ssh command session with every channel taken', () => {
+  let sshd: SshdFixture;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+  });
+
+  afterAll(async () => {
+    await sshd?.dispose();
+  });
+
+  it("an abort's kill does not wait behind the channels waiting for a slot", async () => {
+    const { connector } = sshConnector(sshd, { user, data: { ssh_max_channels: 2 } });
+    const other = sshConnector(sshd, { user, data: { ssh_command_session: false } }).connector;
+    const started = (text: string) => {
+      let resolve: () => void = () => {};
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      return {
+        promise,
+        onOutput: (line: { line: string }) => {
+          if (line.line === text) resolve();
+        },
+      };
+    };
+    try {
+      await other.runShellCommand('rm -f slot-a.fifo slot-b.fifo; mkfifo slot-a.fifo slot-b.fifo');
+      // One slot: an exec channel waiting on a fifo. The other: the session, running a sleep.
+      const holding = started('holding');
+      const held = connector.runShellCommand('echo holding; cat slot-a.fifo', {
+        stdin: '',
+        onOutput: holding.onOutput,
+      });
+      await holding.promise;
+      const controller = new AbortController();
+      const running = started('running');
+      const aborted = connector.runShellCommand(`${WHERE}; echo running; sleep 1000`, {
+        signal: controller.signal,
+        onOutput: running.onOutput,
+      });
+      await running.promise;
+      // A third waits for a slot, and would hold it (a fifo) if it got the session's.
+      const queued = connector.runShellCommand('cat slot-b.fifo', { stdin: '' });
+      const reason = new Error('abort while every slot is taken');
+      controller.abort(reason);
+      expect(await errorOf(aborted)).toBe(reason);
+      await other.runShellCommand('echo a > slot-a.fifo; echo b > slot-b.fifo');
+      expect((await held).output.stdoutLines).toEqual(['holding', 'a']);
+      expect((await queued).output.stdout).toBe('b');
+    } finally {
+      await connector.disconnect();
+      await other.runShellCommand('rm -f slot-a.fifo slot-b.fifo');
+      await other.disconnect();
+    }
+  });
+});
+
 describe.skipIf(skip !== undefined)('ssh command session under MaxSessions 1', () => {
   let sshd: SshdFixture;
 

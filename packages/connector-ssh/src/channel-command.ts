@@ -74,7 +74,12 @@ export async function runOnChannel(
   connection: SshConnection,
   command: RawCommand,
   io: RawCommandIo,
-  how: { su?: SuPrompt | undefined; asIs?: boolean | undefined } = {},
+  how: {
+    su?: SuPrompt | undefined;
+    asIs?: boolean | undefined;
+    /** Open its channel before the ones waiting for a slot (the kill of an aborted command). */
+    first?: boolean | undefined;
+  } = {},
 ): Promise<RawExit> {
   if (io.signal.aborted) return { exitCode: null, signal: null };
   const { line, stdinPrefix } = remoteCommandLine(command, how);
@@ -128,15 +133,18 @@ export async function runOnChannel(
       state.wake?.();
     });
   };
-  const channel = await connection.openChannel<ClientChannel>(command.shownCommand, (callback) =>
-    connection.client.exec(
-      line,
-      command.getPty ? { pty: ptyOptions(command, stdinPrefix !== undefined) } : {},
-      (error, opened) => {
-        if (!error) attach(opened);
-        callback(error, opened);
-      },
-    ),
+  const channel = await connection.openChannel<ClientChannel>(
+    command.shownCommand,
+    (callback) =>
+      connection.client.exec(
+        line,
+        command.getPty ? { pty: ptyOptions(command, stdinPrefix !== undefined) } : {},
+        (error, opened) => {
+          if (!error) attach(opened);
+          callback(error, opened);
+        },
+      ),
+    { first: how.first },
   );
   io.stdout.on('error', onSinkError);
   io.stderr.on('error', onSinkError);

@@ -7,6 +7,11 @@ export class ChannelLimiter {
   #limit: number;
   #active = 0;
   readonly #waiting: (() => void)[] = [];
+  /**
+   * Told when a channel has to wait for a slot: a holder of a slot it does not
+   * need (an idle command session) gives it back, so that nothing waits on it.
+   */
+  onWait: (() => void) | undefined;
 
   constructor(limit: number) {
     if (!Number.isInteger(limit) || limit < 1) {
@@ -23,12 +28,29 @@ export class ChannelLimiter {
     return this.#active;
   }
 
-  async acquire(): Promise<void> {
+  /** Channels waiting for a slot. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /** A slot; `first`: ahead of every channel already waiting (a kill that must not wait behind them). */
+  async acquire(first = false): Promise<void> {
     if (this.#active < this.#limit) {
       this.#active++;
       return;
     }
-    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    const turn = new Promise<void>((resolve) =>
+      first ? this.#waiting.unshift(resolve) : this.#waiting.push(resolve),
+    );
+    this.onWait?.();
+    await turn;
+  }
+
+  /** Take a slot when one is free now, without waiting; false when none is. */
+  tryAcquire(): boolean {
+    if (this.#active >= this.#limit || this.#waiting.length > 0) return false;
+    this.#active++;
+    return true;
   }
 
   release(): void {

@@ -175,20 +175,21 @@ export class SshConnection {
   }
 
   /**
-   * Run `open` for a channel once a slot is free; adopt the server's lower limit
-   * when it refuses. The caller releases the slot (`limiter.release()`) once the
+   * Run `open` for a channel once a slot is free (`first`: before the channels
+   * already waiting); adopt the server's lower limit when it refuses. The caller releases the slot (`limiter.release()`) once the
    * server has closed the channel.
    */
   async openChannel<T>(
     what: string,
     open: (callback: (error: Error | undefined, channel: T) => void) => void,
+    options: { first?: boolean } = {},
   ): Promise<T> {
     for (let refusedIdle = 0; ; ) {
       if (this.#closed)
         throw new SshConnectionLostError(
           `the connection to ${describeEndpoint(this.endpoint)} is closed`,
         );
-      await this.limiter.acquire();
+      await this.limiter.acquire(options.first);
       try {
         return await new Promise<T>((resolve, reject) => {
           open((error, channel) => (error ? reject(error) : resolve(channel)));

@@ -20,6 +20,7 @@ import {
   toStringCommand,
 } from '@infra/core';
 import { runOnChannel } from './channel-command.js';
+import { CommandSessionHolder } from './command-session-holder.js';
 import { SftpFiles, sshFileFailure } from './sftp-files.js';
 import type { SshConnection } from './ssh-connection.js';
 import { SSH_DATA_META, type SshData } from './ssh-data.js';
@@ -29,10 +30,10 @@ import { afterSuMarker, makeSuPrompt, type SuPrompt } from './su-prompt.js';
 import { openUnixSocketChannel } from './unix-socket.js';
 
 /**
- * The SSH connector: one ssh2 connection per host (`SshLink`), each command on an
- * exec channel of it (its transport, `runRaw`), plain files over SFTP. Become,
- * the sudo retry, retries, timeouts and aborts, and the become-aware put and get
- * come from `TransportConnector`.
+ * The SSH connector: one ssh2 connection per host (`SshLink`), each command in
+ * its command session or on an exec channel of it (its transport, `runRaw`),
+ * plain files over SFTP. Become, the sudo retry, retries, timeouts and aborts,
+ * and the become-aware put and get come from `TransportConnector`.
  */
 export class SshConnector extends TransportConnector<SshData> {
   static override readonly handlesExecution = true;
@@ -57,6 +58,8 @@ export class SshConnector extends TransportConnector<SshData> {
 
   /** The connection, opened when first needed and again after a drop. */
   readonly #link = new SshLink(this.host);
+  /** The long-lived remote shell that runs plain commands without an exec channel each. */
+  readonly #sessions = new CommandSessionHolder();
   /** putFile / getFile as the login user, over SFTP. */
   readonly #sftp = new SftpFiles({
     hostName: this.host.name,
@@ -74,6 +77,7 @@ export class SshConnector extends TransportConnector<SshData> {
   }
 
   override async disconnect(): Promise<void> {
+    this.#sessions.close();
     await this.#link.close();
   }
 
@@ -82,8 +86,17 @@ export class SshConnector extends TransportConnector<SshData> {
     return path;
   }
 
+  /**
+   * A command without stdin, terminal or secret runs in the connection's command
+   * session when it is idle (`ssh_command_session`); any other on an exec channel.
+   */
   protected override async runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
-    return runOnChannel(await this.#link.live(), command, io);
+    const connection = await this.#link.live();
+    if (this.host.data.ssh_command_session !== false) {
+      const exit = await this.#sessions.run(connection, command, io);
+      if (exit) return exit;
+    }
+    return runOnChannel(connection, command, io);
   }
 
   /** With `suUser` alone and `su_password` set: how to answer su's prompt. */

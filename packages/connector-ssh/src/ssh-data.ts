@@ -89,6 +89,12 @@ export const SSH_DATA_META = {
     type: 'integer',
     default: 64,
   },
+  ssh_command_session: {
+    description:
+      'Run plain commands (no stdin, terminal, secret or su prompt) one after another in one long-lived remote sh per connection instead of an exec channel each',
+    type: 'boolean',
+    default: true,
+  },
   ssh_allow_match_exec: {
     description: 'Run ssh_config "Match exec" commands (never run unless true)',
     type: 'boolean',

@@ -63,4 +63,22 @@ describe('ChannelLimiter', () => {
     await next;
     expect(fourth).toBe(true);
   });
+
+  it('tells a slot holder when a channel has to wait, and lets a `first` one go ahead', async () => {
+    const limiter = new ChannelLimiter(1);
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.tryAcquire()).toBe(false);
+    let told = 0;
+    limiter.onWait = () => told++;
+    const order: string[] = [];
+    const queued = limiter.acquire().then(() => order.push('queued'));
+    const first = limiter.acquire(true).then(() => order.push('first'));
+    expect(told).toBe(2);
+    expect(limiter.waiting).toBe(2);
+    limiter.release();
+    await first;
+    limiter.release();
+    await queued;
+    expect(order).toEqual(['first', 'queued']);
+  });
 });

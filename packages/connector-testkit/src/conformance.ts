@@ -185,7 +185,7 @@ export function describeConnector(options: ConformanceOptions): void {
           expect(env.output.stdout).toBe(value);
 
           const odd = `${dir}/cd 'it' "is" $HOME ünï`;
-          await runOk(sh`mkdir ${odd}`);
+          await runOk(sh`rm -rf ${odd} && mkdir ${odd}`);
           const cd = await runOk('pwd', { chdir: odd });
           expect(cd.output.stdout).toBe(odd);
 
@@ -276,7 +276,7 @@ export function describeConnector(options: ConformanceOptions): void {
 
         it('replaces a file atomically, leaves no temp files, and sets the mode', async () => {
           const sub = `${dir}/replace`;
-          await runOk(sh`mkdir ${sub}`);
+          await runOk(sh`rm -rf ${sub} && mkdir ${sub}`);
           const target = `${sub}/target.txt`;
           await connector.putFile(Buffer.from('old\n'), target, { mode: 0o640 });
           await connector.putFile(Buffer.from('new\n'), target, { mode: 0o600 });
@@ -308,7 +308,7 @@ export function describeConnector(options: ConformanceOptions): void {
 
         it('refuses to replace what is not a regular file (a named pipe, a directory), naming it', async () => {
           const sub = `${dir}/not-regular`;
-          await runOk(sh`mkdir ${sub} ${`${sub}/dir`} && mkfifo ${`${sub}/pipe`}`);
+          await runOk(sh`rm -rf ${sub} && mkdir ${sub} ${`${sub}/dir`} && mkfifo ${`${sub}/pipe`}`);
           for (const name of ['pipe', 'dir']) {
             const target = `${sub}/${name}`;
             const error = await errorOf(connector.putFile(Buffer.from('x'), target));

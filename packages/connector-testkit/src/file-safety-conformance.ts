@@ -61,7 +61,7 @@ export function describeFileSafety(
 
     it('keeps the old remote content and leaves no temp when the source of a putFile fails', async () => {
       const sub = `${context.dir()}/put-fails`;
-      await context.runOk(sh`mkdir ${sub} && printf old > ${`${sub}/target.txt`}`);
+      await context.runOk(sh`rm -rf ${sub} && mkdir ${sub} && printf old > ${`${sub}/target.txt`}`);
       const error = await errorOf(
         context.connector().putFile(brokenSource('error'), `${sub}/target.txt`),
       );
@@ -72,7 +72,7 @@ export function describeFileSafety(
 
     it('rejects an aborted putFile with signal.reason, keeping the old content and no temp', async () => {
       const sub = `${context.dir()}/put-aborted`;
-      await context.runOk(sh`mkdir ${sub} && printf old > ${`${sub}/target.txt`}`);
+      await context.runOk(sh`rm -rf ${sub} && mkdir ${sub} && printf old > ${`${sub}/target.txt`}`);
       const controller = new AbortController();
       const reason = new Error('upload cancelled');
       const source = brokenSource('stall', () => setTimeout(() => controller.abort(reason), 200));

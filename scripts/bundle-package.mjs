@@ -75,14 +75,19 @@ async function entryChunks(entries) {
   );
 }
 
-/** Whether every entry but the main one can re-export it (see the comment at the top). */
-async function othersCanReexportMain(input, others) {
-  if (others.length === 0) return false;
+/**
+ * Each other entry's export names, when every one of them can be a re-export of the main
+ * entry (see the comment at the top); undefined when not.
+ */
+async function reexportsOfMain(input, others) {
+  if (others.length === 0) return undefined;
   const main = (await entryChunks({ index: input.index })).get('index');
-  if (main.code.length > MAIN_ENTRY_MAX_BYTES) return false;
+  if (main.code.length > MAIN_ENTRY_MAX_BYTES) return undefined;
   const mainExports = new Set(main.exports);
   const chunks = await entryChunks(input);
-  return others.every((name) => chunks.get(name).exports.every((n) => mainExports.has(n)));
+  const names = new Map(others.map((name) => [name, chunks.get(name).exports]));
+  const all = [...names.values()].every((list) => list.every((n) => mainExports.has(n)));
+  return all ? names : undefined;
 }
 
 /** Every .js and .js.map under dist/: what an earlier build (or tsc) left there. */
@@ -101,16 +106,17 @@ if (input.index === undefined) {
   process.exit(1);
 }
 const others = Object.keys(input).filter((name) => name !== 'index');
-const reexport = await othersCanReexportMain(input, others);
+const reexports = await reexportsOfMain(input, others);
 
 await removeOldJavaScript();
-if (reexport) {
-  const chunks = await entryChunks(input);
+if (reexports) {
   await write({ index: input.index });
-  for (const name of others) {
-    const names = chunks.get(name).exports.join(', ');
+  for (const [name, names] of reexports) {
     const up = '../'.repeat(name.split('/').length - 1) || './';
-    await writeFile(join(distDir, `${name}.js`), `export { ${names} } from '${up}index.js';\n`);
+    await writeFile(
+      join(distDir, `${name}.js`),
+      `export { ${names.join(', ')} } from '${up}index.js';\n`,
+    );
   }
 } else {
   await write(input);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { globToRegExp } from '@infra/connector-utils';
+import { matchGlob } from '@infra/connector-utils';
 import { InfraError } from '@infra/core';
 
 /** An ssh_config file that cannot be read or understood; the message names the file and line. */
@@ -41,23 +41,13 @@ export function splitConfigLine(line: string): string[] {
   return words;
 }
 
-const MAX_CACHED_PATTERNS = 1024;
-const compiledPatterns = new Map<string, RegExp>();
-
 /**
  * OpenSSH's `*` / `?` wildcard match, case-insensitive (host names), brackets literal:
- * the shared glob matcher of `@infra/connector-utils` with OpenSSH's options. Each
- * pattern is compiled once (every host of a run is matched against the same
- * ssh_config `Host` lines and known_hosts patterns).
+ * the shared glob matcher of `@infra/connector-utils` with OpenSSH's options (it
+ * compiles each pattern once: every host of a run meets the same `Host` lines).
  */
 export function wildcardMatch(pattern: string, value: string): boolean {
-  let compiled = compiledPatterns.get(pattern);
-  if (compiled === undefined) {
-    compiled = globToRegExp(pattern, { caseInsensitive: true, classes: false });
-    if (compiledPatterns.size >= MAX_CACHED_PATTERNS) compiledPatterns.clear();
-    compiledPatterns.set(pattern, compiled);
-  }
-  return compiled.test(value);
+  return matchGlob(pattern, value, { caseInsensitive: true, classes: false });
 }
 
 /**

@@ -33,4 +33,11 @@ describe('matchGlob', () => {
     expect(matchGlob('web[1]*', 'web1.example', openssh)).toBe(false);
     expect(matchGlob('web[1]*', 'web1.example')).toBe(true);
   });
+
+  it('answers by the options given, whatever the same glob was matched with before', () => {
+    expect(matchGlob('a*', 'a/b', { separator: '/' })).toBe(false);
+    expect(matchGlob('a*', 'a/b')).toBe(true);
+    expect(matchGlob('a*', 'A/b', { caseInsensitive: true })).toBe(true);
+    expect(matchGlob('a*', 'A/b', { caseInsensitive: true, separator: '/' })).toBe(false);
+  });
 });

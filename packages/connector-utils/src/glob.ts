@@ -47,7 +47,21 @@ export function globToRegExp(glob: string, options: GlobOptions = {}): RegExp {
   return new RegExp(`^${source}$`, options.caseInsensitive ? 'i' : '');
 }
 
-/** True when `text` matches `glob` as a whole (see `globToRegExp`). */
+const MAX_COMPILED = 1024;
+const compiled = new Map<string, RegExp>();
+
+/**
+ * True when `text` matches `glob` as a whole (see `globToRegExp`). Each glob is
+ * compiled once per set of options: callers match the same few patterns against
+ * many texts (every host of a run against the ssh_config `Host` lines).
+ */
 export function matchGlob(glob: string, text: string, options: GlobOptions = {}): boolean {
-  return globToRegExp(glob, options).test(text);
+  const key = `${options.separator ?? ''}\0${options.caseInsensitive ? 'i' : ''}${options.classes === false ? 'l' : ''}\0${glob}`;
+  let regExp = compiled.get(key);
+  if (regExp === undefined) {
+    regExp = globToRegExp(glob, options);
+    if (compiled.size >= MAX_COMPILED) compiled.clear();
+    compiled.set(key, regExp);
+  }
+  return regExp.test(text);
 }

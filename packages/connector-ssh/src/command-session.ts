@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
+import { randomHex } from '@infra/connector-utils';
 import type { RawCommand, RawCommandIo, RawExit } from '@infra/core';
 import type { ClientChannel } from 'ssh2';
 import { killProcessGroup } from './command-session-kill.js';
@@ -39,7 +39,7 @@ const KILLED: RawExit = { exitCode: null, signal: 'SIGKILL' };
  */
 export class CommandSession {
   readonly connection: SshConnection;
-  readonly #marker = randomBytes(16).toString('hex');
+  readonly #marker = randomHex(16);
   readonly #ready: Promise<boolean>;
   #onReady: ((ok: boolean) => void) | undefined;
   #channel: ClientChannel | undefined;

@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
+import { randomHex } from '@infra/connector-utils';
 import { SftpSession } from './sftp-session.js';
 import { sftpNewFileMode } from './sftp-transfer.js';
 import type { SshConnection } from './ssh-connection.js';
 import { removeStaleTemps } from './stale-temps.js';
 
 function tempSuffix(): string {
-  return randomBytes(8).toString('hex');
+  return randomHex(8);
 }
 
 /** What the SSH connector keeps per connection for SFTP: sessions, swept directories, the umask. */

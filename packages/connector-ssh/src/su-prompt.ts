@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '@infra/connector-utils';
 import { type CommandInput, StringCommand, sh } from '@infra/core';
 
 /**
@@ -14,7 +14,7 @@ export interface SuPrompt {
 
 /** A prompt answer for one run. */
 export function makeSuPrompt(password: string): SuPrompt {
-  return { marker: `infra-su-switched-${randomBytes(8).toString('hex')}`, password };
+  return { marker: `infra-su-switched-${randomHex(8)}`, password };
 }
 
 /**

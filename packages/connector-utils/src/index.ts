@@ -30,6 +30,7 @@ export {
   runLocalProcess,
 } from './local-process.js';
 export { type LocalTransportOptions, runRawLocally } from './local-transport.js';
+export { randomHex } from './random-hex.js';
 export { type RunOnceOptions, runCommandOnce } from './raw-command.js';
 export {
   DEFAULT_RETRIES,

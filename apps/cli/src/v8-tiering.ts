@@ -9,7 +9,8 @@ import { setFlagsFromString } from 'node:v8';
  * `perf`). A budget 15 times larger leaves that code to the baseline compiler and still
  * optimises the hot loops of long transfers within milliseconds: about 11% less CPU in
  * all for 300 ssh hosts, and no loss on 100 operations or on SFTP transfers (docs/scale.md).
- * Runs before the CLI's other modules; a budget given on node's command line wins.
+ * Set before `main` runs (the packages the bin imports have only evaluated their
+ * top level by then); a budget given on node's command line wins.
  */
 if (!process.execArgv.some((arg) => arg.startsWith('--interrupt-budget'))) {
   setFlagsFromString('--interrupt-budget=1000000');

@@ -18,6 +18,7 @@ import { fileError } from './docker-file-errors.js';
 import { containerPath, type DockerHost, type Session } from './docker-session.js';
 import { KEEP_OWNER, RenameHelper, STALE_TEMP_SWEEP } from './rename-helper.js';
 import { type SizedSource, sizedSource } from './sized-source.js';
+import { untilStopped } from './until-stopped.js';
 
 /**
  * After `putArchive` dropped the file at `tempPath`: rename it over `destPath`
@@ -42,9 +43,16 @@ function makeMkdirScript(path: string): StringCommand {
 }
 
 /** What the daemon says about a path; undefined when nothing is there. */
-async function statPath(session: Session, path: string): Promise<ContainerPathStat | undefined> {
+async function statPath(
+  session: Session,
+  path: string,
+  signal: AbortSignal,
+): Promise<ContainerPathStat | undefined> {
   try {
-    const response = (await session.container.infoArchive({ path })) as {
+    // dockerode takes an abort signal here; its types do not say so.
+    const response = (await session.container.infoArchive({ path, abortSignal: signal } as {
+      path: string;
+    })) as {
       headers?: Record<string, string | string[] | undefined>;
       resume?: () => void;
     };
@@ -100,7 +108,8 @@ async function renameHelperOf(
  * Copy a file into the container as the exec user (a put as a become user goes
  * through the shared layer instead): upload it beside the target under a temp
  * name through the archive API, then rename it into place (through the session's
- * rename helper when it runs). The one abort/timeout rule holds (`runStoppable`).
+ * rename helper when it runs). The one abort/timeout rule holds (`runStoppable`)
+ * from the first request on: every wait of the put ends when it is stopped.
  */
 export async function putFileInContainer(
   host: DockerHost,
@@ -113,11 +122,51 @@ export async function putFileInContainer(
   const dest = containerPath(session, remotePath);
   const dir = posix.dirname(dest);
   const action = `putFile ${describeFileEnd(src)} -> ${JSON.stringify(dest)} in container ${session.containerName}`;
+  try {
+    await runStoppable(
+      { shownCommand: action, timeout: options.timeout, signal: options.signal },
+      async (stop) => {
+        const { mode, makeParent } = await checkTarget(session, action, dest, options, stop);
+        let source: SizedSource;
+        try {
+          source = await sizedSource(src, stop);
+        } catch (error) {
+          throw fileError(`${action}: reading the source`, error, options);
+        }
+        try {
+          const tempPath = tempPathBeside(dest);
+          const put = { action, dir, dest, tempPath, mode, signal: stop };
+          await uploadAndRename(host, session, source, put, makeParent);
+        } finally {
+          await source.dispose();
+        }
+      },
+    );
+  } catch (error) {
+    throw fileError(action, error, options);
+  }
+}
 
+/**
+ * Look at the target and its directory (two stats through the daemon): only a
+ * regular file is replaced, the directory must be one (or be made). Says the
+ * mode the file gets and whether its directory is to be made.
+ */
+async function checkTarget(
+  session: Session,
+  action: string,
+  dest: string,
+  options: FileOptions,
+  signal: AbortSignal,
+): Promise<{ mode: number; makeParent: boolean }> {
+  const dir = posix.dirname(dest);
   let existing: ContainerPathStat | undefined;
   let parent: ContainerPathStat | undefined;
   try {
-    [existing, parent] = await Promise.all([statPath(session, dest), statPath(session, dir)]);
+    [existing, parent] = await Promise.all([
+      statPath(session, dest, signal),
+      statPath(session, dir, signal),
+    ]);
   } catch (error) {
     if (statusOf(error) === 500 || statusOf(error) === 400) {
       throw new FileTransferError(
@@ -139,35 +188,12 @@ export async function putFileInContainer(
   if (parent !== undefined && !parent.isDirectory) {
     throw new FileTransferError(`${action} failed: ${JSON.stringify(dir)} is not a directory.`);
   }
-  const mode = options.mode ?? existing?.mode ?? 0o644;
-  const tempPath = tempPathBeside(dest);
+  return { mode: options.mode ?? existing?.mode ?? 0o644, makeParent: parent === undefined };
+}
 
-  try {
-    await runStoppable(
-      { shownCommand: action, timeout: options.timeout, signal: options.signal },
-      async (stop) => {
-        let source: SizedSource;
-        try {
-          source = await sizedSource(src, stop);
-        } catch (error) {
-          throw fileError(`${action}: reading the source`, error, options);
-        }
-        try {
-          await uploadAndRename(
-            host,
-            session,
-            source,
-            { action, dir, dest, tempPath, mode, signal: stop },
-            parent === undefined,
-          );
-        } finally {
-          await source.dispose();
-        }
-      },
-    );
-  } catch (error) {
-    throw fileError(action, error, options);
-  }
+/** Why the put stopped, for the renames a killed loop fails. */
+function stopReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('the put was stopped');
 }
 
 interface ArchivePut {
@@ -196,8 +222,9 @@ async function uploadAndRename(
       );
     }
   }
-  const owner = await fileOwner(host, session);
-  const helper = await renameHelperOf(host, session);
+  // Both are shared with other puts: this one stops waiting when stopped; they go on.
+  const owner = await untilStopped(fileOwner(host, session), signal);
+  const helper = await untilStopped(renameHelperOf(host, session), signal);
   if (helper) {
     await putThroughHelper(host, session, helper, source, { ...put, owner });
     return;
@@ -227,7 +254,14 @@ async function uploadAndRename(
   }
 }
 
-/** Upload under the temp name, then have the helper rename it over the target. */
+/**
+ * Upload under the temp name, then have the helper rename it over the target.
+ * A put stopped after it took the helper kills it when no other put waits on
+ * it: the put cannot tell whether the loop is what held it (it may be stuck,
+ * even stopped), and a loop left so would hang the next put; the next one
+ * starts a new loop. A stop during the rename kills it anyway (`rename`).
+ * The put settles once the temp file and the loop are gone.
+ */
 async function putThroughHelper(
   host: DockerHost,
   session: Session,
@@ -238,6 +272,7 @@ async function putThroughHelper(
   const removeTemp = () =>
     runAsRoot(host, session, makeRemoveScript(put.tempPath)).catch(() => undefined);
   let result: Awaited<ReturnType<RenameHelper['rename']>>;
+  let current = helper;
   try {
     const archive = packSingleFile(source.open(), {
       name: posix.basename(put.tempPath),
@@ -250,15 +285,19 @@ async function putThroughHelper(
       abortSignal: put.signal,
     } as { path: string });
     try {
-      result = await helper.rename(put.tempPath, put.dest, put.signal);
+      result = await current.rename(put.tempPath, put.dest, put.signal);
     } catch (error) {
       // The loop had ended (killed, say) before it read this: once more with a new one.
-      const next = put.signal.aborted ? undefined : await renameHelperOf(host, session);
-      if (!next || next === helper) throw error;
-      result = await next.rename(put.tempPath, put.dest, put.signal);
+      const next = put.signal.aborted
+        ? undefined
+        : await untilStopped(renameHelperOf(host, session), put.signal);
+      if (!next || next === current) throw error;
+      current = next;
+      result = await current.rename(put.tempPath, put.dest, put.signal);
     }
   } catch (error) {
-    await removeTemp();
+    const stopped = put.signal.aborted && current.idle;
+    await Promise.all([removeTemp(), stopped ? current.kill(stopReason(put.signal)) : undefined]);
     throw error;
   }
   if (result.status !== 0) {

@@ -64,6 +64,8 @@ export class RenameHelper {
   #stdout = '';
   #stderr = '';
   #ended: Error | undefined;
+  /** The kill of the loop's processes, once one was asked for. */
+  #killed: Promise<void> | undefined;
 
   private constructor(container: Container, execId: string, stream: Duplex) {
     this.#container = container;
@@ -108,7 +110,25 @@ export class RenameHelper {
     return this.#ended === undefined;
   }
 
-  /** Rename `tempPath` over `destPath`; an abort kills the loop (a new one starts next time). */
+  /** No rename is waiting on the loop (none was asked for, or all came back). */
+  get idle(): boolean {
+    return this.#pending.length === 0;
+  }
+
+  /**
+   * End the loop and kill its processes (SIGKILL: a stopped or stuck loop goes
+   * too); renames waiting on it reject with `reason`. Settles when they are gone.
+   * A loop that ended by itself needs no kill.
+   */
+  kill(reason: Error): Promise<void> {
+    if (this.#killed) return this.#killed;
+    if (this.#ended) return Promise.resolve();
+    this.#end(reason);
+    this.#killed = killExec(this.#container, this.#execId);
+    return this.#killed;
+  }
+
+  /** Rename `tempPath` over `destPath`; an abort kills the loop (`kill`; a new one starts next time). */
   rename(tempPath: string, destPath: string, signal?: AbortSignal): Promise<RenameResult> {
     if (this.#ended) return Promise.reject(this.#ended);
     return new Promise<RenameResult>((resolve, reject) => {
@@ -118,10 +138,7 @@ export class RenameHelper {
         reject(reasonOf());
         return;
       }
-      const onAbort = () => {
-        this.#end(reasonOf());
-        void killExec(this.#container, this.#execId);
-      };
+      const onAbort = () => void this.kill(reasonOf());
       signal?.addEventListener('abort', onAbort, { once: true });
       const settle =
         <T>(next: (value: T) => void) =>
@@ -134,9 +151,14 @@ export class RenameHelper {
     });
   }
 
-  /** End the loop (its stdin closes). */
+  /**
+   * End the loop (its stdin closes). One that renames still wait on may be stuck
+   * (stopped, or a rename that hangs), where a closed stdin is never read: killed.
+   */
   close(): void {
-    this.#end(new Error('the rename helper was closed'));
+    const reason = new Error('the rename helper was closed');
+    if (this.idle) this.#end(reason);
+    else void this.kill(reason);
   }
 
   #onStdout(chunk: Buffer): void {

@@ -65,21 +65,39 @@ function isStream(stdin: CommandStdin): stdin is NodeJS.ReadableStream {
   return typeof stdin === 'object' && !Buffer.isBuffer(stdin);
 }
 
-/** Kill an exec's processes through another exec (as root). Never throws. */
+/** How long a kill may take: a daemon that does not answer does not hold a stopped call longer. */
+const KILL_TIMEOUT_MS = 30_000;
+
+/** Kill an exec's processes through another exec (as root). Never throws; gives up after 30 s. */
 export async function killExec(container: Container, execId: string): Promise<void> {
+  const abortSignal = AbortSignal.timeout(KILL_TIMEOUT_MS);
   try {
+    // dockerode takes an abort signal in both calls; its types do not say so.
     const killer = await container.exec({
       Cmd: ['sh', '-c', KILL_EXEC_SCRIPT, 'infra-kill', execId],
       User: '0',
       AttachStdout: true,
       AttachStderr: true,
-    });
-    const stream = (await killer.start({ hijack: true, stdin: false })) as Duplex;
+      abortSignal,
+    } as Parameters<Container['exec']>[0]);
+    const stream = (await killer.start({ hijack: true, stdin: false, abortSignal } as {
+      hijack: true;
+      stdin: false;
+    })) as Duplex;
     stream.resume();
     await new Promise<void>((resolve) => {
-      stream.once('end', resolve);
-      stream.once('close', resolve);
-      stream.on('error', () => resolve());
+      const give = () => {
+        stream.destroy();
+        resolve();
+      };
+      abortSignal.addEventListener('abort', give, { once: true });
+      const done = () => {
+        abortSignal.removeEventListener('abort', give);
+        resolve();
+      };
+      stream.once('end', done);
+      stream.once('close', done);
+      stream.on('error', done);
     });
   } catch {
     // The container may be gone already: then so is the exec.

@@ -83,7 +83,8 @@ describe.skipIf(skip !== undefined)('docker file transfers: abort and timeout', 
     const putting = connector
       .putFile(Buffer.from('new\n'), '/srv/abort/f.txt', { signal: controller.signal })
       .catch((error: unknown) => error);
-    // The upload is in, under its temp name: the put now waits for the rename.
+    // The upload is in, under its temp name: the put waits for the rename, or still for the
+    // daemon's answer to the upload. Either way the abort kills the stopped loop.
     expect(await eventually(async () => (await tempsIn('/srv/abort')).length === 1)).toBe(true);
     controller.abort(reason);
     expect(await putting).toBe(reason);

@@ -1,5 +1,10 @@
 import { posix } from 'node:path';
-import { makeRemoveScript, runStoppable, tempPathBeside } from '@infra/connector-utils';
+import {
+  makeRemoveScript,
+  runStoppable,
+  tempPathBeside,
+  untilAborted,
+} from '@infra/connector-utils';
 import {
   type CommandResult,
   describeFileEnd,
@@ -18,7 +23,6 @@ import { fileError } from './docker-file-errors.js';
 import { containerPath, type DockerHost, type Session } from './docker-session.js';
 import { KEEP_OWNER, RenameHelper, STALE_TEMP_SWEEP } from './rename-helper.js';
 import { type SizedSource, sizedSource } from './sized-source.js';
-import { untilStopped } from './until-stopped.js';
 
 /**
  * After `putArchive` dropped the file at `tempPath`: rename it over `destPath`
@@ -223,8 +227,8 @@ async function uploadAndRename(
     }
   }
   // Both are shared with other puts: this one stops waiting when stopped; they go on.
-  const owner = await untilStopped(fileOwner(host, session), signal);
-  const helper = await untilStopped(renameHelperOf(host, session), signal);
+  const owner = await untilAborted(fileOwner(host, session), signal);
+  const helper = await untilAborted(renameHelperOf(host, session), signal);
   if (helper) {
     await putThroughHelper(host, session, helper, source, { ...put, owner });
     return;
@@ -290,7 +294,7 @@ async function putThroughHelper(
       // The loop had ended (killed, say) before it read this: once more with a new one.
       const next = put.signal.aborted
         ? undefined
-        : await untilStopped(renameHelperOf(host, session), put.signal);
+        : await untilAborted(renameHelperOf(host, session), put.signal);
       if (!next || next === current) throw error;
       current = next;
       result = await current.rename(put.tempPath, put.dest, put.signal);

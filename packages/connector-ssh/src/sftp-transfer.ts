@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { Readable, type Writable } from 'node:stream';
+import { untilAborted } from '@infra/connector-utils';
 import type { FileEntryWithStats, Stats } from 'ssh2';
 import type { SftpSession } from './sftp-session.js';
 
@@ -24,26 +25,6 @@ export function sftpRequestSize(session: SftpSession, kind: 'read' | 'write'): n
 
 function requestsInFlight(requestSize: number): number {
   return Math.max(4, Math.ceil(IN_FLIGHT_BYTES / requestSize));
-}
-
-/** Settle as `promise` does, or reject with the signal's reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**

@@ -60,7 +60,13 @@ export {
   sudoNeedsPassword,
   sudoPasswordSourceFor,
 } from './sudo-retry.js';
-export { runStoppable, type StopOptions, sleep, timeoutSignal } from './timing.js';
+export {
+  runStoppable,
+  type StopOptions,
+  sleep,
+  timeoutSignal,
+  untilAborted,
+} from './timing.js';
 export type { RawCommand, RawCommandIo, RawExit, RunRaw } from './transport.js';
 export { TransportConnector } from './transport-connector.js';
 export { type Wrapper, wrapRawCommand } from './wrapped-command.js';

@@ -1,6 +1,6 @@
 import { CommandTimeoutError } from '@infra/core';
 import { describe, expect, it } from 'vitest';
-import { runStoppable, sleep } from './timing.js';
+import { runStoppable, sleep, untilAborted } from './timing.js';
 
 describe('runStoppable', () => {
   it('rejects an abort with signal.reason once the work has stopped', async () => {
@@ -46,5 +46,37 @@ describe('sleep', () => {
     controller.abort(new Error('stop'));
     await expect(waiting).rejects.toThrow('stop');
     await expect(sleep(0)).resolves.toBeUndefined();
+  });
+});
+
+describe('untilAborted', () => {
+  it('settles as the promise does while the signal has not fired, or without one', async () => {
+    const signal = new AbortController().signal;
+    await expect(untilAborted(Promise.resolve(7), signal)).resolves.toBe(7);
+    await expect(untilAborted(Promise.resolve(8), undefined)).resolves.toBe(8);
+    const failure = new Error('failed');
+    await expect(untilAborted(Promise.reject(failure), signal)).rejects.toBe(failure);
+  });
+
+  it('rejects with the reason when the signal fires first; the late outcome goes nowhere', async () => {
+    const controller = new AbortController();
+    let fail: (error: Error) => void = () => {};
+    const shared = new Promise<number>((_resolve, reject) => {
+      fail = reject;
+    });
+    const waiting = untilAborted(shared, controller.signal);
+    const reason = new Error('stopped');
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    // The shared work fails later: no unhandled rejection through this wait.
+    fail(new Error('late'));
+    await expect(shared).rejects.toThrow('late');
+  });
+
+  it('rejects at once with the reason of a signal that fired already', async () => {
+    const controller = new AbortController();
+    const reason = new Error('before');
+    controller.abort(reason);
+    await expect(untilAborted(new Promise(() => {}), controller.signal)).rejects.toBe(reason);
   });
 });

@@ -22,6 +22,31 @@ export function sleep(seconds: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * Settle as `promise` does, or reject with the signal's reason as soon as it
+ * aborts (at once when it has already). The work behind `promise` goes on: for
+ * waits on something others share (a helper process, a channel slot, a cached
+ * answer), which a stopped call stops waiting for but must not cancel.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
  * One signal for "the caller aborted or `timeout` seconds passed" (a `TimeoutError`
  * reason for the latter); undefined when there is neither.
  */

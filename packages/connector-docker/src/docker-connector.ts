@@ -92,9 +92,11 @@ export abstract class EngineApiConnector<
     const session = this.#session;
     if (!session) return;
     this.#session = undefined;
-    void session.renameHelper?.then((helper) => helper?.close());
+    session.closed = true;
     let commitError: unknown;
     try {
+      // The rename loop ends first (killed when stuck: none is left in the container).
+      await session.renameHelper?.then((helper) => helper?.close());
       const imageId = await commitIfChanged(this.host, session);
       if (imageId !== undefined) this.committedImageId = imageId;
     } catch (error) {

@@ -90,6 +90,8 @@ async function renameHelperOf(
   session: Session,
 ): Promise<RenameHelper | undefined> {
   for (;;) {
+    // A put still going at disconnect renames with an exec of its own, or fails.
+    if (session.closed) return undefined;
     const pending = session.renameHelper;
     if (pending !== undefined) {
       const helper = await pending;

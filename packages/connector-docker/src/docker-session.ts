@@ -50,6 +50,8 @@ export interface Session {
   fileOwner?: Promise<{ uid: number; gid: number }>;
   /** The loop that renames uploaded files into place (undefined: it could not start). */
   renameHelper?: Promise<RenameHelper | undefined>;
+  /** The connection is closing (disconnect): no rename loop starts again. */
+  closed?: boolean;
 }
 
 export function shortId(id: string): string {

@@ -36,6 +36,20 @@ if [ -e "$d" ] && [ ! -f "$d" ]; then echo '1:the target exists and is not a reg
 else ${KEEP_OWNER}; if e=$(mv -f -- "$t" "$d" 2>&1); then ${STALE_TEMP_SWEEP}; echo 0:; else s=$?; printf '%s:%s\\n' "$s" "$(printf '%s' "$e" | tr '\\n' ' ')"; fi; fi
 done`;
 
+/** How long a closed loop that is not stuck may take to end before it is killed. */
+const CLOSE_GRACE_MS = 1000;
+
+/** True when `finished` settles within `ms`, false after. */
+function endsWithin(finished: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void finished.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
 /** A path as `printf` format text: every byte an octal escape. */
 export function encodeForPrintf(path: string): string {
   let out = '';
@@ -64,8 +78,10 @@ export class RenameHelper {
   #stdout = '';
   #stderr = '';
   #ended: Error | undefined;
-  /** The kill of the loop's processes, once one was asked for. */
+  /** The kill of the loop's processes, once one was asked for (or the wait for its end). */
   #killed: Promise<void> | undefined;
+  /** Settles when the exec's stream has ended: the loop is gone. */
+  readonly #finished: Promise<void>;
 
   private constructor(container: Container, execId: string, stream: Duplex) {
     this.#container = container;
@@ -87,6 +103,11 @@ export class RenameHelper {
     stream.once('end', end);
     stream.once('close', end);
     stream.on('error', (error: Error) => this.#end(error));
+    this.#finished = new Promise((resolve) => {
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', () => resolve());
+    });
   }
 
   /** Start the loop as `user` (the exec user). Rejects when the daemon cannot start it. */
@@ -152,13 +173,19 @@ export class RenameHelper {
   }
 
   /**
-   * End the loop (its stdin closes). One that renames still wait on may be stuck
-   * (stopped, or a rename that hangs), where a closed stdin is never read: killed.
+   * End the loop: its stdin closes, and a loop that is not stuck ends at once.
+   * One that renames still wait on, or that has not ended within a second
+   * (stopped, or in a rename that hangs: it never reads the end), is killed, so
+   * none is left behind in the container. Settles when it is gone.
    */
-  close(): void {
+  close(): Promise<void> {
     const reason = new Error('the rename helper was closed');
-    if (this.idle) this.#end(reason);
-    else void this.kill(reason);
+    if (!this.idle || this.#ended) return this.kill(reason);
+    this.#end(reason);
+    this.#killed = endsWithin(this.#finished, CLOSE_GRACE_MS).then((ended) =>
+      ended ? undefined : killExec(this.#container, this.#execId),
+    );
+    return this.#killed;
   }
 
   #onStdout(chunk: Buffer): void {

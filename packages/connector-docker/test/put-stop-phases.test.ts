@@ -145,4 +145,35 @@ describe.skipIf(skip !== undefined)('docker put: stopped in each phase', () => {
     expect(await stdoutOf('cat /srv/start/f.txt')).toBe('after');
     expect(await loopPids()).toHaveLength(1);
   });
+
+  it('a rename loop stopped when the connection closes is killed, not left stopped in the container', async () => {
+    await connected();
+    await connector.putFile(Buffer.from('first\n'), '/tmp/close-idle.txt');
+    const [loop] = await loopPids();
+    expect((await connector.runShellCommand(`kill -STOP ${loop}`)).success).toBe(true);
+    await connector.disconnect();
+    await connected();
+    expect(await loopPids()).toEqual([]);
+  });
+
+  it('a put waiting on a stopped rename loop when the connection closes fails, and no loop or temp file is left', async () => {
+    await connected();
+    await connector.runShellCommand('mkdir -p /srv/close && echo old > /srv/close/f.txt');
+    await connector.putFile(Buffer.from('first\n'), '/srv/close/f.txt');
+    const [loop] = await loopPids();
+    expect((await connector.runShellCommand(`kill -STOP ${loop}`)).success).toBe(true);
+    const putting = connector
+      .putFile(Buffer.from('new\n'), '/srv/close/f.txt')
+      .catch((error: unknown) => error);
+    expect(await eventually(async () => (await tempsIn('/srv/close')).length === 1)).toBe(true);
+    await connector.disconnect();
+    expect(await putting).toMatchObject({
+      code: 'FILE_TRANSFER_FAILED',
+      message: expect.stringContaining('the rename helper was closed'),
+    });
+    await connected();
+    expect(await loopPids()).toEqual([]);
+    expect(await tempsIn('/srv/close')).toEqual([]);
+    expect(await stdoutOf('cat /srv/close/f.txt')).toBe('first');
+  });
 });

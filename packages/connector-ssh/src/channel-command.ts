@@ -144,7 +144,7 @@ export async function runOnChannel(
           callback(error, opened);
         },
       ),
-    { first: how.first },
+    { first: how.first, signal: io.signal },
   );
   io.stdout.on('error', onSinkError);
   io.stderr.on('error', onSinkError);

@@ -10,7 +10,7 @@ import {
   TEST_USERS,
 } from '@infra/connector-testkit';
 import { CommandTimeoutError, sh } from '@infra/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SshConnector } from '../src/index.js';
 import type { SshConnection } from '../src/ssh-connection.js';
 import { childrenWithOpen, isRunning, sshdServing, waitFor } from './remote-processes.js';
@@ -49,6 +49,20 @@ describe.skipIf(skip !== undefined)('ssh transfers and commands stopped while wa
     if (dir) await connector.runShellCommand(sh`rm -rf ${dir}`);
     await connector?.disconnect();
     await sshd?.dispose();
+  });
+
+  /** Processes a test stopped (SIGSTOP): resumed after it whatever happened. */
+  const stopped = new Set<number>();
+  const stopProcess = (pid: number) => {
+    stopped.add(pid);
+    process.kill(pid, 'SIGSTOP');
+  };
+  const resumeProcess = (pid: number, signal: 'SIGCONT' | 'SIGKILL' = 'SIGCONT') => {
+    stopped.delete(pid);
+    process.kill(pid, signal);
+  };
+  afterEach(() => {
+    for (const pid of stopped) resumeProcess(pid);
   });
 
   /** Run a command that holds the one channel until the returned `release()` aborts it. */
@@ -144,6 +158,26 @@ describe.skipIf(skip !== undefined)('ssh transfers and commands stopped while wa
     expect((await connector.runShellCommand('echo after')).output.stdout).toBe('after');
   });
 
+  it('a command with a timeout stops waiting for a command session the server never starts', async () => {
+    const { connector: fresh } = sshConnector(sshd, { user });
+    try {
+      // On an exec channel (a terminal): no command session is opened yet.
+      const where = await fresh.runShellCommand('echo $SSH_CONNECTION', { getPty: true });
+      const serving = sshdServing(sshd.port, Number(where.output.stdout.split(' ')[1]));
+      expect(serving.length).toBeGreaterThan(0);
+      for (const pid of serving) stopProcess(pid);
+      try {
+        const error = await errorOf(fresh.runShellCommand('echo hi', { timeout: 0.5 }));
+        expect(error.code).toBe('COMMAND_TIMEOUT');
+      } finally {
+        for (const pid of serving) resumeProcess(pid);
+      }
+      expect((await fresh.runShellCommand('echo again')).output.stdout).toBe('again');
+    } finally {
+      await fresh.disconnect();
+    }
+  });
+
   describe('an SFTP server that stops answering after the upload', () => {
     /**
      * Start a put of a stream, and once its bytes are in the temp file, stop
@@ -172,7 +206,7 @@ describe.skipIf(skip !== undefined)('ssh transfers and commands stopped while wa
         const found = serving.flatMap((parent) => childrenWithOpen(parent, temp));
         return found.length === 1 && found;
       });
-      process.kill(server!, 'SIGSTOP');
+      stopProcess(server!);
       source.end();
       return { put, server: server!, temp };
     }
@@ -186,7 +220,7 @@ describe.skipIf(skip !== undefined)('ssh transfers and commands stopped while wa
         expect(readFileSync(target, 'utf8')).toBe('old');
       } finally {
         // The server never answers the cleanup: it dies with the request unread.
-        process.kill(server, 'SIGKILL');
+        resumeProcess(server, 'SIGKILL');
       }
       await waitFor('the stopped SFTP server to end', () => !isRunning(server));
       expect(existsSync(temp)).toBe(true);
@@ -207,7 +241,7 @@ describe.skipIf(skip !== undefined)('ssh transfers and commands stopped while wa
         expect(await put).toBe(reason);
         expect(readFileSync(target, 'utf8')).toBe('old');
       } finally {
-        process.kill(server, 'SIGCONT');
+        resumeProcess(server);
       }
       await waitFor('the resumed server to remove the temp file', () => !existsSync(temp));
       expect(readFileSync(target, 'utf8')).toBe('old');

@@ -1,4 +1,4 @@
-import { sleep } from '@infra/connector-utils';
+import { sleep, untilAborted } from '@infra/connector-utils';
 import { InfraError } from '@infra/core';
 import type { Client, SFTPWrapper } from 'ssh2';
 import { ChannelLimiter } from './channel-limiter.js';
@@ -178,13 +178,19 @@ export class SshConnection {
   /**
    * Run `open` for a channel once a slot is free (`first`: before the channels
    * already waiting); adopt the server's lower limit when it refuses. The caller releases the slot (`limiter.release()`) once the
-   * server has closed the channel. `signal`: stop waiting for a slot when it
-   * aborts (rejecting with its reason, no slot kept).
+   * server has closed the channel. `signal`: stop waiting, for a slot or for the
+   * server to open the channel, when it aborts (rejecting with its reason); a
+   * channel the server opens after that is given to `discard`, which closes it
+   * (its close frees the slot).
    */
   async openChannel<T>(
     what: string,
     open: (callback: (error: Error | undefined, channel: T) => void) => void,
-    options: { first?: boolean | undefined; signal?: AbortSignal | undefined } = {},
+    options: {
+      first?: boolean | undefined;
+      signal?: AbortSignal | undefined;
+      discard?: ((channel: T) => void) | undefined;
+    } = {},
   ): Promise<T> {
     for (let refusedIdle = 0; ; ) {
       if (this.#closed)
@@ -192,11 +198,21 @@ export class SshConnection {
           `the connection to ${describeEndpoint(this.endpoint)} is closed`,
         );
       await this.limiter.acquire(options.first, options.signal);
+      const opening = new Promise<T>((resolve, reject) => {
+        open((error, channel) => (error ? reject(error) : resolve(channel)));
+      });
       try {
-        return await new Promise<T>((resolve, reject) => {
-          open((error, channel) => (error ? reject(error) : resolve(channel)));
-        });
+        return await untilAborted(opening, options.signal);
       } catch (error) {
+        const { signal } = options;
+        if (signal?.aborted && error === signal.reason) {
+          // Stopped while the server opens it (a stalled server): nobody wants it now.
+          opening.then(
+            (late) => options.discard?.(late),
+            () => this.limiter.release(),
+          );
+          throw error;
+        }
         this.limiter.release();
         const refused = (error as { reason?: unknown }).reason === 2;
         if (refused && this.limiter.active > 0) {
@@ -240,7 +256,7 @@ export class SshConnection {
           if (!error) opened.once('close', release);
           callback(error, opened);
         }),
-      { signal },
+      { signal, discard: (late) => late.end() },
     );
     this.onLost(release);
     return { sftp, end: () => sftp.end() };

@@ -178,6 +178,42 @@ describe.skipIf(skip !== undefined)('ssh transfers and commands stopped while wa
     }
   });
 
+  it('a put, get or command with a timeout stops waiting for a channel the server never opens', async () => {
+    const { connector: fresh } = sshConnector(sshd, { user });
+    const target = join(dir, 'unopened.txt');
+    try {
+      await fresh.putFile(Buffer.from('old'), target);
+      const where = await fresh.runShellCommand('echo $SSH_CONNECTION', { getPty: true });
+      const serving = sshdServing(sshd.port, Number(where.output.stdout.split(' ')[1]));
+      const connection = await connectionOf(fresh);
+      for (const pid of serving) stopProcess(pid);
+      try {
+        expectTimedOut(
+          await errorOf(fresh.putFile(Buffer.from('new'), target, { timeout: 0.5 })),
+          target,
+        );
+        expectTimedOut(
+          await errorOf(fresh.getFile(target, new PassThrough(), { timeout: 0.5 })),
+          target,
+        );
+        const command = await errorOf(
+          fresh.runShellCommand('echo late', { timeout: 0.5, stdin: 'x' }),
+        );
+        expect(command.code).toBe('COMMAND_TIMEOUT');
+      } finally {
+        for (const pid of serving) resumeProcess(pid);
+      }
+      // The channels the server opens late are closed again: their slots come back.
+      await waitFor('the late channels to close', () => connection.limiter.active === 0);
+      expect(readFileSync(target, 'utf8')).toBe('old');
+      expect((await fresh.runShellCommand('echo again')).output.stdout).toBe('again');
+      await fresh.putFile(Buffer.from('new'), target);
+      expect(readFileSync(target, 'utf8')).toBe('new');
+    } finally {
+      await fresh.disconnect();
+    }
+  });
+
   describe('an SFTP server that stops answering after the upload', () => {
     /**
      * Start a put of a stream, and once its bytes are in the temp file, stop

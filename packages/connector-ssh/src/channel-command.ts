@@ -144,7 +144,17 @@ export async function runOnChannel(
           callback(error, opened);
         },
       ),
-    { first: how.first },
+    {
+      first: how.first,
+      signal: io.signal,
+      // Opened after a stop: the command started late; kill it, and drop its output.
+      discard: (late) => {
+        late.removeAllListeners('data');
+        late.stderr.removeAllListeners('data');
+        sendSignal(late, 'KILL');
+        late.close();
+      },
+    },
   );
   io.stdout.on('error', onSinkError);
   io.stderr.on('error', onSinkError);

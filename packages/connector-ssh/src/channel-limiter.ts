@@ -33,17 +33,38 @@ export class ChannelLimiter {
     return this.#waiting.length;
   }
 
-  /** A slot; `first`: ahead of every channel already waiting (a kill that must not wait behind them). */
-  async acquire(first = false): Promise<void> {
+  /**
+   * A slot; `first`: ahead of every channel already waiting (a kill that must not
+   * wait behind them). `signal`: stop waiting when it aborts, rejecting with its
+   * reason; the waiter leaves the queue, and a slot handed to it at that moment
+   * is given back, so no stopped waiter holds one.
+   */
+  async acquire(first = false, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     if (this.#active < this.#limit) {
       this.#active++;
       return;
     }
-    const turn = new Promise<void>((resolve) =>
-      first ? this.#waiting.unshift(resolve) : this.#waiting.push(resolve),
-    );
-    this.onWait?.();
-    await turn;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.#waiting.indexOf(grant);
+        if (at < 0) return; // granted already: given back below
+        this.#waiting.splice(at, 1);
+        reject(signal?.reason);
+      };
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      if (first) this.#waiting.unshift(grant);
+      else this.#waiting.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.onWait?.();
+    });
+    if (signal?.aborted) {
+      this.release();
+      throw signal.reason;
+    }
   }
 
   /** Take a slot when one is free now, without waiting; false when none is. */

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { randomHex } from '@infra/connector-utils';
+import { randomHex, untilAborted } from '@infra/connector-utils';
 import type { RawCommand, RawCommandIo, RawExit } from '@infra/core';
 import type { ClientChannel } from 'ssh2';
 import { killProcessGroup } from './command-session-kill.js';
@@ -111,7 +111,15 @@ export class CommandSession {
    * session could not start (nothing ran), use an exec channel.
    */
   async run(command: RawCommand, io: RawCommandIo): Promise<RawExit | undefined> {
-    if (!(await this.#ready) || this.#discarded || !this.#channel) return undefined;
+    let ready: boolean;
+    try {
+      // A stop while the server has not yet started the session's sh ends the wait.
+      ready = await untilAborted(this.#ready, io.signal);
+    } catch {
+      this.close();
+      return { exitCode: null, signal: null };
+    }
+    if (!ready || this.#discarded || !this.#channel) return undefined;
     if (io.signal.aborted) {
       this.#idle();
       return { exitCode: null, signal: null };

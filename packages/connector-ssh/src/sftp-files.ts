@@ -7,6 +7,7 @@ import {
   openLocalDestination,
   runStoppable,
   tempPathBeside,
+  untilAborted,
 } from '@infra/connector-utils';
 import {
   type CommandResult,
@@ -30,7 +31,7 @@ import {
   sftpRequestSize,
   sftpSetModeAndOwner,
   sftpStat,
-  sftpUnlink,
+  stoppableRequest,
   uploadStream,
 } from './sftp-transfer.js';
 import { type SshConnection, SshConnectionLostError } from './ssh-connection.js';
@@ -38,7 +39,8 @@ import { type SshConnection, SshConnectionLostError } from './ssh-connection.js'
 /** What the SFTP transfers need of their connector. */
 export interface SftpFilesHost {
   readonly hostName: string;
-  live(): Promise<SshConnection>;
+  /** The live connection; `signal` ends the wait for a (re)connect. */
+  live(signal?: AbortSignal): Promise<SshConnection>;
   /** Run a helper command as the login user (`mkdir -p` of `createParents`). */
   run(command: StringCommand, signal: AbortSignal): Promise<CommandResult>;
 }
@@ -95,8 +97,13 @@ export class SftpFiles {
               );
             }
           }
-          const connection = await this.#host.live();
-          const session = await this.#sessions.open(connection, action, this.#host.hostName);
+          const connection = await this.#host.live(stoppable(options, stop));
+          const session = await this.#sessions.open(
+            connection,
+            action,
+            this.#host.hostName,
+            stoppable(options, stop),
+          );
           try {
             await this.#put(
               connection,
@@ -136,14 +143,18 @@ export class SftpFiles {
     const temp = tempPathBeside(remotePath);
     // Asked while the bytes go: the answer is needed only for the mode and the rename.
     const target = sftpStat(session, remotePath).catch(() => undefined);
-    let sweep: Promise<unknown> = Promise.resolve();
+    let sweep: Promise<unknown> = this.#sessions.removeLeftovers(session);
+    // Every wait below ends on the stop; a request is not sent after it.
     try {
       await uploadStream(session, openSource(session, src), temp, 0o600, stop, {
         onOpen: () => {
-          sweep = this.#sessions.sweepOnce(connection, session, temp, isInfraTempName);
+          sweep = Promise.all([
+            sweep,
+            this.#sessions.sweepOnce(connection, session, temp, isInfraTempName),
+          ]);
         },
       });
-      const existing = await target;
+      const existing = await untilAborted(target, stop);
       if (existing && !existing.isFile()) {
         throw new NotRegularFileError(
           remotePath,
@@ -155,14 +166,15 @@ export class SftpFiles {
         options.mode ??
         (existing
           ? existing.mode & 0o7777
-          : await this.#sessions.newFileMode(connection, session, dir));
-      await sftpSetModeAndOwner(session, temp, mode, existing);
-      stop?.throwIfAborted();
-      await sweep;
-      await sftpReplace(session, temp, remotePath);
+          : await stoppableRequest(stop, () =>
+              this.#sessions.newFileMode(connection, session, dir),
+            ));
+      await stoppableRequest(stop, () => sftpSetModeAndOwner(session, temp, mode, existing));
+      await untilAborted(sweep, stop);
+      await stoppableRequest(stop, () => sftpReplace(session, temp, remotePath));
     } catch (error) {
-      await sweep;
-      await sftpUnlink(session, temp).catch(() => {});
+      // Bounded: a server that never answers keeps the put no longer than TEMP_CLEANUP_MS.
+      await this.#sessions.removeTemp(session, temp);
       throw error;
     }
   }
@@ -178,8 +190,13 @@ export class SftpFiles {
       await runStoppable(
         { shownCommand: action, timeout: options.timeout, signal: options.signal },
         async (stop) => {
-          const connection = await this.#host.live();
-          const session = await this.#sessions.open(connection, action, this.#host.hostName);
+          const connection = await this.#host.live(stoppable(options, stop));
+          const session = await this.#sessions.open(
+            connection,
+            action,
+            this.#host.hostName,
+            stoppable(options, stop),
+          );
           try {
             // A file stream of our own is done with a chunk once written: its buffers can be reused.
             await downloadStream(session, remotePath, local.sink, stoppable(options, stop), {

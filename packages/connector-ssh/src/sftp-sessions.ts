@@ -1,9 +1,12 @@
 import { posix } from 'node:path';
 import { randomHex } from '@infra/connector-utils';
 import { SftpSession } from './sftp-session.js';
-import { sftpNewFileMode } from './sftp-transfer.js';
+import { sftpNewFileMode, sftpUnlink } from './sftp-transfer.js';
 import type { SshConnection } from './ssh-connection.js';
 import { removeStaleTemps } from './stale-temps.js';
+
+/** How long a stopped put waits for the server to remove its temporary file. */
+export const TEMP_CLEANUP_MS = 2000;
 
 function tempSuffix(): string {
   return randomHex(8);
@@ -15,6 +18,48 @@ export class SftpSessions {
   readonly #newFileModes = new WeakMap<SshConnection, number>();
   /** The directories each connection has looked for stale temporary files in. */
   readonly #swept = new WeakMap<SshConnection, Set<string>>();
+  /** Temporary files of failed puts whose removal the server did not answer in time. */
+  readonly #leftovers = new Set<string>();
+
+  /**
+   * Remove `temp`, the temporary file of a put that failed, waiting at most
+   * TEMP_CLEANUP_MS for the server: when it does not answer by then (a stalled
+   * server), the path is kept and the next put of this connector removes it
+   * (`removeLeftovers`). A server that gets to the request later removes it too.
+   */
+  async removeTemp(session: SftpSession, temp: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      // Refused or lost counts as answered: a lost connection's temps are the sweep's.
+      sftpUnlink(session, temp).then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), TEMP_CLEANUP_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!answered) this.#leftovers.add(temp);
+  }
+
+  /**
+   * Ask for the removal of the temporary files earlier puts could not remove;
+   * resolves once the server answered (never rejects). A path stays listed until
+   * its removal is answered.
+   */
+  removeLeftovers(session: SftpSession): Promise<unknown> {
+    return Promise.all(
+      [...this.#leftovers].map((path) =>
+        sftpUnlink(session, path).then(
+          () => this.#leftovers.delete(path),
+          () => {
+            if (!session.lostSignal.aborted) this.#leftovers.delete(path);
+          },
+        ),
+      ),
+    );
+  }
 
   /**
    * Remove the stale temporary files beside `ownTemp` (just created) that match
@@ -47,14 +92,16 @@ export class SftpSessions {
 
   /**
    * An SFTP session on its own channel whose requests all fail at once when the
-   * channel or the connection is lost; `end()` it when done.
+   * channel or the connection is lost; `end()` it when done. `signal`: stop
+   * waiting for a free channel when it aborts.
    */
   async open(
     connection: SshConnection,
     what: string,
     label: string,
+    signal?: AbortSignal,
   ): Promise<SftpSession & { end: () => void }> {
-    const opened = await connection.sftp(what);
+    const opened = await connection.sftp(what, signal);
     const session = new SftpSession(opened.sftp, label);
     const stopWatching = connection.onLost((error) => session.lose(error));
     return Object.assign(session, {

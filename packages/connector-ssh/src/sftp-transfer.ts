@@ -111,6 +111,22 @@ export function sftpReplace(session: SftpSession, from: string, to: string): Pro
   });
 }
 
+/**
+ * One SFTP request (or a few in a row) that a stop ends: not sent once `signal`
+ * has aborted, and not waited for once it does. A request already sent cannot be
+ * taken back: the server still carries it out when it gets to it.
+ */
+export function stoppableRequest<T>(
+  signal: AbortSignal | undefined,
+  send: () => Promise<T>,
+): Promise<T> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return untilAborted(send(), signal);
+}
+
+/** For a request whose answer no longer matters. */
+function noAnswer(): void {}
+
 /** The caller's signal, or the session being lost, whichever comes first. */
 function stopSignal(session: SftpSession, signal: AbortSignal | undefined): AbortSignal {
   return signal ? AbortSignal.any([signal, session.lostSignal]) : session.lostSignal;
@@ -213,9 +229,14 @@ export async function uploadStream(
     throw session.lostSignal.aborted ? session.lostSignal.reason : error;
   } finally {
     stop.removeEventListener('abort', onStop);
-    // After a stop the answers to the requests already sent are not waited for.
-    if (!stop.aborted) while (inFlight > 0) await slotFree();
-    await sftpCloseHandle(session, handle).catch(() => {});
+    // After a stop the answers to the requests already sent are not waited for,
+    // nor is the answer to the close (a stalled server may never give it).
+    try {
+      while (inFlight > 0) await untilAborted(slotFree(), stop);
+    } catch {
+      // stopped
+    }
+    await untilAborted(sftpCloseHandle(session, handle).catch(noAnswer), stop).catch(noAnswer);
   }
   return position;
 }
@@ -321,6 +342,6 @@ export async function downloadStream(
     throw session.lostSignal.aborted ? session.lostSignal.reason : error;
   } finally {
     dest.off('error', onDestError);
-    await sftpCloseHandle(session, handle).catch(() => {});
+    await untilAborted(sftpCloseHandle(session, handle).catch(noAnswer), stop).catch(noAnswer);
   }
 }

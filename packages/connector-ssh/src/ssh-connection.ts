@@ -1,3 +1,4 @@
+import { sleep, untilAborted } from '@infra/connector-utils';
 import { InfraError } from '@infra/core';
 import type { Client, SFTPWrapper } from 'ssh2';
 import { ChannelLimiter } from './channel-limiter.js';
@@ -177,24 +178,41 @@ export class SshConnection {
   /**
    * Run `open` for a channel once a slot is free (`first`: before the channels
    * already waiting); adopt the server's lower limit when it refuses. The caller releases the slot (`limiter.release()`) once the
-   * server has closed the channel.
+   * server has closed the channel. `signal`: stop waiting, for a slot or for the
+   * server to open the channel, when it aborts (rejecting with its reason); a
+   * channel the server opens after that is given to `discard`, which closes it
+   * (its close frees the slot).
    */
   async openChannel<T>(
     what: string,
     open: (callback: (error: Error | undefined, channel: T) => void) => void,
-    options: { first?: boolean } = {},
+    options: {
+      first?: boolean | undefined;
+      signal?: AbortSignal | undefined;
+      discard?: ((channel: T) => void) | undefined;
+    } = {},
   ): Promise<T> {
     for (let refusedIdle = 0; ; ) {
       if (this.#closed)
         throw new SshConnectionLostError(
           `the connection to ${describeEndpoint(this.endpoint)} is closed`,
         );
-      await this.limiter.acquire(options.first);
+      await this.limiter.acquire(options.first, options.signal);
+      const opening = new Promise<T>((resolve, reject) => {
+        open((error, channel) => (error ? reject(error) : resolve(channel)));
+      });
       try {
-        return await new Promise<T>((resolve, reject) => {
-          open((error, channel) => (error ? reject(error) : resolve(channel)));
-        });
+        return await untilAborted(opening, options.signal);
       } catch (error) {
+        const { signal } = options;
+        if (signal?.aborted && error === signal.reason) {
+          // Stopped while the server opens it (a stalled server): nobody wants it now.
+          opening.then(
+            (late) => options.discard?.(late),
+            () => this.limiter.release(),
+          );
+          throw error;
+        }
         this.limiter.release();
         const refused = (error as { reason?: unknown }).reason === 2;
         if (refused && this.limiter.active > 0) {
@@ -204,7 +222,7 @@ export class SshConnection {
         }
         if (refused && refusedIdle++ < 5) {
           // Refused with nothing open on our side: the server is still closing a channel.
-          await new Promise((resolve) => setTimeout(resolve, 20 * refusedIdle));
+          await sleep(0.02 * refusedIdle, options.signal);
           continue;
         }
         if (this.#closed) {
@@ -222,8 +240,8 @@ export class SshConnection {
     }
   }
 
-  /** Open an SFTP session on a channel of its own; `end()` it when done. */
-  async sftp(what: string): Promise<{ sftp: SFTPWrapper; end: () => void }> {
+  /** Open an SFTP session on a channel of its own (`signal`: stop waiting for a slot); `end()` it when done. */
+  async sftp(what: string, signal?: AbortSignal): Promise<{ sftp: SFTPWrapper; end: () => void }> {
     // The slot is free once the server has closed the channel, not when we ask it to.
     let released = false;
     const release = () => {
@@ -231,11 +249,14 @@ export class SshConnection {
       released = true;
       this.limiter.release();
     };
-    const sftp = await this.openChannel<SFTPWrapper>(what, (callback) =>
-      this.client.sftp((error, opened) => {
-        if (!error) opened.once('close', release);
-        callback(error, opened);
-      }),
+    const sftp = await this.openChannel<SFTPWrapper>(
+      what,
+      (callback) =>
+        this.client.sftp((error, opened) => {
+          if (!error) opened.once('close', release);
+          callback(error, opened);
+        }),
+      { signal, discard: (late) => late.end() },
     );
     this.onLost(release);
     return { sftp, end: () => sftp.end() };

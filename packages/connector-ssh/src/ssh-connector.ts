@@ -3,6 +3,7 @@ import {
   type RunOnceOptions,
   runCommandOnce,
   TransportConnector,
+  untilAborted,
   usesBecome,
 } from '@infra/connector-utils';
 import {
@@ -63,9 +64,17 @@ export class SshConnector extends TransportConnector<SshData> {
   /** putFile / getFile as the login user, over SFTP. */
   readonly #sftp = new SftpFiles({
     hostName: this.host.name,
-    live: () => this.#link.live(),
+    live: (signal) => this.#live(signal),
     run: (command, signal) => this.runShellCommand(command, { signal }),
   });
+
+  /**
+   * The live connection for a call that `signal` stops: it stops waiting for a
+   * (re)connect when the signal aborts; the connect goes on for the other callers.
+   */
+  #live(signal: AbortSignal | undefined): Promise<SshConnection> {
+    return untilAborted(this.#link.live(), signal);
+  }
 
   /** The live connection (opened or re-opened when needed), for what else runs over it. */
   protected connection(): Promise<SshConnection> {
@@ -91,7 +100,7 @@ export class SshConnector extends TransportConnector<SshData> {
    * session when it is idle (`ssh_command_session`); any other on an exec channel.
    */
   protected override async runRaw(command: RawCommand, io: RawCommandIo): Promise<RawExit> {
-    const connection = await this.#link.live();
+    const connection = await this.#live(io.signal);
     if (this.host.data.ssh_command_session !== false) {
       const exit = await this.#sessions.run(connection, command, io);
       if (exit) return exit;
@@ -120,7 +129,7 @@ export class SshConnector extends TransportConnector<SshData> {
     const su = this.#suPrompt(args);
     if (su) {
       return runCommandOnce(
-        async (raw, io) => runOnChannel(await this.#link.live(), raw, io, { su }),
+        async (raw, io) => runOnChannel(await this.#live(io.signal), raw, io, { su }),
         afterSuMarker(command, su.marker),
         args,
         { ...options, shownCommand: String(toStringCommand(command)), killBecomeOnStop: false },
@@ -129,7 +138,7 @@ export class SshConnector extends TransportConnector<SshData> {
     const asIs = args.shellExecutable === null || usesBecome(args);
     if (!asIs) return super.runOnce(command, args, options);
     return runCommandOnce(
-      async (raw, io) => runOnChannel(await this.#link.live(), raw, io, { asIs }),
+      async (raw, io) => runOnChannel(await this.#live(io.signal), raw, io, { asIs }),
       command,
       args,
       options,
@@ -168,6 +177,11 @@ export class SshConnector extends TransportConnector<SshData> {
 
   /** A stream to a unix socket on the host (the Docker API over ssh), on a channel of the connection. */
   async openUnixSocket(path: string, options: { signal?: AbortSignal } = {}): Promise<Duplex> {
-    return openUnixSocketChannel(this.host.name, await this.#link.live(), path, options.signal);
+    return openUnixSocketChannel(
+      this.host.name,
+      await this.#live(options.signal),
+      path,
+      options.signal,
+    );
   }
 }

@@ -79,4 +79,25 @@ describe('untilAborted', () => {
     controller.abort(reason);
     await expect(untilAborted(new Promise(() => {}), controller.signal)).rejects.toBe(reason);
   });
+
+  it('leaves no unhandled rejection when the signal fired already and the promise fails later', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const controller = new AbortController();
+      controller.abort(new Error('before'));
+      let fail: (error: Error) => void = () => {};
+      const shared = new Promise<number>((_resolve, reject) => {
+        fail = reject;
+      });
+      await expect(untilAborted(shared, controller.signal)).rejects.toThrow('before');
+      fail(new Error('late'));
+      // Node reports unhandled rejections once the microtasks of a tick have run.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });

@@ -97,13 +97,7 @@ export class SftpFiles {
               );
             }
           }
-          const connection = await this.#host.live(stoppable(options, stop));
-          const session = await this.#sessions.open(
-            connection,
-            action,
-            this.#host.hostName,
-            stoppable(options, stop),
-          );
+          const { connection, session } = await this.#open(action, stoppable(options, stop));
           try {
             await this.#put(
               connection,
@@ -131,6 +125,16 @@ export class SftpFiles {
    * transfer left in that directory when its connection was lost are removed on
    * the way.
    */
+  /** The live connection (reconnecting if need be) and an SFTP session on it; both waits end on `signal`. */
+  async #open(
+    action: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ connection: SshConnection; session: SftpSession & { end(): void } }> {
+    const connection = await this.#host.live(signal);
+    const session = await this.#sessions.open(connection, action, this.#host.hostName, signal);
+    return { connection, session };
+  }
+
   async #put(
     connection: SshConnection,
     session: SftpSession,
@@ -190,13 +194,7 @@ export class SftpFiles {
       await runStoppable(
         { shownCommand: action, timeout: options.timeout, signal: options.signal },
         async (stop) => {
-          const connection = await this.#host.live(stoppable(options, stop));
-          const session = await this.#sessions.open(
-            connection,
-            action,
-            this.#host.hostName,
-            stoppable(options, stop),
-          );
+          const { session } = await this.#open(action, stoppable(options, stop));
           try {
             // A file stream of our own is done with a chunk once written: its buffers can be reused.
             await downloadStream(session, remotePath, local.sink, stoppable(options, stop), {

@@ -1,4 +1,4 @@
-import { sleep } from '@infra/connector-utils';
+import { sleep, untilAborted } from '@infra/connector-utils';
 import { ConnectError, type ConnectorHost } from '@infra/core';
 import { HostKeyChangedError, HostKeyRejectedError } from './known-hosts.js';
 import { SshAuthError } from './ssh-auth.js';
@@ -42,6 +42,8 @@ export class SshLink {
   readonly #host: ConnectorHost<SshData>;
   #connection: SshConnection | undefined;
   #connecting: Promise<SshConnection> | undefined;
+  /** Aborted by `close()`: what was being opened until then is closed as soon as it is open. */
+  #closing = new AbortController();
   #settings: Promise<SshSettings> | undefined;
 
   constructor(host: ConnectorHost<SshData>) {
@@ -69,7 +71,7 @@ export class SshLink {
     return this.#settings;
   }
 
-  async #open(): Promise<SshConnection> {
+  async #open(closed: AbortSignal): Promise<SshConnection> {
     let settings: SshSettings;
     try {
       settings = await this.#resolveSettings();
@@ -99,7 +101,7 @@ export class SshLink {
         this.#host.log.debug(
           `${this.#label}: connect attempt ${attempt + 1} failed (${message}); retrying in ${Math.round(delay)} ms`,
         );
-        await sleep(delay / 1000);
+        await sleep(delay / 1000, closed);
         delay = Math.min(settings.retryMaxDelayMs, Math.max(delay * 2, 1));
       }
     }
@@ -110,27 +112,43 @@ export class SshLink {
     if (this.#connection && !this.#connection.closed) return Promise.resolve(this.#connection);
     this.#connection = undefined;
     if (!this.#connecting) {
-      const connecting = this.#open();
+      const closed = this.#closing.signal;
+      const opening = this.#open(closed);
+      // Closed while being opened: nobody waits for it any more, and it is closed once open.
+      const connecting = untilAborted(opening, closed);
       this.#connecting = connecting;
+      opening.then(
+        (connection) => {
+          if (closed.aborted) connection.close();
+        },
+        () => {},
+      );
       connecting.then(
         (connection) => {
-          this.#connection = connection;
-          this.#connecting = undefined;
+          if (this.#connecting === connecting) this.#connecting = undefined;
+          if (closed.aborted) connection.close();
+          else this.#connection = connection;
         },
         () => {
-          this.#connecting = undefined;
+          if (this.#connecting === connecting) this.#connecting = undefined;
         },
       );
     }
     return this.#connecting;
   }
 
-  /** Close the connection (one being opened too). Idempotent. */
+  /**
+   * Close the connection. One still being opened is not waited for (a silent
+   * server would hold this until `ssh_connect_timeout`, for every retry): its
+   * callers get a `ConnectError`, and it is closed as soon as it is open. Idempotent.
+   */
   async close(): Promise<void> {
-    const pending = this.#connecting;
+    this.#closing.abort(
+      new ConnectError(this.#label, 'the connector was disconnected while connecting'),
+    );
+    this.#closing = new AbortController();
     this.#connecting = undefined;
-    const connection =
-      this.#connection ?? (pending ? await pending.catch(() => undefined) : undefined);
+    const connection = this.#connection;
     this.#connection = undefined;
     connection?.close();
   }

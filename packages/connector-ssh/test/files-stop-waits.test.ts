@@ -309,6 +309,30 @@ describe.skipIf(skip !== undefined)('ssh transfers stopped while connecting', ()
     await sshd?.dispose();
   });
 
+  it('disconnect while connecting does not wait for the connect: it fails, and nothing is kept open', async () => {
+    const port = (silent.address() as { port: number }).port;
+    const { connector } = sshConnector(sshd, {
+      user,
+      // Longer than the test may run: a disconnect that waited would time the test out.
+      data: { ssh_port: port, ssh_connect_timeout: 120, ssh_connect_retries: 3 },
+    });
+    const connecting = errorOf(connector.connect());
+    await waitFor('the connect to reach the server', () => sockets.size > 0);
+    await connector.disconnect();
+    const error = await connecting;
+    expect(error).toMatchObject({ code: 'CONNECT_FAILED' });
+    expect(error.message).toContain('disconnected while connecting');
+    // The attempt still going ends when the server drops it; nothing retries it.
+    for (const socket of sockets) socket.destroy();
+    await waitFor('the dropped attempt to close', () => sockets.size === 0);
+    // A connect after the disconnect is a new attempt, and a disconnect ends it the same way.
+    const again = errorOf(connector.connect());
+    await waitFor('a new attempt', () => sockets.size > 0);
+    await connector.disconnect();
+    expect(await again).toMatchObject({ code: 'CONNECT_FAILED' });
+    for (const socket of sockets) socket.destroy();
+  });
+
   it('a put, get or command with a timeout stops waiting for the connection', async () => {
     const port = (silent.address() as { port: number }).port;
     const { connector } = sshConnector(sshd, {

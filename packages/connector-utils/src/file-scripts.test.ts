@@ -19,6 +19,8 @@ function runScript(script: string, stdin: Buffer): Promise<{ code: number; stder
     const child = execFile('/bin/sh', ['-c', script], (error, _stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stderr });
     });
+    // A script that refuses its target exits without reading stdin: EPIPE here is expected.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(stdin);
   });
 }

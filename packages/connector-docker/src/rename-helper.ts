@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
+import { settlesWithin } from '@infra/connector-utils';
 import type { Container } from 'dockerode';
 import { EXEC_ID_ENV, killExec } from './docker-exec.js';
 import { StreamDemuxer } from './stream-demuxer.js';
@@ -36,19 +37,8 @@ if [ -e "$d" ] && [ ! -f "$d" ]; then echo '1:the target exists and is not a reg
 else ${KEEP_OWNER}; if e=$(mv -f -- "$t" "$d" 2>&1); then ${STALE_TEMP_SWEEP}; echo 0:; else s=$?; printf '%s:%s\\n' "$s" "$(printf '%s' "$e" | tr '\\n' ' ')"; fi; fi
 done`;
 
-/** How long a closed loop that is not stuck may take to end before it is killed. */
-const CLOSE_GRACE_MS = 1000;
-
-/** True when `finished` settles within `ms`, false after. */
-function endsWithin(finished: Promise<void>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    void finished.then(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
+/** How long (seconds) a closed loop that is not stuck may take to end before it is killed. */
+const CLOSE_GRACE_SECONDS = 1;
 
 /** A path as `printf` format text: every byte an octal escape. */
 export function encodeForPrintf(path: string): string {
@@ -182,7 +172,7 @@ export class RenameHelper {
     const reason = new Error('the rename helper was closed');
     if (!this.idle || this.#ended) return this.kill(reason);
     this.#end(reason);
-    this.#killed = endsWithin(this.#finished, CLOSE_GRACE_MS).then((ended) =>
+    this.#killed = settlesWithin(this.#finished, CLOSE_GRACE_SECONDS).then((ended) =>
       ended ? undefined : killExec(this.#container, this.#execId),
     );
     return this.#killed;

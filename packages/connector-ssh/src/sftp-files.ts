@@ -117,14 +117,6 @@ export class SftpFiles {
     }
   }
 
-  /**
-   * Upload to a 0600 temp file beside the target, give it its mode (the one asked
-   * for, else the replaced file's, else a new file's under the server's umask) and
-   * the replaced file's owner where allowed, then rename it over the target. A
-   * target that is not a regular file is refused. Temp files that an earlier
-   * transfer left in that directory when its connection was lost are removed on
-   * the way.
-   */
   /** The live connection (reconnecting if need be) and an SFTP session on it; both waits end on `signal`. */
   async #open(
     action: string,
@@ -135,6 +127,14 @@ export class SftpFiles {
     return { connection, session };
   }
 
+  /**
+   * Upload to a 0600 temp file beside the target, give it its mode (the one asked
+   * for, else the replaced file's, else a new file's under the server's umask) and
+   * the replaced file's owner where allowed, then rename it over the target. A
+   * target that is not a regular file is refused. Temp files that an earlier
+   * transfer left in that directory when its connection was lost are removed on
+   * the way.
+   */
   async #put(
     connection: SshConnection,
     session: SftpSession,
@@ -177,7 +177,7 @@ export class SftpFiles {
       await untilAborted(sweep, stop);
       await stoppableRequest(stop, () => sftpReplace(session, temp, remotePath));
     } catch (error) {
-      // Bounded: a server that never answers keeps the put no longer than TEMP_CLEANUP_MS.
+      // Bounded: a server that never answers keeps the put no longer than TEMP_CLEANUP_SECONDS.
       await this.#sessions.removeTemp(session, temp);
       throw error;
     }

@@ -1,12 +1,12 @@
 import { posix } from 'node:path';
-import { randomHex } from '@infra/connector-utils';
+import { randomHex, settlesWithin } from '@infra/connector-utils';
 import { SftpSession } from './sftp-session.js';
 import { sftpNewFileMode, sftpUnlink } from './sftp-transfer.js';
 import type { SshConnection } from './ssh-connection.js';
 import { removeStaleTemps } from './stale-temps.js';
 
-/** How long a stopped put waits for the server to remove its temporary file. */
-export const TEMP_CLEANUP_MS = 2000;
+/** How long (seconds) a stopped put waits for the server to remove its temporary file. */
+export const TEMP_CLEANUP_SECONDS = 2;
 
 function tempSuffix(): string {
   return randomHex(8);
@@ -23,23 +23,13 @@ export class SftpSessions {
 
   /**
    * Remove `temp`, the temporary file of a put that failed, waiting at most
-   * TEMP_CLEANUP_MS for the server: when it does not answer by then (a stalled
+   * TEMP_CLEANUP_SECONDS for the server: when it does not answer by then (a stalled
    * server), the path is kept and the next put of this connector removes it
    * (`removeLeftovers`). A server that gets to the request later removes it too.
    */
   async removeTemp(session: SftpSession, temp: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const answered = await Promise.race([
-      // Refused or lost counts as answered: a lost connection's temps are the sweep's.
-      sftpUnlink(session, temp).then(
-        () => true,
-        () => true,
-      ),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), TEMP_CLEANUP_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    // Refused or lost counts as answered: a lost connection's temps are the sweep's.
+    const answered = await settlesWithin(sftpUnlink(session, temp), TEMP_CLEANUP_SECONDS);
     if (!answered) this.#leftovers.add(temp);
   }
 

@@ -63,6 +63,7 @@ export {
 export {
   runStoppable,
   type StopOptions,
+  settlesWithin,
   sleep,
   timeoutSignal,
   untilAborted,

@@ -1,6 +1,6 @@
 import { CommandTimeoutError } from '@infra/core';
 import { describe, expect, it } from 'vitest';
-import { runStoppable, sleep, untilAborted } from './timing.js';
+import { runStoppable, settlesWithin, sleep, untilAborted } from './timing.js';
 
 describe('runStoppable', () => {
   it('rejects an abort with signal.reason once the work has stopped', async () => {
@@ -99,5 +99,13 @@ describe('untilAborted', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('settlesWithin', () => {
+  it('is true when the promise settles in time, either way, and false when it does not', async () => {
+    await expect(settlesWithin(Promise.resolve(1), 5)).resolves.toBe(true);
+    await expect(settlesWithin(Promise.reject(new Error('refused')), 5)).resolves.toBe(true);
+    await expect(settlesWithin(new Promise(() => {}), 0.01)).resolves.toBe(false);
   });
 });

@@ -22,6 +22,22 @@ export function sleep(seconds: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * True once `promise` settles (either way) within `seconds`, false when the time
+ * runs out first; never rejects. For a bounded wait on cleanup, where only
+ * whether it came matters.
+ */
+export function settlesWithin(promise: Promise<unknown>, seconds: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), seconds * 1000);
+    const settled = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
+}
+
+/**
  * Settle as `promise` does, or reject with the signal's reason as soon as it
  * aborts (at once when it has already). The work behind `promise` goes on: for
  * waits on something others share (a helper process, a channel slot, a cached
